@@ -1,0 +1,7 @@
+// maple/maple.h - everything public in one include.
+#pragma once
+
+#include <maple/entry.h>
+#include <maple/error.h>
+#include <maple/raw_tree.h>
+#include <maple/tree.h>

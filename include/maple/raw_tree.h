@@ -1,0 +1,215 @@
+// maple/raw_tree.h - the untyped maple tree: a B-tree of non-overlapping
+// 64-bit ranges [first, last] mapped to pointer-sized entries.
+//
+// This is the engine compiled once into the library (entries as words);
+// maple/tree.h puts a typed facade over it. The node geometry (slots per
+// node) is a template parameter so that the test suite can also run the
+// whole engine with tiny nodes; the library ships basic_raw_tree<16>
+// (256-byte nodes), aliased as maple::raw_tree.
+//
+// Semantics (those of the Linux kernel's maple tree):
+//  * every index 0 .. 2^64-1 reads as empty (nullptr) until stored;
+//  * store() overwrites whatever the range spans, trimming partial overlaps;
+//  * storing nullptr erases; adjacent empty ranges coalesce, adjacent equal
+//    entries do not (a range is exactly what was stored);
+//  * writers serialise on the tree's own lock, taken inside each call;
+//  * reads take no lock: without RCU mode a read must not run concurrently
+//    with a write.
+#pragma once
+
+#include <maple/entry.h>
+#include <maple/error.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <iterator>
+#include <memory_resource>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace maple {
+
+namespace detail {
+template <unsigned Slots>
+struct engine;
+}  // namespace detail
+
+/// Largest index.
+inline constexpr std::uint64_t max_index = ~std::uint64_t{0};
+
+/// Shape and memory figures of a tree.
+struct tree_stats {
+  unsigned height = 0;          ///< 0: empty or root entry, 1: root is a leaf
+  std::size_t nodes = 0;        ///< all nodes
+  std::size_t leaves = 0;       ///< leaf nodes
+  std::size_t ranges = 0;       ///< stored (non-empty) ranges
+  std::size_t leaf_slots = 0;   ///< used leaf slots, empty ranges included
+  std::size_t bytes = 0;        ///< bytes of node memory owned by the tree
+};
+
+/// Result of validate(): ok, or the first violation found with a dump of
+/// the offending node.
+struct check_report {
+  bool ok = true;
+  std::string message;
+  explicit operator bool() const noexcept { return ok; }
+};
+
+/// Number format of dump().
+enum class dump_format { hex, dec };
+
+template <unsigned Slots>
+class basic_raw_tree {
+  static_assert(Slots >= 4 && Slots <= 64, "node slot count out of range");
+
+ public:
+  /// Slots per node (pivots per node: Slots - 1).
+  static constexpr unsigned slots = Slots;
+
+  /// An empty tree whose nodes come from `mr` (default: the library's node
+  /// allocator). The resource must outlive the tree.
+  explicit basic_raw_tree(std::pmr::memory_resource *mr = nullptr) noexcept;
+  ~basic_raw_tree();
+  basic_raw_tree(const basic_raw_tree &) = delete;
+  basic_raw_tree &operator=(const basic_raw_tree &) = delete;
+
+  // ---- reads (no lock) ------------------------------------------------
+
+  /// The entry covering `index`, or nullptr.
+  void *load(std::uint64_t index) const noexcept;
+
+  /// The range holding `index`, empty ranges included (entry == nullptr
+  /// then, with the full extent of the empty range).
+  range_entry lookup(std::uint64_t index) const noexcept;
+
+  /// The first stored range intersecting [index, max], if any.
+  std::optional<range_entry> find(std::uint64_t index,
+                                  std::uint64_t max = max_index) const noexcept;
+  /// The first stored range lying wholly after `index` and starting at or
+  /// before `max` (nullopt when index == max_index).
+  std::optional<range_entry> find_after(std::uint64_t index,
+                                        std::uint64_t max = max_index) const noexcept;
+  /// The last stored range intersecting [min, index], if any.
+  std::optional<range_entry> find_rev(std::uint64_t index,
+                                      std::uint64_t min = 0) const noexcept;
+
+  /// True if nothing is stored.
+  bool empty() const noexcept;
+
+  // ---- writes (take the tree's lock) -----------------------------------
+
+  /// Stores `entry` over [first, last], overwriting and trimming whatever
+  /// the range spans. nullptr erases. Errors: invalid_argument (first >
+  /// last, reserved entry), no_memory. On error nothing changed.
+  std::error_code store(std::uint64_t first, std::uint64_t last, void *entry);
+  std::error_code store(std::uint64_t index, void *entry) {
+    return store(index, index, entry);
+  }
+
+  /// Like store(), but fails with errc::exists if any index of the range
+  /// is occupied. A nullptr entry is invalid_argument.
+  std::error_code insert(std::uint64_t first, std::uint64_t last, void *entry);
+  std::error_code insert(std::uint64_t index, void *entry) {
+    return insert(index, index, entry);
+  }
+
+  /// Removes the whole range holding `index`; returns its entry (nullptr
+  /// when none). Cannot fail: erasing never needs more memory than the
+  /// tree held (a shrink that cannot allocate keeps the nodes it has).
+  void *erase(std::uint64_t index);
+
+  /// Removes everything; O(nodes).
+  void clear() noexcept;
+
+  // ---- iteration ---------------------------------------------------------
+
+  /// Bidirectional iterator over the stored ranges of [lo, hi] in index
+  /// order (each yielded range intersects [lo, hi]; it is reported whole).
+  /// Invalidated by any write to the tree.
+  class iterator {
+   public:
+    using iterator_concept = std::bidirectional_iterator_tag;
+    using iterator_category = std::input_iterator_tag;
+    using value_type = range_entry;
+    using difference_type = std::ptrdiff_t;
+    using reference = range_entry;
+
+    iterator() = default;
+    range_entry operator*() const noexcept { return cur_; }
+    iterator &operator++() noexcept;
+    iterator operator++(int) noexcept {
+      iterator t = *this;
+      ++*this;
+      return t;
+    }
+    iterator &operator--() noexcept;
+    iterator operator--(int) noexcept {
+      iterator t = *this;
+      --*this;
+      return t;
+    }
+    friend bool operator==(const iterator &a, const iterator &b) noexcept {
+      return a.at_end_ == b.at_end_ && (a.at_end_ || a.cur_.first == b.cur_.first);
+    }
+
+   private:
+    friend class basic_raw_tree;
+    friend struct detail::engine<Slots>;
+    const basic_raw_tree *tree_ = nullptr;
+    std::uint64_t lo_ = 0, hi_ = 0;  // iteration bounds
+    range_entry cur_{};
+    const void *leaf_ = nullptr;     // leaf holding cur_ (nullptr: root entry)
+    std::uint64_t leaf_min_ = 0, leaf_max_ = 0;
+    unsigned offset_ = 0;            // slot of cur_ in leaf_
+    bool at_end_ = true;
+  };
+
+  /// A range of the stored entries intersecting [lo, hi].
+  class range_view {
+   public:
+    iterator begin() const noexcept;
+    iterator end() const noexcept;
+
+   private:
+    friend class basic_raw_tree;
+    range_view(const basic_raw_tree *t, std::uint64_t lo, std::uint64_t hi) noexcept
+        : t_(t), lo_(lo), hi_(hi) {}
+    const basic_raw_tree *t_;
+    std::uint64_t lo_, hi_;
+  };
+
+  range_view ranges(std::uint64_t lo = 0, std::uint64_t hi = max_index) const noexcept {
+    return range_view(this, lo, hi);
+  }
+  iterator begin() const noexcept { return ranges().begin(); }
+  iterator end() const noexcept { return ranges().end(); }
+
+  // ---- checking and inspection -----------------------------------------
+
+  /// Checks every structural invariant; reports the first violation.
+  check_report validate() const;
+  /// Text dump in the kernel's mt_dump layout.
+  void dump(std::ostream &os, dump_format fmt = dump_format::hex) const;
+  /// Graphviz DOT rendering of the node structure.
+  void dump_dot(std::ostream &os) const;
+  /// Node and memory figures (walks the whole tree).
+  tree_stats stats() const;
+  /// Tree height (0: no node).
+  unsigned height() const noexcept { return height_; }
+
+ private:
+  friend struct detail::engine<Slots>;
+  std::atomic<std::uintptr_t> root_{0};  // tagged: node pointer or direct entry
+  unsigned height_ = 0;
+  std::pmr::memory_resource *mr_;
+  mutable std::mutex lock_;
+};
+
+/// The library's engine: 16-slot, 256-byte nodes.
+using raw_tree = basic_raw_tree<16>;
+extern template class basic_raw_tree<16>;
+
+}  // namespace maple

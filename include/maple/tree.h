@@ -1,0 +1,171 @@
+// maple/tree.h - the typed maple tree: maple::tree<T> maps non-overlapping
+// 64-bit ranges to T, where T is an object pointer type (stored as is) or an
+// unsigned integer type (stored as a value entry, up to 2^63 - 1).
+//
+//   maple::tree<Vma *> t;
+//   t.store(0x1000, 0x1fff, vma);        // std::error_code
+//   Vma *v = t.load(0x1800);            // nullptr when empty
+//   for (auto [first, last, v] : t.ranges(0x1000, 0x9fff)) ...
+#pragma once
+
+#include <maple/raw_tree.h>
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+
+namespace maple {
+
+namespace detail {
+
+template <class T>
+struct entry_codec;
+
+// Object pointers: stored verbatim; nullptr means "empty".
+template <class U>
+struct entry_codec<U *> {
+  static_assert(alignof(U) >= 4 || std::is_void_v<U>,
+                "entries need the two low pointer bits free");
+  using lookup_type = U *;
+  static bool encodable(U *) noexcept { return true; }
+  static void *encode(U *p) noexcept { return const_cast<std::remove_cv_t<U> *>(p); }
+  static U *decode(void *w) noexcept { return static_cast<U *>(w); }
+  static lookup_type none() noexcept { return nullptr; }
+  static lookup_type wrap(void *w) noexcept { return decode(w); }
+};
+
+// Unsigned integers: value entries; lookups return std::optional.
+template <std::unsigned_integral U>
+struct entry_codec<U> {
+  using lookup_type = std::optional<U>;
+  static bool encodable(U v) noexcept { return std::uint64_t{v} <= max_value_entry; }
+  static void *encode(U v) noexcept { return make_value_entry(v); }
+  static U decode(void *w) noexcept { return static_cast<U>(value_of_entry(w)); }
+  static lookup_type none() noexcept { return std::nullopt; }
+  static lookup_type wrap(void *w) noexcept {
+    return w ? lookup_type(decode(w)) : std::nullopt;
+  }
+};
+
+}  // namespace detail
+
+/// One stored range of a typed tree.
+template <class T>
+struct typed_range {
+  std::uint64_t first;
+  std::uint64_t last;
+  T value;
+  friend bool operator==(const typed_range &, const typed_range &) = default;
+};
+
+template <class T>
+class tree {
+  using codec = detail::entry_codec<T>;
+
+ public:
+  using value_type = T;
+  /// What load() returns: T* (nullptr when empty) or std::optional<U>.
+  using lookup_type = typename codec::lookup_type;
+
+  explicit tree(std::pmr::memory_resource *mr = nullptr) noexcept : raw_(mr) {}
+
+  lookup_type load(std::uint64_t index) const noexcept {
+    return codec::wrap(raw_.load(index));
+  }
+
+  std::error_code store(std::uint64_t first, std::uint64_t last, T value) {
+    if (!codec::encodable(value)) return errc::invalid_argument;
+    return raw_.store(first, last, codec::encode(value));
+  }
+  std::error_code store(std::uint64_t index, T value) { return store(index, index, value); }
+
+  std::error_code insert(std::uint64_t first, std::uint64_t last, T value) {
+    if (!codec::encodable(value)) return errc::invalid_argument;
+    return raw_.insert(first, last, codec::encode(value));
+  }
+  std::error_code insert(std::uint64_t index, T value) { return insert(index, index, value); }
+
+  /// Empties [first, last] (trimming ranges that stick out).
+  std::error_code erase_range(std::uint64_t first, std::uint64_t last) {
+    return raw_.store(first, last, nullptr);
+  }
+  /// Removes the whole range holding index; returns what it held.
+  lookup_type erase(std::uint64_t index) { return codec::wrap(raw_.erase(index)); }
+
+  std::optional<typed_range<T>> find(std::uint64_t index,
+                                     std::uint64_t max = max_index) const noexcept {
+    return typed(raw_.find(index, max));
+  }
+  std::optional<typed_range<T>> find_after(std::uint64_t index,
+                                           std::uint64_t max = max_index) const noexcept {
+    return typed(raw_.find_after(index, max));
+  }
+  std::optional<typed_range<T>> find_rev(std::uint64_t index,
+                                         std::uint64_t min = 0) const noexcept {
+    return typed(raw_.find_rev(index, min));
+  }
+
+  void clear() noexcept { raw_.clear(); }
+  bool empty() const noexcept { return raw_.empty(); }
+
+  /// Bidirectional iterator yielding typed_range<T>.
+  class iterator {
+   public:
+    using iterator_concept = std::bidirectional_iterator_tag;
+    using iterator_category = std::input_iterator_tag;
+    using value_type = typed_range<T>;
+    using difference_type = std::ptrdiff_t;
+    using reference = typed_range<T>;
+    iterator() = default;
+    explicit iterator(raw_tree::iterator it) noexcept : it_(it) {}
+    reference operator*() const noexcept {
+      range_entry r = *it_;
+      return {r.first, r.last, codec::decode(r.entry)};
+    }
+    iterator &operator++() noexcept { ++it_; return *this; }
+    iterator operator++(int) noexcept { iterator t = *this; ++it_; return t; }
+    iterator &operator--() noexcept { --it_; return *this; }
+    iterator operator--(int) noexcept { iterator t = *this; --it_; return t; }
+    friend bool operator==(const iterator &, const iterator &) = default;
+
+   private:
+    raw_tree::iterator it_;
+  };
+
+  class range_view {
+   public:
+    iterator begin() const noexcept { return iterator(v_.begin()); }
+    iterator end() const noexcept { return iterator(v_.end()); }
+
+   private:
+    friend class tree;
+    explicit range_view(raw_tree::range_view v) : v_(v) {}
+    raw_tree::range_view v_;
+  };
+
+  range_view ranges(std::uint64_t lo = 0, std::uint64_t hi = max_index) const noexcept {
+    return range_view(raw_.ranges(lo, hi));
+  }
+  iterator begin() const noexcept { return ranges().begin(); }
+  iterator end() const noexcept { return ranges().end(); }
+
+  check_report validate() const { return raw_.validate(); }
+  void dump(std::ostream &os, dump_format f = dump_format::hex) const { raw_.dump(os, f); }
+  void dump_dot(std::ostream &os) const { raw_.dump_dot(os); }
+  tree_stats stats() const { return raw_.stats(); }
+  unsigned height() const noexcept { return raw_.height(); }
+
+  /// The untyped engine underneath (for the advanced API).
+  raw_tree &raw() noexcept { return raw_; }
+  const raw_tree &raw() const noexcept { return raw_; }
+
+ private:
+  static std::optional<typed_range<T>> typed(std::optional<range_entry> r) noexcept {
+    if (!r) return std::nullopt;
+    return typed_range<T>{r->first, r->last, codec::decode(r->entry)};
+  }
+  raw_tree raw_;
+};
+
+}  // namespace maple
