@@ -117,8 +117,10 @@ class basic_raw_tree {
   }
 
   /// Removes the whole range holding `index`; returns its entry (nullptr
-  /// when none). Cannot fail: erasing never needs more memory than the
-  /// tree held (a shrink that cannot allocate keeps the nodes it has).
+  /// when none). Merging the freed range with its neighbours may need a new
+  /// node: if that allocation fails, nothing is erased and `ec` is set to
+  /// errc::no_memory (the overload without `ec` throws std::system_error).
+  void *erase(std::uint64_t index, std::error_code &ec) noexcept;
   void *erase(std::uint64_t index);
 
   /// Removes everything; O(nodes).

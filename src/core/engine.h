@@ -1,0 +1,73 @@
+// The engine's shared vocabulary: geometry constants, access to the tree's
+// private state, node allocation and freeing.
+#pragma once
+
+#include "core/node.h"
+
+#include <maple/raw_tree.h>
+
+#include <memory_resource>
+#include <new>
+
+namespace maple::detail {
+
+/// Smallest number of items a non-root node holds (kernel: 16/2 - 2 as a
+/// data-end index, i.e. 7 items for 16 slots); at least 2 so tiny test
+/// geometries still branch.
+template <unsigned S>
+inline constexpr unsigned min_items = (S / 2 - 1) < 2 ? 2 : S / 2 - 1;
+
+/// Deepest tree the geometry can produce over 2^64 indices (each internal
+/// level multiplies the covered slots by at least min_items), plus slack.
+template <unsigned S>
+constexpr unsigned compute_max_height() {
+  unsigned h = 1;
+  long double leaves = 2.0L * 18446744073709551616.0L / min_items<S>;
+  while (leaves > 1.0L) {
+    leaves /= min_items<S>;
+    ++h;
+  }
+  return h + 2;
+}
+template <unsigned S>
+inline constexpr unsigned max_height = compute_max_height<S>();
+
+template <unsigned S>
+struct engine {
+  using tree_t = basic_raw_tree<S>;
+  using node_t = node<S>;
+  static constexpr unsigned P = S - 1;
+  static constexpr unsigned kMin = min_items<S>;
+  static constexpr unsigned kMaxHeight = max_height<S>;
+
+  // ---- the tree's private state ----------------------------------------
+  static word root(const tree_t &t) noexcept { return t.root_.load(std::memory_order_acquire); }
+  static void set_root(tree_t &t, word w) noexcept { t.root_.store(w, std::memory_order_release); }
+  static unsigned height(const tree_t &t) noexcept { return t.height_; }
+  static void set_height(tree_t &t, unsigned h) noexcept { t.height_ = h; }
+  static std::mutex &lock(const tree_t &t) noexcept { return t.lock_; }
+  static bool rcu_mode(const tree_t &) noexcept { return false; }
+
+  // ---- node memory --------------------------------------------------------
+  static std::pmr::memory_resource *resource(const tree_t &t) noexcept { return t.mr_; }
+  /// Throws std::bad_alloc (from the resource) when out of memory.
+  static node_t *alloc_node(const tree_t &t) {
+    void *p = t.mr_->allocate(sizeof(node_t), alignof(node_t));
+    return static_cast<node_t *>(p);
+  }
+  static void free_node(const tree_t &t, node_t *n) noexcept {
+    t.mr_->deallocate(n, sizeof(node_t), alignof(node_t));
+  }
+  /// Frees a whole subtree (depth-first); `ref` is a tagged node reference
+  /// and `max` the subtree's implied maximum.
+  static void free_subtree(const tree_t &t, word ref, std::uint64_t max) noexcept {
+    node_t *n = node_t::from_ref(ref);
+    if (!node_t::ref_is_leaf(ref)) {
+      unsigned e = n->end(max);
+      for (unsigned i = 0; i <= e; ++i) free_subtree(t, n->slot[i], n->slot_max(i, e, max));
+    }
+    free_node(t, n);
+  }
+};
+
+}  // namespace maple::detail

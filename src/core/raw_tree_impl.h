@@ -1,0 +1,252 @@
+// Definitions of basic_raw_tree's members over the engine. Included by the
+// one translation unit that instantiates the library's geometry, and by test
+// units that instantiate small geometries.
+#pragma once
+
+#include "core/check.h"
+#include "core/dump.h"
+#include "core/engine.h"
+#include "core/walk.h"
+#include "core/write.h"
+
+#include <maple/raw_tree.h>
+
+#include <system_error>
+
+namespace maple {
+
+template <unsigned S>
+basic_raw_tree<S>::basic_raw_tree(std::pmr::memory_resource *mr) noexcept
+    : mr_(mr ? mr : std::pmr::new_delete_resource()) {}
+
+template <unsigned S>
+basic_raw_tree<S>::~basic_raw_tree() {
+  clear();
+}
+
+template <unsigned S>
+void *basic_raw_tree<S>::load(std::uint64_t index) const noexcept {
+  return detail::walker<S>::load(*this, index);
+}
+
+template <unsigned S>
+range_entry basic_raw_tree<S>::lookup(std::uint64_t index) const noexcept {
+  return detail::walker<S>::lookup(*this, index);
+}
+
+template <unsigned S>
+std::optional<range_entry> basic_raw_tree<S>::find(std::uint64_t index,
+                                                   std::uint64_t max) const noexcept {
+  return detail::walker<S>::find(*this, index, max);
+}
+
+template <unsigned S>
+std::optional<range_entry> basic_raw_tree<S>::find_after(std::uint64_t index,
+                                                         std::uint64_t max) const noexcept {
+  if (index == max_index) return std::nullopt;
+  return detail::walker<S>::find(*this, index + 1, max);
+}
+
+template <unsigned S>
+std::optional<range_entry> basic_raw_tree<S>::find_rev(std::uint64_t index,
+                                                       std::uint64_t min) const noexcept {
+  return detail::walker<S>::find_rev(*this, index, min);
+}
+
+template <unsigned S>
+bool basic_raw_tree<S>::empty() const noexcept {
+  return root_.load(std::memory_order_acquire) == 0;
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::store(std::uint64_t first, std::uint64_t last, void *entry) {
+  if (first > last || is_reserved_entry(entry)) return errc::invalid_argument;
+  std::lock_guard<std::mutex> g(lock_);
+  return detail::writer<S>::store(*this, first, last, entry);
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::insert(std::uint64_t first, std::uint64_t last, void *entry) {
+  if (first > last || entry == nullptr || is_reserved_entry(entry))
+    return errc::invalid_argument;
+  std::lock_guard<std::mutex> g(lock_);
+  range_entry r = detail::walker<S>::lookup(*this, first);
+  // Empty ranges are coalesced: [first, last] is free iff one empty range
+  // holds it all.
+  if (r.entry != nullptr || r.last < last) return errc::exists;
+  return detail::writer<S>::store(*this, first, last, entry);
+}
+
+template <unsigned S>
+void *basic_raw_tree<S>::erase(std::uint64_t index, std::error_code &ec) noexcept {
+  std::lock_guard<std::mutex> g(lock_);
+  range_entry r = detail::walker<S>::lookup(*this, index);
+  ec.clear();
+  if (r.entry == nullptr) return nullptr;
+  try {
+    ec = detail::writer<S>::store(*this, r.first, r.last, nullptr);
+  } catch (...) {
+    ec = errc::no_memory;
+  }
+  return ec ? nullptr : r.entry;
+}
+
+template <unsigned S>
+void *basic_raw_tree<S>::erase(std::uint64_t index) {
+  std::error_code ec;
+  void *e = erase(index, ec);
+  if (ec) throw std::system_error(ec, "maple::erase");
+  return e;
+}
+
+template <unsigned S>
+void basic_raw_tree<S>::clear() noexcept {
+  std::lock_guard<std::mutex> g(lock_);
+  using E = detail::engine<S>;
+  detail::word root = root_.load(std::memory_order_relaxed);
+  root_.store(0, std::memory_order_release);
+  height_ = 0;
+  if (detail::is_node_word(root)) E::free_subtree(*this, root, max_index);
+}
+
+// ---- iteration ---------------------------------------------------------------
+
+template <unsigned S>
+typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() const noexcept {
+  using Wk = detail::walker<S>;
+  iterator it;
+  it.tree_ = t_;
+  it.lo_ = lo_;
+  it.hi_ = hi_;
+  if (lo_ > hi_) return it;
+  detail::word root = detail::engine<S>::root(*t_);
+  if (!detail::is_node_word(root)) {
+    if (root != 0 && lo_ == 0) {
+      it.cur_ = {0, 0, reinterpret_cast<void *>(root)};
+      it.at_end_ = false;
+    }
+    return it;
+  }
+  typename Wk::leaf_pos p;
+  Wk::descend(root, lo_, p);
+  if (!Wk::scan_forward(p, hi_)) return it;
+  it.leaf_ = p.leaf;
+  it.leaf_min_ = p.min;
+  it.leaf_max_ = p.max;
+  it.offset_ = p.off;
+  it.cur_ = {p.first(), p.last(), p.entry()};
+  it.at_end_ = false;
+  return it;
+}
+
+template <unsigned S>
+typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::end() const noexcept {
+  iterator it;
+  it.tree_ = t_;
+  it.lo_ = lo_;
+  it.hi_ = hi_;
+  return it;
+}
+
+template <unsigned S>
+typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator++() noexcept {
+  using Wk = detail::walker<S>;
+  if (at_end_) return *this;
+  if (leaf_ == nullptr) {  // the root entry
+    at_end_ = true;
+    return *this;
+  }
+  typename Wk::leaf_pos p;
+  p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
+  p.min = leaf_min_;
+  p.max = leaf_max_;
+  p.end = p.leaf->end(p.max);
+  p.off = offset_ + 1;
+  if (!Wk::scan_forward(p, hi_)) {
+    at_end_ = true;
+    return *this;
+  }
+  leaf_ = p.leaf;
+  leaf_min_ = p.min;
+  leaf_max_ = p.max;
+  offset_ = p.off;
+  cur_ = {p.first(), p.last(), p.entry()};
+  return *this;
+}
+
+template <unsigned S>
+typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() noexcept {
+  using Wk = detail::walker<S>;
+  typename Wk::leaf_pos p;
+  if (at_end_) {
+    // From the end: the last range intersecting [lo, hi].
+    if (lo_ > hi_ || tree_ == nullptr) return *this;
+    detail::word root = detail::engine<S>::root(*tree_);
+    if (!detail::is_node_word(root)) {
+      if (root != 0 && lo_ == 0) {
+        leaf_ = nullptr;
+        cur_ = {0, 0, reinterpret_cast<void *>(root)};
+        at_end_ = false;
+      }
+      return *this;
+    }
+    Wk::descend(root, hi_, p);
+  } else {
+    if (leaf_ == nullptr) {
+      at_end_ = true;
+      return *this;
+    }
+    p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
+    p.min = leaf_min_;
+    p.max = leaf_max_;
+    p.end = p.leaf->end(p.max);
+    p.off = offset_;
+    if (p.off == 0) {
+      if (!Wk::prev_leaf(p)) {
+        at_end_ = true;
+        return *this;
+      }
+    } else {
+      --p.off;
+    }
+  }
+  if (!Wk::scan_backward(p, lo_)) {
+    at_end_ = true;
+    return *this;
+  }
+  leaf_ = p.leaf;
+  leaf_min_ = p.min;
+  leaf_max_ = p.max;
+  offset_ = p.off;
+  cur_ = {p.first(), p.last(), p.entry()};
+  at_end_ = false;
+  return *this;
+}
+
+// ---- checking and inspection ---------------------------------------------------
+
+template <unsigned S>
+check_report basic_raw_tree<S>::validate() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return detail::checker<S>::validate(*this);
+}
+
+template <unsigned S>
+void basic_raw_tree<S>::dump(std::ostream &os, dump_format fmt) const {
+  std::lock_guard<std::mutex> g(lock_);
+  detail::dumper<S>::dump(*this, os, fmt);
+}
+
+template <unsigned S>
+void basic_raw_tree<S>::dump_dot(std::ostream &os) const {
+  std::lock_guard<std::mutex> g(lock_);
+  detail::dumper<S>::dump_dot(*this, os);
+}
+
+template <unsigned S>
+tree_stats basic_raw_tree<S>::stats() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return detail::dumper<S>::stats(*this);
+}
+
+}  // namespace maple

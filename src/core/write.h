@@ -1,0 +1,547 @@
+// The write engine: one store of an entry over [first, last].
+//
+// Design (learned from the kernel's spanning store, reference section 4.2,
+// and generalised so that one mechanism serves every structural write):
+// walk a left path to `first` and a right path to `last`; at the leaf level
+// gather the surviving prefix of the left leaf, the new range and the
+// surviving suffix of the right leaf as a list of (pivot, slot) items,
+// coalescing adjacent empty ranges. Then, level by level going up:
+//   * widen the replaced interval of nodes when needed: a non-rightmost leaf
+//     may not end empty (take the next leaf), an under-full result pulls in
+//     a neighbour (rebalance; across parents if needed), an overflow first
+//     tries to push into a sibling with room;
+//   * distribute the items over 1..k new nodes (never ending a leaf on an
+//     empty range, left-heavy when appending at the right edge);
+//   * the new nodes replace the interval in the parent level's items.
+// It stops when one node replaced one node (a single pointer publish), when a
+// whole level fits in one node (new root: the tree shrinks), or above the old
+// root (the tree grows). Every node is allocated before anything reachable
+// changes, so "no memory" leaves the tree as it was; the replaced nodes are
+// freed after the publish. In-place variants (exact fit, slot store, append,
+// node rewrite) run when nothing structural changes.
+#pragma once
+
+#include "core/engine.h"
+#include "core/walk.h"
+#include "core/write_trace.h"
+
+#include <algorithm>
+
+namespace maple::detail {
+
+template <unsigned S>
+struct writer {
+  using E = engine<S>;
+  using W = walker<S>;
+  using tree_t = typename E::tree_t;
+  using node_t = node<S>;
+  static constexpr unsigned P = S - 1;
+  static constexpr unsigned kMin = E::kMin;
+  static constexpr unsigned H = E::kMaxHeight;
+
+  struct item {
+    std::uint64_t piv;  // last index covered
+    word w;             // entry (leaf) or child reference (internal)
+  };
+
+  struct level {
+    node_t *n;
+    unsigned end, slot;  // slot: of the path's child / of the index in a leaf
+    std::uint64_t min, max;
+  };
+
+  // Capacity of the item list: prefix + new + suffix + three widenings.
+  static constexpr unsigned kItems = 6 * S + 8;
+  static constexpr unsigned kFront = 2 * S + 4;  // room to prepend
+
+  struct op {
+    tree_t &t;
+    unsigned h = 0;  // height of the tree being written
+    bool virtual_root = false;
+    level L[H + 1], R[H + 1];
+    std::uint64_t lo_bound[H + 1], hi_bound[H + 1];  // replaced interval per depth
+    item buf[kItems];
+    unsigned lo = kFront, hi = kFront;   // items in buf[lo, hi)
+    unsigned new_lo = 0, new_hi = 0;     // the written items within [lo, hi)
+    item out[8];                         // new nodes of the level just built
+    unsigned nout = 0;
+    node_t *fresh[(H + 2) * 8];
+    bool fresh_leaf[(H + 2) * 8];
+    unsigned nfresh = 0;
+
+    explicit op(tree_t &tr) : t(tr) {}
+    unsigned count() const noexcept { return hi - lo; }
+    item &at(unsigned i) noexcept { return buf[lo + i]; }
+
+    void push_back(std::uint64_t piv, word w, bool leaf) noexcept {
+      if (leaf && w == 0 && hi > lo && buf[hi - 1].w == 0) {
+        buf[hi - 1].piv = piv;  // adjacent empty ranges coalesce
+        return;
+      }
+      buf[hi++] = {piv, w};
+    }
+    void push_front(std::uint64_t piv, word w, bool leaf) noexcept {
+      if (leaf && w == 0 && hi > lo && buf[lo].w == 0) return;  // merges into ours
+      buf[--lo] = {piv, w};
+    }
+  };
+
+  // ---- paths ---------------------------------------------------------------
+
+  static void walk_path(word root, unsigned h, std::uint64_t index, level *lv) noexcept {
+    word ref = root;
+    std::uint64_t min = 0, max = max_index;
+    for (unsigned d = 0; d < h; ++d) {
+      node_t *n = node_t::from_ref(ref);
+      unsigned end = n->end(max);
+      unsigned off = n->slot_for(index, end);
+      lv[d] = {n, end, off, min, max};
+      if (d + 1 < h) {
+        std::uint64_t cmin = n->slot_min(off, min);
+        max = n->slot_max(off, end, max);
+        min = cmin;
+        ref = n->slot[off];
+      }
+    }
+  }
+
+  /// Re-derives path entries (from+1 .. d) after lv[from].slot moved.
+  static void descend_path(level *lv, unsigned from, unsigned d, bool rightmost) noexcept {
+    for (unsigned j = from + 1; j <= d; ++j) {
+      level &p = lv[j - 1];
+      node_t *n = node_t::from_ref(p.n->slot[p.slot]);
+      std::uint64_t min = p.n->slot_min(p.slot, p.min);
+      std::uint64_t max = p.n->slot_max(p.slot, p.end, p.max);
+      unsigned end = n->end(max);
+      lv[j] = {n, end, rightmost ? end : 0u, min, max};
+    }
+  }
+
+  /// Appends all items of node n (bounds max, data end e).
+  static void take_all_back(op &o, const node_t *n, unsigned e, std::uint64_t max, bool leaf) {
+    for (unsigned i = 0; i <= e; ++i) o.push_back(n->slot_max(i, e, max), n->slot[i], leaf);
+  }
+  static void take_all_front(op &o, const node_t *n, unsigned e, std::uint64_t max, bool leaf) {
+    for (unsigned i = e + 1; i-- > 0;) o.push_front(n->slot_max(i, e, max), n->slot[i], leaf);
+  }
+
+  /// Widens the replaced interval at depth d by the next node on the right.
+  static bool extend_right(op &o, unsigned d, bool leaf) noexcept {
+    if (o.R[d].max == max_index) return false;
+    unsigned i = d - 1;
+    while (o.R[i].slot == o.R[i].end) --i;  // the root covers everything: stops
+    ++o.R[i].slot;
+    descend_path(o.R, i, d, false);
+    level &r = o.R[d];
+    take_all_back(o, r.n, r.end, r.max, leaf);
+    return true;
+  }
+  /// Widens the replaced interval at depth d by the previous node.
+  static bool extend_left(op &o, unsigned d, bool leaf) noexcept {
+    if (o.L[d].min == 0) return false;
+    unsigned i = d - 1;
+    while (o.L[i].slot == 0) --i;
+    --o.L[i].slot;
+    descend_path(o.L, i, d, true);
+    level &l = o.L[d];
+    take_all_front(o, l.n, l.end, l.max, leaf);
+    o.new_lo += 0;  // indices are relative to lo; recomputed by callers
+    return true;
+  }
+
+  // ---- distribution --------------------------------------------------------
+
+  /// Splits count items into k nodes; sizes[] gets each node's item count.
+  static bool try_split(const item *it, unsigned count, unsigned k, bool leaf, bool left_heavy,
+                        unsigned *sizes) noexcept {
+    unsigned pos = 0;
+    for (unsigned i = 0; i < k; ++i) {
+      unsigned rem = count - pos, nl = k - i;
+      if (nl == 1) {
+        if (rem > S || (k > 1 && rem < kMin)) return false;
+        sizes[i] = rem;
+        return true;
+      }
+      int lo = std::max<int>(kMin, int(rem) - int((nl - 1) * S));
+      int hi = std::min<int>(S, int(rem) - int((nl - 1) * kMin));
+      if (lo > hi) return false;
+      int target = left_heavy ? hi : int((rem + nl - 1) / nl);
+      target = std::clamp(target, lo, hi);
+      if (leaf && it[pos + target - 1].w == 0) {  // a leaf may not end empty
+        if (target + 1 <= hi)
+          ++target;
+        else if (target - 1 >= lo)
+          --target;
+        else
+          return false;
+      }
+      sizes[i] = unsigned(target);
+      pos += unsigned(target);
+    }
+    return false;
+  }
+
+  static unsigned plan_split(const item *it, unsigned count, bool leaf, bool left_heavy,
+                             unsigned *sizes) noexcept {
+    for (unsigned k = std::max(1u, (count + S - 1) / S); k <= 7; ++k)
+      if (try_split(it, count, k, leaf, left_heavy, sizes)) return k;
+    return 0;  // unreachable for item counts the engine produces
+  }
+
+  static void fill(node_t *n, const item *it, unsigned count, unsigned from = 0) noexcept {
+    for (unsigned i = from; i < count && i < P; ++i) n->pivot[i] = it[i].piv;
+    for (unsigned i = std::max(from, count); i < P; ++i) n->pivot[i] = 0;
+    for (unsigned i = from; i < count; ++i) n->slot[i] = it[i].w;
+    if (count < S) {
+      for (unsigned i = std::max(from, count); i < S - 1; ++i) n->slot[i] = 0;
+      n->slot[S - 1] = count - 1;  // metadata: the data end
+    }
+  }
+
+  static void adopt_children(node_t *n, unsigned count, unsigned from = 0) noexcept {
+    for (unsigned i = from; i < count; ++i) node_t::from_ref(n->slot[i])->set_parent(n, i);
+  }
+
+  // ---- retiring replaced nodes ---------------------------------------------
+
+  /// Frees the nodes under n (at depth d, bounds [min, max]) that lie in the
+  /// replaced interval of their depth; frees n too unless keep_self.
+  static void retire(op &o, node_t *n, unsigned d, std::uint64_t min, std::uint64_t max,
+                     bool keep_self) noexcept {
+    if (d + 1 < o.h) {
+      unsigned e = W::internal_end(n);
+      for (unsigned s = 0; s <= e; ++s) {
+        std::uint64_t cmin = n->slot_min(s, min), cmax = n->slot_max(s, e, max);
+        if (cmin >= o.lo_bound[d + 1] && cmax <= o.hi_bound[d + 1])
+          retire(o, node_t::from_ref(n->slot[s]), d + 1, cmin, cmax, false);
+      }
+    }
+    if (!keep_self && !(o.virtual_root && d == 0)) E::free_node(o.t, n);
+  }
+
+  // ---- the store -------------------------------------------------------------
+
+  static node_t *new_node(op &o, bool leaf) {
+    node_t *n = E::alloc_node(o.t);  // may throw std::bad_alloc
+    o.fresh_leaf[o.nfresh] = leaf;
+    o.fresh[o.nfresh++] = n;
+    return n;
+  }
+
+  /// Makes a freshly built top node the tree's root, collapsing trivial
+  /// shapes: an internal root with one child, a leaf holding only [0, 0] or
+  /// nothing at all.
+  static void install_root(op &o, node_t *n, bool leaf, unsigned new_h) noexcept {
+    tree_t &t = o.t;
+    for (;;) {
+      if (leaf) {
+        unsigned e = n->end(max_index);
+        word only0 = n->slot[0];
+        if (e == 0 && n->slot[0] == 0) {
+          E::set_root(t, 0);
+          E::set_height(t, 0);
+          E::free_node(t, n);
+          return;
+        }
+        if (e == 1 && n->pivot[0] == 0 && n->slot[1] == 0 && only0 != 0 && !is_node_word(only0)) {
+          E::set_root(t, only0);
+          E::set_height(t, 0);
+          E::free_node(t, n);
+          return;
+        }
+        break;
+      }
+      if (W::internal_end(n) != 0) break;
+      word child = n->slot[0];
+      E::free_node(t, n);
+      n = node_t::from_ref(child);
+      leaf = node_t::ref_is_leaf(child);
+      --new_h;
+    }
+    n->set_root();
+    E::set_root(t, node_t::make_ref(n, leaf ? node_kind::leaf : node_kind::internal));
+    E::set_height(t, new_h);
+  }
+
+  static void count_kind(write_kind k) noexcept { thread_write_trace().bump(k); }
+
+  /// Stores entry over [first, last]; caller holds the lock and validated
+  /// the arguments. Returns no_memory (tree unchanged) or success.
+  static std::error_code store(tree_t &t, std::uint64_t first, std::uint64_t last, void *entry) {
+    word e = reinterpret_cast<word>(entry);
+    word root = E::root(t);
+    if (first == 0 && last == max_index) count_kind(write_kind::new_root);
+    if (!is_node_word(root)) return store_small(t, root, first, last, e);
+
+    op o(t);
+    o.h = E::height(t);
+    walk_path(root, o.h, first, o.L);
+    const unsigned leafd = o.h - 1;
+    if (last <= o.L[leafd].max) {
+      std::copy(o.L, o.L + o.h, o.R);
+      o.R[leafd].slot = o.L[leafd].n->slot_for(last, o.L[leafd].end);
+    } else {
+      walk_path(root, o.h, last, o.R);
+      count_kind(write_kind::spanning);
+    }
+    if (try_exact_fit(o, first, last, e)) return {};
+    gather_leaf(o, first, last, e);
+    return rebuild(o);
+  }
+
+  static bool try_exact_fit(op &o, std::uint64_t first, std::uint64_t last, word e) noexcept {
+    const level &l = o.L[o.h - 1];
+    if (l.n != o.R[o.h - 1].n || l.slot != o.R[o.h - 1].slot) return false;
+    node_t *n = l.n;
+    unsigned s = l.slot;
+    if (n->slot_min(s, l.min) != first || n->slot_max(s, l.end, l.max) != last) return false;
+    if (e == 0) {
+      if (n->slot[s] == 0) return true;  // already empty
+      bool prev_empty = s > 0 && n->slot[s - 1] == 0;
+      bool next_empty = s < l.end && n->slot[s + 1] == 0;
+      bool ends_leaf = s == l.end && l.max != max_index;
+      // A root leaf may shrink to a shape kept without a node.
+      if (prev_empty || next_empty || ends_leaf || o.h == 1) return false;
+    }
+    store_release(n->slot[s], e);
+    count_kind(write_kind::exact_fit);
+    return true;
+  }
+
+  /// Leaf-level items: left prefix, the new range, right suffix.
+  static void gather_leaf(op &o, std::uint64_t first, std::uint64_t last, word e) noexcept {
+    const level &l = o.L[o.h - 1], &r = o.R[o.h - 1];
+    for (unsigned i = 0; i < l.slot; ++i) o.push_back(l.n->pivot[i], l.n->slot[i], true);
+    if (l.n->slot_min(l.slot, l.min) < first) o.push_back(first - 1, l.n->slot[l.slot], true);
+    o.new_lo = o.count();
+    o.push_back(last, e, true);
+    o.new_hi = o.count();
+    std::uint64_t rlast = r.n->slot_max(r.slot, r.end, r.max);
+    if (rlast > last) o.push_back(rlast, r.n->slot[r.slot], true);
+    for (unsigned i = r.slot + 1; i <= r.end; ++i)
+      o.push_back(r.n->slot_max(i, r.end, r.max), r.n->slot[i], true);
+  }
+
+  /// Trees with no node: empty, or a single entry at [0, 0] in the root word.
+  static std::error_code store_small(tree_t &t, word root, std::uint64_t first,
+                                     std::uint64_t last, word e) {
+    count_kind(write_kind::store_root);
+    if (first == 0 && last == 0 && !is_node_word(e)) {
+      E::set_root(t, e);
+      E::set_height(t, 0);
+      return {};
+    }
+    if (root == 0 && e == 0) return {};
+    // Expand into a leaf: run the general rebuild on a virtual root leaf.
+    alignas(node_t) static thread_local node_t scratch;
+    item init[2];
+    unsigned n = 0;
+    if (root) init[n++] = {0, root};
+    init[n++] = {max_index, 0};
+    writer::fill(&scratch, init, n);
+    op o(t);
+    o.h = 1;
+    o.virtual_root = true;
+    walk_path(node_t::make_ref(&scratch, node_kind::leaf), 1, first, o.L);
+    walk_path(node_t::make_ref(&scratch, node_kind::leaf), 1, last, o.R);
+    gather_leaf(o, first, last, e);
+    return rebuild(o);
+  }
+
+  /// Whether a store at the right edge should fill nodes left-heavy: the new
+  /// items are at (or one item from) the end of a rightmost interval.
+  static bool appending(const op &o, unsigned d) noexcept {
+    return o.R[d].max == max_index && o.count() - o.new_hi <= 1;
+  }
+
+  static std::error_code rebuild(op &o) {
+    tree_t &t = o.t;
+    const unsigned old_h = o.h;
+    const bool rcu = E::rcu_mode(t);
+    unsigned d = o.h - 1;
+    bool leaf = true;
+    bool pushed_any = false;
+    try {
+      for (;;) {
+        // 1. Widen the interval until its items can form valid nodes.
+        unsigned before = o.count();
+        if (leaf)
+          while (o.count() && o.buf[o.hi - 1].w == 0 && extend_right(o, d, true)) {
+          }
+        bool whole = o.L[d].min == 0 && o.R[d].max == max_index;
+        if (o.count() < kMin && !whole) {
+          unsigned was = o.count();
+          if (!extend_right(o, d, leaf)) {
+            unsigned c0 = o.count();
+            extend_left(o, d, leaf);
+            unsigned added = o.count() - c0;
+            o.new_lo += added;
+            o.new_hi += added;
+          }
+          (void)was;
+          count_kind(write_kind::rebalance);
+          if (leaf)
+            while (o.buf[o.hi - 1].w == 0 && extend_right(o, d, true)) {
+            }
+        }
+        (void)before;
+        bool pushed = false;
+        if (o.count() > S && d > 0) pushed = try_push(o, d, leaf);
+        pushed_any |= pushed;
+        whole = o.L[d].min == 0 && o.R[d].max == max_index;
+        o.lo_bound[d] = o.L[d].min;
+        o.hi_bound[d] = o.R[d].max;
+
+        // 2. Distribute.
+        unsigned sizes[8];
+        unsigned k = plan_split(&o.at(0), o.count(), leaf, appending(o, d), sizes);
+        const bool single = o.L[d].n == o.R[d].n;
+        if (k > 1 && !pushed)
+          count_kind(leaf ? write_kind::leaf_split : write_kind::internal_split);
+
+        // 3a. One node rewritten in place (no reader can see it mid-way).
+        if (single && k == 1 && !rcu && !(o.virtual_root && d == 0) &&
+            !(d == 0 && !leaf && o.count() == 1)) {
+          node_t *n = o.L[d].n;
+          unsigned from = o.L[d].slot ? o.L[d].slot - 1 : 0;
+          if (leaf) classify_in_place(o, d);
+          else {
+            retire(o, n, d, o.L[d].min, o.L[d].max, true);
+            count_kind(write_kind::node_store);
+          }
+          commit_parents(o);
+          fill(n, &o.at(0), o.count(), from);
+          if (!leaf) adopt_children(n, o.count(), 0);
+          if (d == 0 && leaf) finish_leaf_root(o, n);
+          return {};
+        }
+
+        // 3b. Build k new nodes.
+        unsigned pos = 0;
+        for (unsigned i = 0; i < k; ++i) {
+          node_t *n = new_node(o, leaf);
+          fill(n, &o.at(pos), sizes[i]);
+          pos += sizes[i];
+          o.out[i] = {o.at(pos - 1).piv,
+                      node_t::make_ref(n, leaf ? node_kind::leaf : node_kind::internal)};
+        }
+        o.nout = k;
+
+        // 4. Done? One node for one node, a whole level in one node, or
+        //    the root split.
+        if (single && k == 1) {
+          if (leaf) count_kind(write_kind::node_store);
+          commit_parents(o);
+          node_t *n = node_t::from_ref(o.out[0].w);
+          if (d == 0) {
+            install_root(o, n, leaf, o.h);
+          } else {
+            level &p = o.L[d - 1];
+            n->set_parent(p.n, p.slot);
+            store_release(p.n->slot[p.slot], o.out[0].w);
+          }
+          retire(o, o.L[d].n, d, o.L[d].min, o.L[d].max, false);
+          break;
+        }
+        if (whole && k == 1) {
+          commit_parents(o);
+          for (unsigned j = 0; j < d; ++j) {
+            o.lo_bound[j] = 0;
+            o.hi_bound[j] = max_index;
+          }
+          install_root(o, node_t::from_ref(o.out[0].w), leaf, o.h - d);
+          retire(o, o.L[0].n, 0, 0, max_index, false);
+          break;
+        }
+        if (d == 0) {
+          item its[8];
+          std::copy(o.out, o.out + k, its);
+          node_t *r = new_node(o, false);
+          fill(r, its, k);
+          commit_parents(o);
+          install_root(o, r, false, o.h + 1);
+          count_kind(write_kind::root_split);
+          retire(o, o.L[0].n, 0, 0, max_index, false);
+          break;
+        }
+
+        // 5. The parent level's items: kept children around the new nodes.
+        --d;
+        leaf = false;
+        o.lo = o.hi = kFront;
+        const level &pl = o.L[d], &pr = o.R[d];
+        for (unsigned i = 0; i < pl.slot; ++i) o.push_back(pl.n->pivot[i], pl.n->slot[i], false);
+        o.new_lo = o.count();
+        for (unsigned i = 0; i < k; ++i) o.push_back(o.out[i].piv, o.out[i].w, false);
+        o.new_hi = o.count();
+        for (unsigned i = pr.slot + 1; i <= pr.end; ++i)
+          o.push_back(pr.n->slot_max(i, pr.end, pr.max), pr.n->slot[i], false);
+      }
+    } catch (const std::bad_alloc &) {
+      for (unsigned i = 0; i < o.nfresh; ++i) E::free_node(t, o.fresh[i]);
+      return errc::no_memory;
+    }
+    if (E::height(t) < old_h) count_kind(write_kind::root_collapse);
+    (void)pushed_any;
+    return {};
+  }
+
+  /// Sets the parent links of every child of the new internal nodes (reused
+  /// children included) once all allocations have succeeded.
+  static void commit_parents(op &o) noexcept {
+    for (unsigned i = 0; i < o.nfresh; ++i)
+      if (!o.fresh_leaf[i]) adopt_children(o.fresh[i], W::internal_end(o.fresh[i]) + 1);
+  }
+
+  static void classify_in_place(op &o, unsigned d) noexcept {
+    const level &l = o.L[d];
+    unsigned old_count = l.end + 1;
+    if (o.count() == old_count)
+      count_kind(write_kind::slot_store);
+    else if (o.count() > old_count && l.slot == l.end && o.new_lo >= l.slot)
+      count_kind(write_kind::append);
+    else
+      count_kind(write_kind::node_store);
+  }
+
+  /// A root leaf rewritten in place may now hold only [0,0] or nothing.
+  static void finish_leaf_root(op &o, node_t *n) noexcept {
+    unsigned e = n->end(max_index);
+    bool empty = e == 0 && n->slot[0] == 0;
+    bool zero_only = e == 1 && n->pivot[0] == 0 && n->slot[1] == 0 && n->slot[0] != 0 &&
+                     !is_node_word(n->slot[0]);
+    if (empty || zero_only) install_root(o, n, true, 1);
+  }
+
+  /// Overflow at depth d: move items into a sibling with room rather than
+  /// adding a node to the parent.
+  static bool try_push(op &o, unsigned d, bool leaf) noexcept {
+    const level &pl = o.L[d - 1];
+    if (pl.slot > 0) {
+      std::uint64_t smax = pl.n->pivot[pl.slot - 1];
+      unsigned cs = node_t::from_ref(pl.n->slot[pl.slot - 1])->end(smax) + 1;
+      if (o.count() + cs <= 2 * S - 2) {
+        unsigned c0 = o.count();
+        extend_left(o, d, leaf);
+        unsigned added = o.count() - c0;
+        o.new_lo += added;
+        o.new_hi += added;
+        count_kind(write_kind::push);
+        return true;
+      }
+    }
+    const level &pr = o.R[d - 1];
+    if (pr.slot < pr.end) {
+      std::uint64_t smax = pr.n->slot_max(pr.slot + 1, pr.end, pr.max);
+      unsigned cs = node_t::from_ref(pr.n->slot[pr.slot + 1])->end(smax) + 1;
+      if (o.count() + cs <= 2 * S - 2) {
+        extend_right(o, d, leaf);
+        count_kind(write_kind::push);
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+}  // namespace maple::detail
