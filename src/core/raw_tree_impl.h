@@ -3,6 +3,7 @@
 // units that instantiate small geometries.
 #pragma once
 
+#include "alloc/node_cache.h"
 #include "core/check.h"
 #include "core/dump.h"
 #include "core/engine.h"
@@ -17,7 +18,7 @@ namespace maple {
 
 template <unsigned S>
 basic_raw_tree<S>::basic_raw_tree(std::pmr::memory_resource *mr) noexcept
-    : mr_(mr ? mr : std::pmr::new_delete_resource()) {}
+    : mr_(mr ? mr : detail::default_node_resource()) {}
 
 template <unsigned S>
 basic_raw_tree<S>::~basic_raw_tree() {
