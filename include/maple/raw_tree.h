@@ -141,7 +141,22 @@ class basic_raw_tree {
 
     iterator() = default;
     range_entry operator*() const noexcept { return cur_; }
-    iterator &operator++() noexcept;
+    iterator &operator++() noexcept {
+      // Inline fast path: the next stored range is in the same leaf.
+      if (!at_end_ && pivots_) {
+        for (unsigned off = offset_ + 1; off <= end_; ++off) {
+          std::uintptr_t w = __atomic_load_n(&slots_[off], __ATOMIC_ACQUIRE);
+          if (w == 0) continue;
+          std::uint64_t first = __atomic_load_n(&pivots_[off - 1], __ATOMIC_RELAXED) + 1;
+          if (first > hi_) break;
+          offset_ = off;
+          cur_ = {first, off < end_ ? __atomic_load_n(&pivots_[off], __ATOMIC_RELAXED) : leaf_max_,
+                  reinterpret_cast<void *>(w)};
+          return *this;
+        }
+      }
+      return next_leaf();
+    }
     iterator operator++(int) noexcept {
       iterator t = *this;
       ++*this;
@@ -160,12 +175,18 @@ class basic_raw_tree {
    private:
     friend class basic_raw_tree;
     friend struct detail::engine<Slots>;
+    template <class Pos>
+    void set_position(const Pos &p) noexcept;
+    iterator &next_leaf() noexcept;
     const basic_raw_tree *tree_ = nullptr;
+    const std::uint64_t *pivots_ = nullptr;  // of leaf_ (nullptr: root entry)
+    const std::uintptr_t *slots_ = nullptr;
     std::uint64_t lo_ = 0, hi_ = 0;  // iteration bounds
     range_entry cur_{};
     const void *leaf_ = nullptr;     // leaf holding cur_ (nullptr: root entry)
     std::uint64_t leaf_min_ = 0, leaf_max_ = 0;
     unsigned offset_ = 0;            // slot of cur_ in leaf_
+    unsigned end_ = 0;               // data end of leaf_
     bool at_end_ = true;
   };
 

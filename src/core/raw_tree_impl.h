@@ -113,6 +113,20 @@ void basic_raw_tree<S>::clear() noexcept {
 // ---- iteration ---------------------------------------------------------------
 
 template <unsigned S>
+template <class Pos>
+void basic_raw_tree<S>::iterator::set_position(const Pos &p) noexcept {
+  leaf_ = p.leaf;
+  pivots_ = p.leaf->pivot;
+  slots_ = p.leaf->slot;
+  leaf_min_ = p.min;
+  leaf_max_ = p.max;
+  end_ = p.end;
+  offset_ = p.off;
+  cur_ = {p.first(), p.last(), p.entry()};
+  at_end_ = false;
+}
+
+template <unsigned S>
 typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() const noexcept {
   using Wk = detail::walker<S>;
   iterator it;
@@ -124,6 +138,8 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() cons
   if (!detail::is_node_word(root)) {
     if (root != 0 && lo_ == 0) {
       it.cur_ = {0, 0, reinterpret_cast<void *>(root)};
+      it.pivots_ = nullptr;
+      it.slots_ = nullptr;
       it.at_end_ = false;
     }
     return it;
@@ -131,12 +147,7 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() cons
   typename Wk::leaf_pos p;
   Wk::descend(root, lo_, p);
   if (!Wk::scan_forward(p, hi_)) return it;
-  it.leaf_ = p.leaf;
-  it.leaf_min_ = p.min;
-  it.leaf_max_ = p.max;
-  it.offset_ = p.off;
-  it.cur_ = {p.first(), p.last(), p.entry()};
-  it.at_end_ = false;
+  it.set_position(p);
   return it;
 }
 
@@ -150,28 +161,25 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::end() const 
 }
 
 template <unsigned S>
-typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator++() noexcept {
+typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::next_leaf() noexcept {
   using Wk = detail::walker<S>;
+  using node_t = detail::node<S>;
   if (at_end_) return *this;
   if (leaf_ == nullptr) {  // the root entry
     at_end_ = true;
     return *this;
   }
   typename Wk::leaf_pos p;
-  p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
+  p.leaf = const_cast<node_t *>(static_cast<const node_t *>(leaf_));
   p.min = leaf_min_;
   p.max = leaf_max_;
-  p.end = p.leaf->end(p.max);
-  p.off = offset_ + 1;
-  if (!Wk::scan_forward(p, hi_)) {
+  p.end = end_;
+  p.off = end_;
+  if (leaf_max_ >= hi_ || !Wk::next_leaf(p) || !Wk::scan_forward(p, hi_)) {
     at_end_ = true;
     return *this;
   }
-  leaf_ = p.leaf;
-  leaf_min_ = p.min;
-  leaf_max_ = p.max;
-  offset_ = p.off;
-  cur_ = {p.first(), p.last(), p.entry()};
+  set_position(p);
   return *this;
 }
 
@@ -186,6 +194,8 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     if (!detail::is_node_word(root)) {
       if (root != 0 && lo_ == 0) {
         leaf_ = nullptr;
+        pivots_ = nullptr;
+        slots_ = nullptr;
         cur_ = {0, 0, reinterpret_cast<void *>(root)};
         at_end_ = false;
       }
@@ -200,7 +210,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
     p.min = leaf_min_;
     p.max = leaf_max_;
-    p.end = p.leaf->end(p.max);
+    p.end = end_;
     p.off = offset_;
     if (p.off == 0) {
       if (!Wk::prev_leaf(p)) {
@@ -215,12 +225,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     at_end_ = true;
     return *this;
   }
-  leaf_ = p.leaf;
-  leaf_min_ = p.min;
-  leaf_max_ = p.max;
-  offset_ = p.off;
-  cur_ = {p.first(), p.last(), p.entry()};
-  at_end_ = false;
+  set_position(p);
   return *this;
 }
 

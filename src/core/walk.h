@@ -77,11 +77,19 @@ struct walker {
     }
   }
 
+  /// Asks for all of a node's cache lines at once so that the misses of
+  /// the pivot scan and the slot read overlap instead of queueing.
+  static void prefetch_node(const node_t *n) noexcept {
+    const char *c = reinterpret_cast<const char *>(n);
+    for (unsigned i = 64; i < sizeof(node_t); i += 64) __builtin_prefetch(c + i);
+  }
+
   static void *load(const tree_t &t, std::uint64_t index) noexcept {
     word ref = E::root(t);
     if (!is_node_word(ref)) return index == 0 ? reinterpret_cast<void *>(ref) : nullptr;
     for (;;) {
       const node_t *n = node_t::from_ref(ref);
+      prefetch_node(n);
       unsigned off = 0;
       // pivot[end] >= index always stops the scan at or before the end.
       while (off < P && load_relaxed(n->pivot[off]) < index) ++off;
@@ -107,8 +115,17 @@ struct walker {
   static bool next_leaf(leaf_pos &p) noexcept {
     if (p.max == max_index) return false;
     const node_t *n = p.leaf;
-    node_t *par;
-    unsigned s;
+    node_t *par = n->parent_node();
+    unsigned s = n->parent_slot();
+    if (s < internal_end(par)) {  // the common case: a sibling leaf
+      node_t *leaf = node_t::from_ref(load_acquire(par->slot[s + 1]));
+      p.min = p.max + 1;
+      p.max = s + 1 < P ? load_relaxed(par->pivot[s + 1]) : node_max(par);
+      p.leaf = leaf;
+      p.end = leaf->end(p.max);
+      p.off = 0;
+      return true;
+    }
     for (;;) {
       par = n->parent_node();
       s = n->parent_slot();
