@@ -82,7 +82,8 @@ struct checker {
     if (end < S - 1 && (n->slot[S - 1] & 0xFF) != end)
       return fail(st, n, min, max, depth, "metadata end is stale");
     const bool is_root = depth == 0;
-    if (!is_root && end + 1 < E::kMin)
+    // The rightmost node of each level is exempt (as in the kernel).
+    if (!is_root && max != max_index && end + 1 < E::kMin)
       return fail(st, n, min, max, depth,
                   "under-full node (" + std::to_string(end + 1) + " items)");
     if (is_root && !leaf && end == 0)

@@ -152,18 +152,21 @@ struct writer {
   // ---- distribution --------------------------------------------------------
 
   /// Splits count items into k nodes; sizes[] gets each node's item count.
+  /// The last node of a rightmost interval (max == max_index) is exempt
+  /// from the minimum, as in the kernel: appends then leave full nodes.
   static bool try_split(const item *it, unsigned count, unsigned k, bool leaf, bool left_heavy,
-                        unsigned *sizes) noexcept {
+                        bool rightmost, unsigned *sizes) noexcept {
+    const unsigned last_min = rightmost ? 1 : kMin;
     unsigned pos = 0;
     for (unsigned i = 0; i < k; ++i) {
       unsigned rem = count - pos, nl = k - i;
       if (nl == 1) {
-        if (rem > S || (k > 1 && rem < kMin)) return false;
+        if (rem > S || (k > 1 && rem < last_min)) return false;
         sizes[i] = rem;
         return true;
       }
       int lo = std::max<int>(kMin, int(rem) - int((nl - 1) * S));
-      int hi = std::min<int>(S, int(rem) - int((nl - 1) * kMin));
+      int hi = std::min<int>(S, int(rem) - int((nl - 2) * kMin + last_min));
       if (lo > hi) return false;
       int target = left_heavy ? hi : int((rem + nl - 1) / nl);
       target = std::clamp(target, lo, hi);
@@ -182,20 +185,14 @@ struct writer {
   }
 
   static unsigned plan_split(const item *it, unsigned count, bool leaf, bool left_heavy,
-                             unsigned *sizes) noexcept {
+                             bool rightmost, unsigned *sizes) noexcept {
     for (unsigned k = std::max(1u, (count + S - 1) / S); k <= 7; ++k)
-      if (try_split(it, count, k, leaf, left_heavy, sizes)) return k;
+      if (try_split(it, count, k, leaf, left_heavy, rightmost, sizes)) return k;
     return 0;  // unreachable for item counts the engine produces
   }
 
   static void fill(node_t *n, const item *it, unsigned count, unsigned from = 0) noexcept {
-    for (unsigned i = from; i < count && i < P; ++i) n->pivot[i] = it[i].piv;
-    for (unsigned i = std::max(from, count); i < P; ++i) n->pivot[i] = 0;
-    for (unsigned i = from; i < count; ++i) n->slot[i] = it[i].w;
-    if (count < S) {
-      for (unsigned i = std::max(from, count); i < S - 1; ++i) n->slot[i] = 0;
-      n->slot[S - 1] = count - 1;  // metadata: the data end
-    }
+    fill_from(n, from, it + from, count);
   }
 
   static void adopt_children(node_t *n, unsigned count, unsigned from = 0) noexcept {
@@ -285,8 +282,62 @@ struct writer {
       count_kind(write_kind::spanning);
     }
     if (try_exact_fit(o, first, last, e)) return {};
+    if (!E::rcu_mode(t) && try_in_place_leaf(o, first, last, e)) return {};
     gather_leaf(o, first, last, e);
     return rebuild(o);
+  }
+
+  /// The write stays inside one leaf and the leaf stays valid: rewrite it
+  /// in place from the first changed slot (append, slot store or node
+  /// store). Non-RCU mode only: a reader could see a half-written node.
+  static bool try_in_place_leaf(op &o, std::uint64_t first, std::uint64_t last, word e) noexcept {
+    const unsigned d = o.h - 1;
+    const level &l = o.L[d];
+    if (l.n != o.R[d].n) return false;
+    node_t *n = l.n;
+    const unsigned base = l.slot ? l.slot - 1 : 0;  // slots before it are unchanged
+    item it[S + 4];
+    unsigned c = 0;
+    auto put = [&](std::uint64_t piv, word w) {
+      if (w == 0 && c && it[c - 1].w == 0) {
+        it[c - 1].piv = piv;
+        return;
+      }
+      it[c++] = {piv, w};
+    };
+    if (base < l.slot) put(n->pivot[base], n->slot[base]);
+    if (n->slot_min(l.slot, l.min) < first) put(first - 1, n->slot[l.slot]);
+    const unsigned new_at = base + c;
+    put(last, e);
+    const unsigned rs = o.R[d].slot;
+    std::uint64_t rlast = n->slot_max(rs, l.end, l.max);
+    if (rlast > last) put(rlast, n->slot[rs]);
+    for (unsigned i = rs + 1; i <= l.end && c <= S; ++i) put(n->slot_max(i, l.end, l.max), n->slot[i]);
+    const unsigned count = base + c;
+    if (count > S) return false;                               // split
+    if (o.h == 1 ? count <= 2 : count < kMin && l.max != max_index)
+      return false;  // rebalance / root shapes
+    if (it[c - 1].w == 0 && l.max != max_index) return false;  // must take the next leaf
+    const unsigned old_count = l.end + 1;
+    if (count == old_count)
+      count_kind(write_kind::slot_store);
+    else if (count > old_count && new_at >= l.end)
+      count_kind(write_kind::append);
+    else
+      count_kind(write_kind::node_store);
+    fill_from(n, base, it, count);
+    return true;
+  }
+
+  /// Writes items it[0..] into slots [base, count) of n and clears the rest.
+  static void fill_from(node_t *n, unsigned base, const item *it, unsigned count) noexcept {
+    for (unsigned i = base; i < count && i < P; ++i) n->pivot[i] = it[i - base].piv;
+    for (unsigned i = std::max(base, count); i < P; ++i) n->pivot[i] = 0;
+    for (unsigned i = base; i < count; ++i) n->slot[i] = it[i - base].w;
+    if (count < S) {
+      for (unsigned i = std::max(base, count); i < S - 1; ++i) n->slot[i] = 0;
+      n->slot[S - 1] = count - 1;  // metadata: the data end
+    }
   }
 
   static bool try_exact_fit(op &o, std::uint64_t first, std::uint64_t last, word e) noexcept {
@@ -369,7 +420,7 @@ struct writer {
           while (o.count() && o.buf[o.hi - 1].w == 0 && extend_right(o, d, true)) {
           }
         bool whole = o.L[d].min == 0 && o.R[d].max == max_index;
-        if (o.count() < kMin && !whole) {
+        if (o.count() < kMin && o.R[d].max != max_index) {
           unsigned was = o.count();
           if (!extend_right(o, d, leaf)) {
             unsigned c0 = o.count();
@@ -394,7 +445,8 @@ struct writer {
 
         // 2. Distribute.
         unsigned sizes[8];
-        unsigned k = plan_split(&o.at(0), o.count(), leaf, appending(o, d), sizes);
+        unsigned k = plan_split(&o.at(0), o.count(), leaf, appending(o, d),
+                                o.R[d].max == max_index, sizes);
         const bool single = o.L[d].n == o.R[d].n;
         if (k > 1 && !pushed)
           count_kind(leaf ? write_kind::leaf_split : write_kind::internal_split);
