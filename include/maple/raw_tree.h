@@ -88,8 +88,9 @@ class basic_raw_tree {
   /// The first stored range intersecting [index, max], if any.
   std::optional<range_entry> find(std::uint64_t index,
                                   std::uint64_t max = max_index) const noexcept;
-  /// The first stored range lying wholly after `index` and starting at or
-  /// before `max` (nullopt when index == max_index).
+  /// The first stored range lying wholly after the range (stored or empty)
+  /// that holds `index`, and starting at or before `max`: the continuation
+  /// of find() after it returned a range holding index.
   std::optional<range_entry> find_after(std::uint64_t index,
                                         std::uint64_t max = max_index) const noexcept;
   /// The last stored range intersecting [min, index], if any.
@@ -134,7 +135,9 @@ class basic_raw_tree {
   class iterator {
    public:
     using iterator_concept = std::bidirectional_iterator_tag;
-    using iterator_category = std::input_iterator_tag;
+    // Dereferencing yields a value (no stashed reference can dangle in a
+    // reverse_iterator); the legacy category still allows std::prev.
+    using iterator_category = std::bidirectional_iterator_tag;
     using value_type = range_entry;
     using difference_type = std::ptrdiff_t;
     using reference = range_entry;

@@ -113,7 +113,9 @@ class tree {
   class iterator {
    public:
     using iterator_concept = std::bidirectional_iterator_tag;
-    using iterator_category = std::input_iterator_tag;
+    // Dereferencing yields a value (no stashed reference can dangle in a
+    // reverse_iterator); the legacy category still allows std::prev.
+    using iterator_category = std::bidirectional_iterator_tag;
     using value_type = typed_range<T>;
     using difference_type = std::ptrdiff_t;
     using reference = typed_range<T>;

@@ -44,8 +44,10 @@ std::optional<range_entry> basic_raw_tree<S>::find(std::uint64_t index,
 template <unsigned S>
 std::optional<range_entry> basic_raw_tree<S>::find_after(std::uint64_t index,
                                                          std::uint64_t max) const noexcept {
-  if (index == max_index) return std::nullopt;
-  return detail::walker<S>::find(*this, index + 1, max);
+  // Continue after the whole range holding index (stored or empty).
+  std::uint64_t past = detail::walker<S>::lookup(*this, index).last;
+  if (past == max_index) return std::nullopt;
+  return detail::walker<S>::find(*this, past + 1, max);
 }
 
 template <unsigned S>

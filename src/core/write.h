@@ -298,12 +298,14 @@ struct writer {
     const unsigned base = l.slot ? l.slot - 1 : 0;  // slots before it are unchanged
     item it[S + 4];
     unsigned c = 0;
+    bool last_empty = false;  // it[c - 1].w == 0, kept aside for the optimiser's sake
     auto put = [&](std::uint64_t piv, word w) {
-      if (w == 0 && c && it[c - 1].w == 0) {
-        it[c - 1].piv = piv;
+      if (w == 0 && last_empty) {
+        it[c - 1].piv = piv;  // adjacent empty ranges coalesce
         return;
       }
       it[c++] = {piv, w};
+      last_empty = w == 0;
     };
     if (base < l.slot) put(n->pivot[base], n->slot[base]);
     if (n->slot_min(l.slot, l.min) < first) put(first - 1, n->slot[l.slot]);

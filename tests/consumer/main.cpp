@@ -1,0 +1,49 @@
+// Smoke test of an installed maple: a few stores and loads through both the
+// typed and the raw API. Returns nonzero on any mismatch.
+#include <maple/maple.h>
+
+#include <cstdio>
+#include <optional>
+
+namespace {
+
+int failures = 0;
+
+void expect(bool ok, const char *what) {
+  if (!ok) {
+    std::fprintf(stderr, "consumer: FAIL %s\n", what);
+    ++failures;
+  }
+}
+
+}  // namespace
+
+int main() {
+  maple::tree<unsigned long> t;
+  expect(!t.store(0x1000, 0x1fff, 1), "store [0x1000, 0x1fff]");
+  expect(!t.store(0x3000, 0x3fff, 2), "store [0x3000, 0x3fff]");
+  expect(!t.store(0x1800, 0x37ff, 3), "store [0x1800, 0x37ff] over both");
+  expect(t.load(0x1000) == std::optional<unsigned long>(1), "load 0x1000");
+  expect(t.load(0x17ff) == std::optional<unsigned long>(1), "load 0x17ff (trimmed)");
+  expect(t.load(0x2800) == std::optional<unsigned long>(3), "load 0x2800 (gap filled)");
+  expect(t.load(0x3800) == std::optional<unsigned long>(2), "load 0x3800 (trimmed)");
+  expect(!t.load(0x4000), "load 0x4000 is empty");
+  expect(t.insert(0x2000, 4) == maple::errc::exists, "insert over an occupied index");
+  expect(t.store(5, 4, 1) == maple::errc::invalid_argument, "store with first > last");
+  int n = 0;
+  for (auto r : t) n += r.value != 0;
+  expect(n == 3, "three ranges iterated");
+  expect(t.validate().ok, "validate typed tree");
+
+  maple::raw_tree raw;
+  expect(!raw.store(10, 20, maple::make_value_entry(7)), "raw store");
+  expect(maple::value_of_entry(raw.load(15)) == 7, "raw load");
+  expect(raw.load(21) == nullptr, "raw load past the range");
+  auto r = raw.find(0);
+  expect(r && r->first == 10 && r->last == 20, "raw find");
+  expect(maple::value_of_entry(raw.erase(10)) == 7 && raw.empty(), "raw erase");
+  expect(raw.validate().ok, "validate raw tree");
+
+  if (failures == 0) std::puts("consumer: ok");
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,6 @@
+// tests/small_engine.cpp - instantiates the whole engine with 4-slot nodes
+// (maple::basic_raw_tree<4>) from the template definitions, so every typed
+// test also runs on a geometry where small data makes deep trees.
+#include "core/raw_tree_impl.h"
+
+template class maple::basic_raw_tree<4>;
