@@ -1,11 +1,22 @@
 // The library's engine: basic_raw_tree<16>, 256-byte nodes.
 #include "core/raw_tree_impl.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace maple {
 
 template class basic_raw_tree<16>;
 
 namespace detail {
+
+void reserve_exhausted() noexcept {
+  std::fputs(
+      "maple: store_prealloc() needed more nodes than preallocate() reserved "
+      "(the tree changed in between, or a preallocation bug)\n",
+      stderr);
+  std::abort();
+}
 
 const char *write_kind_name(write_kind k) noexcept {
   switch (k) {

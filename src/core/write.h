@@ -29,6 +29,21 @@
 
 namespace maple::detail {
 
+/// Where a write's new nodes come from: the tree's resource, a reserve
+/// taken earlier by preallocation (a store that then cannot fail), or
+/// nowhere at all (a dry run that counts the nodes the write would take
+/// without changing the tree).
+struct node_supply {
+  enum class mode { allocate, reserve, dry } how = mode::allocate;
+  void **reserve = nullptr;  // mode::reserve: nodes to hand out
+  unsigned available = 0;
+  unsigned used = 0;         // nodes the write took (or would take)
+};
+
+/// Called when a store_prealloc() needs more nodes than were reserved: a
+/// preallocation bug, never a user error. Aborts with a message.
+[[noreturn]] void reserve_exhausted() noexcept;
+
 template <unsigned S>
 struct writer {
   using E = engine<S>;
@@ -69,7 +84,10 @@ struct writer {
     bool fresh_leaf[(H + 2) * 8];
     unsigned nfresh = 0;
 
-    explicit op(tree_t &tr) : t(tr) {}
+    node_supply *supply;
+    bool dry() const noexcept { return supply->how == node_supply::mode::dry; }
+
+    op(tree_t &tr, node_supply *sup) : t(tr), supply(sup) {}
     unsigned count() const noexcept { return hi - lo; }
     item &at(unsigned i) noexcept { return buf[lo + i]; }
 
@@ -218,11 +236,44 @@ struct writer {
 
   // ---- the store -------------------------------------------------------------
 
+  /// Scratch nodes a dry run builds into (never linked into a tree).
+  static node_t *dry_scratch(unsigned i) noexcept {
+    static thread_local node_t scratch[(H + 2) * 8];
+    return &scratch[i];
+  }
+
   static node_t *new_node(op &o, bool leaf) {
-    node_t *n = E::alloc_node(o.t);  // may throw std::bad_alloc
+    node_supply &sup = *o.supply;
+    node_t *n;
+    switch (sup.how) {
+      case node_supply::mode::dry:
+        n = dry_scratch(o.nfresh);
+        break;
+      case node_supply::mode::reserve:
+        if (sup.available == 0) reserve_exhausted();
+        n = static_cast<node_t *>(sup.reserve[--sup.available]);
+        break;
+      default:
+        n = E::alloc_node(o.t);  // may throw std::bad_alloc
+        break;
+    }
+    ++sup.used;
     o.fresh_leaf[o.nfresh] = leaf;
     o.fresh[o.nfresh++] = n;
     return n;
+  }
+
+  /// Undoes new_node() for every node of a write that cannot complete.
+  static void release_fresh(op &o) noexcept {
+    node_supply &sup = *o.supply;
+    for (unsigned i = o.nfresh; i-- > 0;) {
+      if (sup.how == node_supply::mode::allocate)
+        E::free_node(o.t, o.fresh[i]);
+      else if (sup.how == node_supply::mode::reserve)
+        sup.reserve[sup.available++] = o.fresh[i];
+    }
+    sup.used -= o.nfresh;
+    o.nfresh = 0;
   }
 
   /// Makes a freshly built top node the tree's root, collapsing trivial
@@ -260,17 +311,37 @@ struct writer {
     E::set_height(t, new_h);
   }
 
-  static void count_kind(write_kind k) noexcept { thread_write_trace().bump(k); }
+  static bool &counting_off() noexcept {
+    static thread_local bool off = false;
+    return off;
+  }
+  static void count_kind(write_kind k) noexcept {
+    if (!counting_off()) thread_write_trace().bump(k);
+  }
 
   /// Stores entry over [first, last]; caller holds the lock and validated
   /// the arguments. Returns no_memory (tree unchanged) or success.
-  static std::error_code store(tree_t &t, std::uint64_t first, std::uint64_t last, void *entry) {
+  static std::error_code store(tree_t &t, std::uint64_t first, std::uint64_t last, void *entry,
+                               node_supply *supply = nullptr) {
+    node_supply local;
+    if (!supply) supply = &local;
+    if (supply->how == node_supply::mode::dry) {  // a dry run is not a write
+      counting_off() = true;
+      std::error_code ec = store_impl(t, first, last, entry, supply);
+      counting_off() = false;
+      return ec;
+    }
+    return store_impl(t, first, last, entry, supply);
+  }
+
+  static std::error_code store_impl(tree_t &t, std::uint64_t first, std::uint64_t last,
+                                    void *entry, node_supply *supply) {
     word e = reinterpret_cast<word>(entry);
     word root = E::root(t);
     if (first == 0 && last == max_index) count_kind(write_kind::new_root);
-    if (!is_node_word(root)) return store_small(t, root, first, last, e);
+    if (!is_node_word(root)) return store_small(t, root, first, last, e, supply);
 
-    op o(t);
+    op o(t, supply);
     o.h = E::height(t);
     walk_path(root, o.h, first, o.L);
     const unsigned leafd = o.h - 1;
@@ -327,7 +398,7 @@ struct writer {
       count_kind(write_kind::append);
     else
       count_kind(write_kind::node_store);
-    fill_from(n, base, it, count);
+    if (!o.dry()) fill_from(n, base, it, count);
     return true;
   }
 
@@ -356,7 +427,7 @@ struct writer {
       // A root leaf may shrink to a shape kept without a node.
       if (prev_empty || next_empty || ends_leaf || o.h == 1) return false;
     }
-    store_release(n->slot[s], e);
+    if (!o.dry()) store_release(n->slot[s], e);
     count_kind(write_kind::exact_fit);
     return true;
   }
@@ -377,11 +448,13 @@ struct writer {
 
   /// Trees with no node: empty, or a single entry at [0, 0] in the root word.
   static std::error_code store_small(tree_t &t, word root, std::uint64_t first,
-                                     std::uint64_t last, word e) {
+                                     std::uint64_t last, word e, node_supply *supply) {
     count_kind(write_kind::store_root);
     if (first == 0 && last == 0 && !is_node_word(e)) {
-      E::set_root(t, e);
-      E::set_height(t, 0);
+      if (supply->how != node_supply::mode::dry) {
+        E::set_root(t, e);
+        E::set_height(t, 0);
+      }
       return {};
     }
     if (root == 0 && e == 0) return {};
@@ -392,7 +465,7 @@ struct writer {
     if (root) init[n++] = {0, root};
     init[n++] = {max_index, 0};
     writer::fill(&scratch, init, n);
-    op o(t);
+    op o(t, supply);
     o.h = 1;
     o.virtual_root = true;
     walk_path(node_t::make_ref(&scratch, node_kind::leaf), 1, first, o.L);
@@ -459,10 +532,9 @@ struct writer {
           node_t *n = o.L[d].n;
           unsigned from = o.L[d].slot ? o.L[d].slot - 1 : 0;
           if (leaf) classify_in_place(o, d);
-          else {
-            retire(o, n, d, o.L[d].min, o.L[d].max, true);
-            count_kind(write_kind::node_store);
-          }
+          else count_kind(write_kind::node_store);
+          if (o.dry()) return {};
+          if (!leaf) retire(o, n, d, o.L[d].min, o.L[d].max, true);
           commit_parents(o);
           fill(n, &o.at(0), o.count(), from);
           if (!leaf) adopt_children(n, o.count(), 0);
@@ -485,6 +557,7 @@ struct writer {
         //    the root split.
         if (single && k == 1) {
           if (leaf) count_kind(write_kind::node_store);
+          if (o.dry()) break;
           commit_parents(o);
           node_t *n = node_t::from_ref(o.out[0].w);
           if (d == 0) {
@@ -498,6 +571,7 @@ struct writer {
           break;
         }
         if (whole && k == 1) {
+          if (o.dry()) break;
           commit_parents(o);
           for (unsigned j = 0; j < d; ++j) {
             o.lo_bound[j] = 0;
@@ -512,9 +586,10 @@ struct writer {
           std::copy(o.out, o.out + k, its);
           node_t *r = new_node(o, false);
           fill(r, its, k);
+          count_kind(write_kind::root_split);
+          if (o.dry()) break;
           commit_parents(o);
           install_root(o, r, false, o.h + 1);
-          count_kind(write_kind::root_split);
           retire(o, o.L[0].n, 0, 0, max_index, false);
           break;
         }
@@ -532,7 +607,7 @@ struct writer {
           o.push_back(pr.n->slot_max(i, pr.end, pr.max), pr.n->slot[i], false);
       }
     } catch (const std::bad_alloc &) {
-      for (unsigned i = 0; i < o.nfresh; ++i) E::free_node(t, o.fresh[i]);
+      release_fresh(o);
       return errc::no_memory;
     }
     if (E::height(t) < old_h) count_kind(write_kind::root_collapse);
