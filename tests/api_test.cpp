@@ -801,6 +801,38 @@ TEST(TypedTree, RawAccessSharesTheEngine) {
   EXPECT_EQ(ct.raw().lookup(6), (range_entry{5, 6, maple::make_value_entry(9)}));
 }
 
+TEST(TypedTree, NodesComeFromTheGivenResource) {
+  counting_resource mr;
+  {
+    maple::tree<unsigned> t(&mr);
+    for (unsigned i = 0; i < 1000; ++i) ASSERT_FALSE(t.store(i * 3, i * 3 + 1, i));
+    EXPECT_GT(mr.outstanding, 0u);
+    EXPECT_TRUE(t.validate());
+  }
+  EXPECT_EQ(mr.outstanding, 0u);
+}
+
+// ---- entry words -------------------------------------------------------------------
+
+TEST(Entries, ValueEntriesAndReservedWords) {
+  for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2047}, std::uint64_t{1} << 40,
+                          maple::max_value_entry}) {
+    void *e = maple::make_value_entry(v);
+    EXPECT_TRUE(maple::is_value_entry(e)) << v;
+    EXPECT_FALSE(maple::is_reserved_entry(e)) << v;
+    EXPECT_NE(e, nullptr);
+    EXPECT_EQ(maple::value_of_entry(e), v);
+  }
+  obj o{1};
+  EXPECT_FALSE(maple::is_value_entry(&o));
+  EXPECT_FALSE(maple::is_reserved_entry(&o));
+  EXPECT_FALSE(maple::is_reserved_entry(nullptr));
+  for (std::uintptr_t w = 2; w < 4096; w += 4)
+    EXPECT_TRUE(maple::is_reserved_entry(reinterpret_cast<void *>(w))) << w;
+  for (std::uintptr_t w : {std::uintptr_t{4}, std::uintptr_t{8}, std::uintptr_t{4097}, std::uintptr_t{4098}})
+    EXPECT_FALSE(maple::is_reserved_entry(reinterpret_cast<void *>(w))) << w;
+}
+
 // ---- error codes -------------------------------------------------------------------
 
 TEST(ErrorCodes, MapleCategoryAndStdEquivalents) {

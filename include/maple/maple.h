@@ -1,6 +1,7 @@
 // maple/maple.h - everything public in one include.
 #pragma once
 
+#include <maple/cursor.h>
 #include <maple/entry.h>
 #include <maple/error.h>
 #include <maple/raw_tree.h>

@@ -230,6 +230,8 @@ class basic_raw_tree {
   friend struct detail::engine<Slots>;
   std::atomic<std::uintptr_t> root_{0};  // tagged: node pointer or direct entry
   unsigned height_ = 0;
+  std::uint64_t epoch_ = 0;   // bumped by every write (stale-cursor checks)
+  std::uint64_t tenure_ = 0;  // bumped when a write guard takes or drops the lock
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };

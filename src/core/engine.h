@@ -47,6 +47,10 @@ struct engine {
   static void set_height(tree_t &t, unsigned h) noexcept { t.height_ = h; }
   static std::mutex &lock(const tree_t &t) noexcept { return t.lock_; }
   static bool rcu_mode(const tree_t &) noexcept { return false; }
+  static std::uint64_t epoch(const tree_t &t) noexcept { return t.epoch_; }
+  static void bump_epoch(tree_t &t) noexcept { ++t.epoch_; }
+  static std::uint64_t &tenure(tree_t &t) noexcept { return t.tenure_; }
+  static std::uint64_t tenure(const tree_t &t) noexcept { return t.tenure_; }
 
   // ---- node memory --------------------------------------------------------
   static std::pmr::memory_resource *resource(const tree_t &t) noexcept { return t.mr_; }

@@ -7,8 +7,35 @@
 namespace maple {
 
 template class basic_raw_tree<16>;
+template class basic_cursor<16>;
+template class basic_write_cursor<16>;
+template class basic_write_guard<16>;
+template class basic_read_guard<16>;
+
+const char *to_string(cursor_state s) noexcept {
+  switch (s) {
+    case cursor_state::start: return "start";
+    case cursor_state::active: return "active";
+    case cursor_state::root_entry: return "root_entry";
+    case cursor_state::none: return "none";
+    case cursor_state::paused: return "paused";
+    case cursor_state::overflow: return "overflow";
+    case cursor_state::underflow: return "underflow";
+    case cursor_state::error: return "error";
+  }
+  return "?";
+}
 
 namespace detail {
+
+void cursor_rule_broken(const char *op, cursor_state st, std::uint64_t index, std::uint64_t last,
+                        const char *rule) noexcept {
+  std::fprintf(stderr,
+               "maple: cursor misuse in %s(): cursor state %s, range [%#llx, %#llx]: %s\n", op,
+               to_string(st), static_cast<unsigned long long>(index),
+               static_cast<unsigned long long>(last), rule);
+  std::abort();
+}
 
 void reserve_exhausted() noexcept {
   std::fputs(

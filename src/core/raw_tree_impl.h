@@ -5,6 +5,7 @@
 
 #include "alloc/node_cache.h"
 #include "core/check.h"
+#include "core/cursor_impl.h"
 #include "core/dump.h"
 #include "core/engine.h"
 #include "core/walk.h"
@@ -106,6 +107,7 @@ template <unsigned S>
 void basic_raw_tree<S>::clear() noexcept {
   std::lock_guard<std::mutex> g(lock_);
   using E = detail::engine<S>;
+  ++epoch_;
   detail::word root = root_.load(std::memory_order_relaxed);
   root_.store(0, std::memory_order_release);
   height_ = 0;

@@ -35,9 +35,21 @@ namespace maple::detail {
 /// without changing the tree).
 struct node_supply {
   enum class mode { allocate, reserve, dry } how = mode::allocate;
-  void **reserve = nullptr;  // mode::reserve: nodes to hand out
+  void *reserve = nullptr;  // mode::reserve: nodes linked through their first word
   unsigned available = 0;
-  unsigned used = 0;         // nodes the write took (or would take)
+  unsigned used = 0;        // nodes the write took (or would take)
+
+  void push(void *n) noexcept {
+    *static_cast<void **>(n) = reserve;
+    reserve = n;
+    ++available;
+  }
+  void *pop() noexcept {
+    void *n = reserve;
+    reserve = *static_cast<void **>(n);
+    --available;
+    return n;
+  }
 };
 
 /// Called when a store_prealloc() needs more nodes than were reserved: a
@@ -69,6 +81,11 @@ struct writer {
   static constexpr unsigned kItems = 6 * S + 8;
   static constexpr unsigned kFront = 2 * S + 4;  // room to prepend
 
+  // GCC 12 reports the item buffer as maybe-uninitialized once inlined; it
+  // is only read below the filled mark [lo, hi). Zeroing it would cost every
+  // store a 1.6 KiB memset.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   struct op {
     tree_t &t;
     unsigned h = 0;  // height of the tree being written
@@ -103,6 +120,7 @@ struct writer {
       buf[--lo] = {piv, w};
     }
   };
+#pragma GCC diagnostic pop
 
   // ---- paths ---------------------------------------------------------------
 
@@ -251,7 +269,7 @@ struct writer {
         break;
       case node_supply::mode::reserve:
         if (sup.available == 0) reserve_exhausted();
-        n = static_cast<node_t *>(sup.reserve[--sup.available]);
+        n = static_cast<node_t *>(sup.pop());
         break;
       default:
         n = E::alloc_node(o.t);  // may throw std::bad_alloc
@@ -270,7 +288,7 @@ struct writer {
       if (sup.how == node_supply::mode::allocate)
         E::free_node(o.t, o.fresh[i]);
       else if (sup.how == node_supply::mode::reserve)
-        sup.reserve[sup.available++] = o.fresh[i];
+        sup.push(o.fresh[i]);
     }
     sup.used -= o.nfresh;
     o.nfresh = 0;
@@ -331,6 +349,7 @@ struct writer {
       counting_off() = false;
       return ec;
     }
+    E::bump_epoch(t);  // even a failed write invalidates cursors' positions
     return store_impl(t, first, last, entry, supply);
   }
 

@@ -1,0 +1,262 @@
+// maple/cursor.h - the advanced API: a cursor (the kernel's "maple state")
+// that remembers where it is in a tree, so next/prev cost O(1) amortised,
+// and that can store, erase and preallocate.
+//
+// Getting one (the lifetime of the guard bounds the cursor's validity):
+//
+//   auto w = tree.lock();                 // write guard: the tree's lock
+//   maple::write_cursor c = w.cursor(0x1000, 0x1fff);
+//   if (auto ec = c.preallocate(vma)) return ec;   // may fail: no_memory
+//   c.store_prealloc(vma);                // cannot fail
+//
+//   auto r = tree.read();                 // read guard (RCU read section)
+//   maple::cursor it = r.cursor(addr);
+//   for (void *e = it.find(max); e; e = it.next(max)) ...
+//
+// Rules (docs/cursor.md): a cursor is valid only inside the guard section it
+// was positioned in, and only until a write it did not make. To keep a
+// position across a lock drop call pause() first; after re-taking the lock,
+// or after someone else wrote, call set()/reset() (or carry on from a pause).
+// In checked builds (MAPLE_CHECKED) breaking a rule aborts with a message
+// naming the cursor's state and the rule.
+#pragma once
+
+#include <maple/raw_tree.h>
+
+#include <cstdint>
+#include <system_error>
+
+namespace maple {
+
+/// The cursor's state machine (see docs/cursor.md for the transitions).
+enum class cursor_state : unsigned char {
+  start,       ///< next operation walks from the root at index
+  active,      ///< positioned on a slot of a leaf
+  root_entry,  ///< the tree is a single entry at [0, 0]; positioned on it
+  none,        ///< searched and found nothing (empty tree, or past a root entry)
+  paused,      ///< position may be stale; resumes after last (or before index)
+  overflow,    ///< hit the upper limit; a wider limit continues from here
+  underflow,   ///< hit the lower limit; a lower limit continues from here
+  error,       ///< an operation failed; error() tells why
+};
+
+const char *to_string(cursor_state s) noexcept;
+
+template <unsigned Slots>
+class basic_write_guard;
+template <unsigned Slots>
+class basic_read_guard;
+
+/// A read cursor over a basic_raw_tree<Slots>.
+template <unsigned Slots>
+class basic_cursor {
+ public:
+  using tree_type = basic_raw_tree<Slots>;
+
+  /// A cursor positioned nowhere yet (state start) at [first, last].
+  /// Prefer read_guard::cursor() / write_guard::cursor().
+  basic_cursor(const tree_type &t, std::uint64_t first = 0, std::uint64_t last = 0) noexcept;
+
+  // ---- position ---------------------------------------------------------
+  std::uint64_t index() const noexcept { return index_; }  ///< first of the range of interest
+  std::uint64_t last() const noexcept { return last_; }    ///< last of the range of interest
+  cursor_state state() const noexcept { return state_; }
+  std::error_code error() const noexcept { return err_; }
+  /// The entry at the current position (nullptr if none / not positioned).
+  void *entry() const noexcept;
+
+  /// Re-targets the cursor: state start at [index, index] / [first, last].
+  void set(std::uint64_t index) noexcept { set_range(index, index); }
+  void set_range(std::uint64_t first, std::uint64_t last) noexcept;
+  /// State start, keeping [index, last].
+  void reset() noexcept;
+  /// Forget the node (call before dropping the lock); the next find/next
+  /// resumes after last(), the next find_rev/prev before index().
+  void pause() noexcept;
+
+  // ---- reads (kernel mas_* semantics) -------------------------------------
+  /// The range holding index(), empty ranges included: [index, last] become
+  /// that range; returns its entry.
+  void *walk() noexcept;
+  /// First call (state start/paused): the first entry at or after index()
+  /// up to max; later calls: the next entry. nullptr and overflow at max.
+  void *find(std::uint64_t max = max_index) noexcept;
+  /// Reverse of find: first call the last entry at or before index() down
+  /// to min; later calls the previous entry.
+  void *find_rev(std::uint64_t min = 0) noexcept;
+  /// The next stored entry after the current range, up to max.
+  void *next(std::uint64_t max = max_index) noexcept;
+  /// The previous stored entry before the current range, down to min.
+  void *prev(std::uint64_t min = 0) noexcept;
+  /// Like next/prev but also stopping on empty ranges (returns nullptr
+  /// for them; tell them from the end by state() == active).
+  void *next_range(std::uint64_t max = max_index) noexcept;
+  void *prev_range(std::uint64_t min = 0) noexcept;
+
+  /// Range-for over the stored entries from index() up to max:
+  ///   for (range_entry r : c.upto(max)) ...
+  class upto_range;
+  upto_range upto(std::uint64_t max = max_index) noexcept;
+
+ protected:
+  friend class basic_write_guard<Slots>;
+  friend class basic_read_guard<Slots>;
+  void check_use(const char *op) const noexcept;  // the checked-build rules
+  void mark_section(std::uint64_t section, bool write) noexcept;
+  void note_position() noexcept;  // records the tree epoch the position is valid for
+  void *step_forward(std::uint64_t max, bool stop_on_empty) noexcept;
+  void *step_backward(std::uint64_t min, bool stop_on_empty) noexcept;
+  void *position_at(std::uint64_t index) noexcept;  // walk; sets node fields
+
+  tree_type *tree_;
+  std::uint64_t index_ = 0, last_ = 0;
+  const void *node_ = nullptr;           // leaf (state active)
+  std::uint64_t min_ = 0, max_ = 0;      // the leaf's bounds
+  unsigned offset_ = 0, end_ = 0;        // slot within the leaf, data end
+  cursor_state state_ = cursor_state::start;
+  bool write_ = false;                   // obtained from a write guard
+  std::error_code err_;
+  std::uint64_t section_ = 0;            // guard section the cursor belongs to
+  std::uint64_t epoch_ = 0;              // tree modification epoch of the position
+};
+
+template <unsigned Slots>
+class basic_cursor<Slots>::upto_range {
+ public:
+  class iterator {
+   public:
+    using value_type = range_entry;
+    using difference_type = std::ptrdiff_t;
+    range_entry operator*() const noexcept {
+      return {c_->index(), c_->last(), e_};
+    }
+    iterator &operator++() noexcept {
+      e_ = c_->next(max_);
+      return *this;
+    }
+    void operator++(int) noexcept { ++*this; }
+    bool operator==(std::default_sentinel_t) const noexcept { return e_ == nullptr; }
+
+   private:
+    friend class upto_range;
+    basic_cursor *c_ = nullptr;
+    std::uint64_t max_ = 0;
+    void *e_ = nullptr;
+  };
+  iterator begin() noexcept {
+    iterator it;
+    it.c_ = c_;
+    it.max_ = max_;
+    it.e_ = c_->find(max_);
+    return it;
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  friend class basic_cursor;
+  upto_range(basic_cursor *c, std::uint64_t max) noexcept : c_(c), max_(max) {}
+  basic_cursor *c_;
+  std::uint64_t max_;
+};
+
+template <unsigned Slots>
+typename basic_cursor<Slots>::upto_range basic_cursor<Slots>::upto(std::uint64_t max) noexcept {
+  return upto_range(this, max);
+}
+
+/// A cursor that can also write. Only a write guard hands these out, so a
+/// write through a cursor always happens under the tree's lock.
+template <unsigned Slots>
+class basic_write_cursor : public basic_cursor<Slots> {
+  using base = basic_cursor<Slots>;
+
+ public:
+  using tree_type = basic_raw_tree<Slots>;
+
+  basic_write_cursor(const basic_write_cursor &) = delete;
+  basic_write_cursor &operator=(const basic_write_cursor &) = delete;
+  basic_write_cursor(basic_write_cursor &&o) noexcept;
+  ~basic_write_cursor() { release(); }
+
+  /// Stores entry over [index(), last()] (errors: invalid_argument,
+  /// no_memory; nothing changes then). On success the cursor is paused on
+  /// the stored range, so an iteration in progress continues after it.
+  std::error_code store(void *entry) noexcept;
+  /// Removes the whole range holding index(); returns its entry. On
+  /// no_memory nothing is erased and error() says so.
+  void *erase() noexcept;
+
+  /// Reserves exactly the nodes that storing `entry` over [index(), last()]
+  /// will take on the tree as it is now (a dry run of the store).
+  std::error_code preallocate(void *entry) noexcept;
+  /// Performs the preallocated store. Cannot fail; allocates nothing. Using
+  /// it without a matching preallocate(), or after the tree or the range
+  /// changed, aborts (checked builds say which rule was broken).
+  void store_prealloc(void *entry) noexcept;
+  /// Returns unused reserved nodes to the allocator (also on destruction).
+  void release() noexcept;
+  /// Nodes currently reserved.
+  unsigned reserved() const noexcept { return nreserve_; }
+
+ private:
+  friend class basic_write_guard<Slots>;
+  basic_write_cursor(tree_type &t, std::uint64_t first, std::uint64_t last) noexcept;
+  void after_write() noexcept;
+
+  void *reserve_ = nullptr;  // reserved nodes, linked through their first word
+  unsigned nreserve_ = 0;
+  // What the reserve was computed for.
+  std::uint64_t pre_first_ = 0, pre_last_ = 0, pre_epoch_ = 0;
+  void *pre_entry_ = nullptr;
+  bool pre_valid_ = false;
+};
+
+/// RAII holder of the tree's write lock; hands out write cursors.
+template <unsigned Slots>
+class basic_write_guard {
+ public:
+  using tree_type = basic_raw_tree<Slots>;
+  explicit basic_write_guard(tree_type &t);
+  ~basic_write_guard();
+  basic_write_guard(const basic_write_guard &) = delete;
+  basic_write_guard &operator=(const basic_write_guard &) = delete;
+
+  basic_write_cursor<Slots> cursor(std::uint64_t first = 0) noexcept { return cursor(first, first); }
+  basic_write_cursor<Slots> cursor(std::uint64_t first, std::uint64_t last) noexcept;
+  tree_type &tree() noexcept { return *t_; }
+
+ private:
+  tree_type *t_;
+  std::uint64_t section_;
+};
+
+/// RAII read-side section (an RCU read section once RCU mode exists; now
+/// it marks the section for the stale-cursor checks). Without RCU mode the
+/// caller must still keep writers out while reading.
+template <unsigned Slots>
+class basic_read_guard {
+ public:
+  using tree_type = basic_raw_tree<Slots>;
+  explicit basic_read_guard(const tree_type &t) noexcept;
+  ~basic_read_guard();
+  basic_read_guard(const basic_read_guard &) = delete;
+  basic_read_guard &operator=(const basic_read_guard &) = delete;
+
+  basic_cursor<Slots> cursor(std::uint64_t first = 0) const noexcept { return cursor(first, first); }
+  basic_cursor<Slots> cursor(std::uint64_t first, std::uint64_t last) const noexcept;
+
+ private:
+  const tree_type *t_;
+  std::uint64_t section_;
+};
+
+using cursor = basic_cursor<16>;
+using write_cursor = basic_write_cursor<16>;
+using write_guard = basic_write_guard<16>;
+using read_guard = basic_read_guard<16>;
+extern template class basic_cursor<16>;
+extern template class basic_write_cursor<16>;
+extern template class basic_write_guard<16>;
+extern template class basic_read_guard<16>;
+
+}  // namespace maple

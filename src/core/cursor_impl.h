@@ -1,0 +1,586 @@
+// Definitions of the cursor, write cursor and guards (maple/cursor.h).
+//
+// Position model: node_/offset_ name a slot of a leaf. In state active it
+// is the range last returned (its bounds in index_/last_). On overflow it is
+// the first range past the limit, not yet returned (offset_ == end_ + 1:
+// past the last leaf); on underflow the first range before the limit
+// (offset_ == npos: before the first leaf). So a wider limit continues with
+// exactly the range that was refused, and the other direction returns the
+// range last returned (the kernel's behaviour, reference section 3.3 and
+// regression 17).
+#pragma once
+
+#include "core/engine.h"
+#include "core/walk.h"
+#include "core/write.h"
+
+#include <maple/cursor.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace maple {
+namespace detail {
+
+/// Read-side sections of the calling thread: bumped when the outermost
+/// read guard begins and ends, so a cursor can tell it outlived its section.
+struct read_sections {
+  std::uint64_t counter = 0;
+  unsigned depth = 0;
+};
+inline read_sections &thread_read_sections() noexcept {
+  static thread_local read_sections r;
+  return r;
+}
+
+[[noreturn]] void cursor_rule_broken(const char *op, cursor_state st, std::uint64_t index,
+                                     std::uint64_t last, const char *rule) noexcept;
+
+#ifdef MAPLE_CHECKED
+inline constexpr bool checked_build = true;
+#else
+inline constexpr bool checked_build = false;
+#endif
+
+inline constexpr unsigned before_start = ~0u;
+
+}  // namespace detail
+
+// ---- guards -----------------------------------------------------------------
+
+template <unsigned S>
+basic_write_guard<S>::basic_write_guard(tree_type &t) : t_(&t) {
+  detail::engine<S>::lock(t).lock();
+  section_ = ++detail::engine<S>::tenure(t);  // odd while held
+}
+
+template <unsigned S>
+basic_write_guard<S>::~basic_write_guard() {
+  ++detail::engine<S>::tenure(*t_);
+  detail::engine<S>::lock(*t_).unlock();
+}
+
+template <unsigned S>
+basic_write_cursor<S> basic_write_guard<S>::cursor(std::uint64_t first,
+                                                   std::uint64_t last) noexcept {
+  basic_write_cursor<S> c(*t_, first, last);
+  c.mark_section(section_, true);
+  return c;
+}
+
+template <unsigned S>
+basic_read_guard<S>::basic_read_guard(const tree_type &t) noexcept : t_(&t) {
+  auto &rs = detail::thread_read_sections();
+  if (rs.depth++ == 0) ++rs.counter;
+  section_ = rs.counter;
+}
+
+template <unsigned S>
+basic_read_guard<S>::~basic_read_guard() {
+  auto &rs = detail::thread_read_sections();
+  if (--rs.depth == 0) ++rs.counter;
+}
+
+template <unsigned S>
+basic_cursor<S> basic_read_guard<S>::cursor(std::uint64_t first, std::uint64_t last) const noexcept {
+  basic_cursor<S> c(*t_, first, last);
+  c.mark_section(section_, false);
+  return c;
+}
+
+// ---- the read cursor ------------------------------------------------------------
+
+template <unsigned S>
+basic_cursor<S>::basic_cursor(const tree_type &t, std::uint64_t first, std::uint64_t last) noexcept
+    : tree_(const_cast<tree_type *>(&t)), index_(first), last_(last < first ? first : last) {}
+
+template <unsigned S>
+void basic_cursor<S>::mark_section(std::uint64_t section, bool write) noexcept {
+  section_ = section;
+  write_ = write;
+}
+
+template <unsigned S>
+void basic_cursor<S>::note_position() noexcept {
+  epoch_ = detail::engine<S>::epoch(*tree_);
+}
+
+template <unsigned S>
+void basic_cursor<S>::check_use(const char *op) const noexcept {
+  if constexpr (!detail::checked_build) {
+    (void)op;
+    return;
+  } else {
+    if (section_ == 0) return;  // made without a guard: the caller vouches
+    using E = detail::engine<S>;
+    const bool positioned = state_ == cursor_state::active ||
+                            state_ == cursor_state::root_entry ||
+                            state_ == cursor_state::none || state_ == cursor_state::overflow ||
+                            state_ == cursor_state::underflow;
+    auto self = const_cast<basic_cursor *>(this);
+    if (write_) {
+      std::uint64_t now = E::tenure(*tree_);
+      if ((now & 1) == 0)
+        detail::cursor_rule_broken(op, state_, index_, last_,
+                                   "write cursor used while the tree's lock is not held "
+                                   "(its write guard has ended)");
+      if (now != section_) {
+        if (positioned)
+          detail::cursor_rule_broken(op, state_, index_, last_,
+                                     "write cursor used after the write lock was dropped and "
+                                     "re-taken; pause() before dropping it, or set()/reset() "
+                                     "after re-taking it");
+        self->section_ = now;  // start/paused: re-walks under the new tenure
+      }
+    } else {
+      auto &rs = detail::thread_read_sections();
+      if (rs.depth == 0)
+        detail::cursor_rule_broken(op, state_, index_, last_,
+                                   "read cursor used outside a read guard");
+      if (rs.counter != section_) {
+        if (positioned)
+          detail::cursor_rule_broken(op, state_, index_, last_,
+                                     "read cursor used after its read section ended and a new "
+                                     "one began; pause() before leaving it, or set()/reset() "
+                                     "after entering the new one");
+        self->section_ = rs.counter;
+      }
+    }
+    if (positioned && epoch_ != E::epoch(*tree_))
+      detail::cursor_rule_broken(op, state_, index_, last_,
+                                 "the tree was modified since the cursor was positioned, by a "
+                                 "write the cursor did not make; set()/reset() it first");
+  }
+}
+
+template <unsigned S>
+void *basic_cursor<S>::entry() const noexcept {
+  if (state_ == cursor_state::root_entry)
+    return reinterpret_cast<void *>(detail::engine<S>::root(*tree_));
+  if (state_ != cursor_state::active) return nullptr;
+  auto *n = static_cast<const detail::node<S> *>(node_);
+  return reinterpret_cast<void *>(detail::load_acquire(n->slot[offset_]));
+}
+
+template <unsigned S>
+void basic_cursor<S>::set_range(std::uint64_t first, std::uint64_t last) noexcept {
+  index_ = first;
+  last_ = last < first ? first : last;
+  reset();
+}
+
+template <unsigned S>
+void basic_cursor<S>::reset() noexcept {
+  state_ = cursor_state::start;
+  node_ = nullptr;
+  err_.clear();
+}
+
+template <unsigned S>
+void basic_cursor<S>::pause() noexcept {
+  if (state_ == cursor_state::error) return;
+  state_ = cursor_state::paused;
+  node_ = nullptr;
+}
+
+/// Walks to index: positions on the range holding it (state active), or
+/// handles trees without nodes. Returns the entry.
+template <unsigned S>
+void *basic_cursor<S>::position_at(std::uint64_t index) noexcept {
+  using E = detail::engine<S>;
+  using Wk = detail::walker<S>;
+  note_position();
+  detail::word root = E::root(*tree_);
+  if (!detail::is_node_word(root)) {
+    node_ = nullptr;
+    if (root != 0 && index == 0) {
+      index_ = last_ = 0;
+      state_ = cursor_state::root_entry;
+      return reinterpret_cast<void *>(root);
+    }
+    index_ = root ? 1 : 0;
+    last_ = max_index;
+    state_ = cursor_state::none;
+    return nullptr;
+  }
+  typename Wk::leaf_pos p;
+  Wk::descend(root, index, p);
+  node_ = p.leaf;
+  min_ = p.min;
+  max_ = p.max;
+  end_ = p.end;
+  offset_ = p.off;
+  index_ = p.first();
+  last_ = p.last();
+  state_ = cursor_state::active;
+  return p.entry();
+}
+
+template <unsigned S>
+void *basic_cursor<S>::walk() noexcept {
+  check_use("walk");
+  if (state_ == cursor_state::error) return nullptr;
+  return position_at(index_);
+}
+
+/// From the current position, moves forward to the next range to report
+/// (an entry, or any range if stop_on_empty), within max. `inclusive`
+/// considers the current slot first.
+template <unsigned S>
+void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexcept {
+  using Wk = detail::walker<S>;
+  const bool inclusive = state_ == cursor_state::overflow;
+  typename Wk::leaf_pos p;
+  p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(node_));
+  p.min = min_;
+  p.max = max_;
+  p.end = end_;
+  if (state_ == cursor_state::underflow)
+    p.off = offset_ == detail::before_start ? 0 : offset_ + 1;
+  else
+    p.off = inclusive ? offset_ : offset_ + 1;
+  for (;;) {
+    for (; p.off <= p.end; ++p.off) {
+      std::uint64_t first = p.first();
+      if (first > max) {
+        offset_ = p.off;
+        node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
+        state_ = cursor_state::overflow;
+        return nullptr;
+      }
+      void *e = p.entry();
+      if (e || stop_on_empty) {
+        node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
+        offset_ = p.off;
+        index_ = first;
+        last_ = p.last();
+        state_ = cursor_state::active;
+        return e;
+      }
+    }
+    if (!Wk::next_leaf(p)) {  // past the end of the tree
+      node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
+      offset_ = p.end + 1;
+      state_ = cursor_state::overflow;
+      return nullptr;
+    }
+  }
+}
+
+template <unsigned S>
+void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noexcept {
+  using Wk = detail::walker<S>;
+  typename Wk::leaf_pos p;
+  p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(node_));
+  p.min = min_;
+  p.max = max_;
+  p.end = end_;
+  bool have = true;  // p.off names a slot to consider
+  if (state_ == cursor_state::underflow) {
+    if (offset_ == detail::before_start) return nullptr;
+    p.off = offset_;
+  } else if (state_ == cursor_state::overflow && offset_ > end_) {
+    p.off = end_;
+  } else if (offset_ == 0) {
+    have = false;
+  } else {
+    p.off = offset_ - 1;
+  }
+  for (;;) {
+    if (!have) {
+      if (!Wk::prev_leaf(p)) {  // before the start of the tree
+        node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
+        offset_ = detail::before_start;
+        state_ = cursor_state::underflow;
+        return nullptr;
+      }
+    }
+    have = false;
+    for (;;) {
+      std::uint64_t lastv = p.last();
+      if (lastv < min) {
+        node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
+        offset_ = p.off;
+        state_ = cursor_state::underflow;
+        return nullptr;
+      }
+      void *e = p.entry();
+      if (e || stop_on_empty) {
+        node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
+        offset_ = p.off;
+        index_ = p.first();
+        last_ = lastv;
+        state_ = cursor_state::active;
+        return e;
+      }
+      if (p.off == 0) break;
+      --p.off;
+    }
+  }
+}
+
+template <unsigned S>
+void *basic_cursor<S>::find(std::uint64_t max) noexcept {
+  check_use("find");
+  switch (state_) {
+    case cursor_state::error:
+    case cursor_state::none:
+      return nullptr;
+    case cursor_state::root_entry:
+      state_ = cursor_state::overflow;  // nothing after [0, 0]
+      node_ = nullptr;
+      return nullptr;
+    case cursor_state::start:
+    case cursor_state::paused: {
+      std::uint64_t at = index_;
+      if (state_ == cursor_state::paused) {
+        if (last_ == max_index) {
+          state_ = cursor_state::none;
+          return nullptr;
+        }
+        at = last_ + 1;
+      }
+      if (at > max) {
+        state_ = cursor_state::overflow;
+        node_ = nullptr;
+        return nullptr;
+      }
+      void *e = position_at(at);
+      if (state_ != cursor_state::active) return e;  // root entry or none
+      if (e) return e;
+      state_ = cursor_state::overflow;  // consider the walked slot itself
+      return step_forward(max, false);
+    }
+    default:
+      if (!node_) return nullptr;
+      return step_forward(max, false);
+  }
+}
+
+template <unsigned S>
+void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
+  check_use("find_rev");
+  switch (state_) {
+    case cursor_state::error:
+    case cursor_state::none:
+    case cursor_state::root_entry:
+      if (state_ == cursor_state::root_entry) {
+        state_ = cursor_state::underflow;
+        node_ = nullptr;
+      }
+      return nullptr;
+    case cursor_state::start:
+    case cursor_state::paused: {
+      std::uint64_t at = index_;
+      if (state_ == cursor_state::paused) {
+        if (index_ == 0) {
+          state_ = cursor_state::none;
+          return nullptr;
+        }
+        at = index_ - 1;
+      }
+      if (at < min) {
+        state_ = cursor_state::underflow;
+        node_ = nullptr;
+        return nullptr;
+      }
+      void *e = position_at(at);
+      if (state_ != cursor_state::active) return e;
+      if (e) return e;
+      state_ = cursor_state::underflow;  // consider the walked slot itself
+      return step_backward(min, false);
+    }
+    default:
+      if (!node_) return nullptr;
+      return step_backward(min, false);
+  }
+}
+
+template <unsigned S>
+void *basic_cursor<S>::next(std::uint64_t max) noexcept {
+  check_use("next");
+  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
+    std::uint64_t at = state_ == cursor_state::paused ? last_ : index_;
+    position_at(at);  // the range holding it; next() reports what follows
+    if (state_ != cursor_state::active) {
+      if (state_ == cursor_state::root_entry) state_ = cursor_state::overflow;
+      return nullptr;
+    }
+  }
+  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
+  return step_forward(max, false);
+}
+
+template <unsigned S>
+void *basic_cursor<S>::prev(std::uint64_t min) noexcept {
+  check_use("prev");
+  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
+    position_at(index_);
+    if (state_ != cursor_state::active) {
+      if (state_ == cursor_state::root_entry) state_ = cursor_state::underflow;
+      return nullptr;
+    }
+  }
+  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
+  return step_backward(min, false);
+}
+
+template <unsigned S>
+void *basic_cursor<S>::next_range(std::uint64_t max) noexcept {
+  check_use("next_range");
+  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
+    std::uint64_t at = state_ == cursor_state::paused ? last_ : index_;
+    position_at(at);
+    if (state_ != cursor_state::active) return nullptr;
+  }
+  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
+  return step_forward(max, true);
+}
+
+template <unsigned S>
+void *basic_cursor<S>::prev_range(std::uint64_t min) noexcept {
+  check_use("prev_range");
+  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
+    position_at(index_);
+    if (state_ != cursor_state::active) return nullptr;
+  }
+  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
+  return step_backward(min, true);
+}
+
+// ---- the write cursor -------------------------------------------------------------
+
+template <unsigned S>
+basic_write_cursor<S>::basic_write_cursor(tree_type &t, std::uint64_t first,
+                                          std::uint64_t last) noexcept
+    : base(t, first, last) {}
+
+template <unsigned S>
+basic_write_cursor<S>::basic_write_cursor(basic_write_cursor &&o) noexcept : base(o) {
+  reserve_ = o.reserve_;
+  nreserve_ = o.nreserve_;
+  pre_first_ = o.pre_first_;
+  pre_last_ = o.pre_last_;
+  pre_epoch_ = o.pre_epoch_;
+  pre_entry_ = o.pre_entry_;
+  pre_valid_ = o.pre_valid_;
+  o.reserve_ = nullptr;
+  o.nreserve_ = 0;
+  o.pre_valid_ = false;
+}
+
+template <unsigned S>
+void basic_write_cursor<S>::after_write() noexcept {
+  this->epoch_ = detail::engine<S>::epoch(*this->tree_);
+  this->state_ = cursor_state::paused;
+  this->node_ = nullptr;
+}
+
+template <unsigned S>
+std::error_code basic_write_cursor<S>::store(void *entry) noexcept {
+  this->check_use("store");
+  if (this->index_ > this->last_ || is_reserved_entry(entry)) {
+    this->err_ = errc::invalid_argument;
+    this->state_ = cursor_state::error;
+    return this->err_;
+  }
+  std::error_code ec;
+  try {
+    ec = detail::writer<S>::store(*this->tree_, this->index_, this->last_, entry);
+  } catch (...) {
+    ec = errc::no_memory;
+  }
+  if (ec) {
+    this->err_ = ec;
+    this->state_ = cursor_state::error;
+    this->epoch_ = detail::engine<S>::epoch(*this->tree_);
+    return ec;
+  }
+  after_write();
+  return {};
+}
+
+template <unsigned S>
+void *basic_write_cursor<S>::erase() noexcept {
+  this->check_use("erase");
+  void *e = this->position_at(this->index_);
+  if (!e) return nullptr;
+  if (this->store(nullptr)) return nullptr;
+  return e;
+}
+
+template <unsigned S>
+std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
+  this->check_use("preallocate");
+  release();
+  if (this->index_ > this->last_ || is_reserved_entry(entry)) {
+    this->err_ = errc::invalid_argument;
+    this->state_ = cursor_state::error;
+    return this->err_;
+  }
+  using E = detail::engine<S>;
+  detail::node_supply dry;
+  dry.how = detail::node_supply::mode::dry;
+  detail::writer<S>::store(*this->tree_, this->index_, this->last_, entry, &dry);
+  detail::node_supply res;
+  try {
+    for (unsigned i = 0; i < dry.used; ++i) res.push(E::alloc_node(*this->tree_));
+  } catch (...) {
+    while (res.available) E::free_node(*this->tree_, static_cast<detail::node<S> *>(res.pop()));
+    this->err_ = errc::no_memory;
+    this->state_ = cursor_state::error;
+    return this->err_;
+  }
+  reserve_ = res.reserve;
+  nreserve_ = res.available;
+  pre_first_ = this->index_;
+  pre_last_ = this->last_;
+  pre_entry_ = entry;
+  pre_epoch_ = E::epoch(*this->tree_);
+  pre_valid_ = true;
+  return {};
+}
+
+template <unsigned S>
+void basic_write_cursor<S>::store_prealloc(void *entry) noexcept {
+  this->check_use("store_prealloc");
+  using E = detail::engine<S>;
+  if constexpr (detail::checked_build) {
+    const char *rule = nullptr;
+    if (!pre_valid_)
+      rule = "store_prealloc() without a successful preallocate()";
+    else if (pre_epoch_ != E::epoch(*this->tree_))
+      rule = "the tree changed between preallocate() and store_prealloc()";
+    else if (pre_first_ != this->index_ || pre_last_ != this->last_)
+      rule = "the range changed between preallocate() and store_prealloc()";
+    else if (pre_entry_ != entry)
+      rule = "store_prealloc() with another entry than preallocate() was given";
+    if (rule)
+      detail::cursor_rule_broken("store_prealloc", this->state_, this->index_, this->last_, rule);
+  }
+  detail::node_supply res;
+  res.how = detail::node_supply::mode::reserve;
+  res.reserve = reserve_;
+  res.available = nreserve_;
+  // Cannot fail for lack of memory: every node comes from the reserve, and
+  // an exhausted reserve aborts (never corrupts).
+  detail::writer<S>::store(*this->tree_, this->index_, this->last_, entry, &res);
+  reserve_ = res.reserve;
+  nreserve_ = res.available;
+  pre_valid_ = false;
+  after_write();
+}
+
+template <unsigned S>
+void basic_write_cursor<S>::release() noexcept {
+  using E = detail::engine<S>;
+  detail::node_supply res;
+  res.reserve = reserve_;
+  res.available = nreserve_;
+  while (res.available) E::free_node(*this->tree_, static_cast<detail::node<S> *>(res.pop()));
+  reserve_ = nullptr;
+  nreserve_ = 0;
+  pre_valid_ = false;
+}
+
+}  // namespace maple
