@@ -337,13 +337,9 @@ struct SortedArrayPeer {
     if (len == 0 || index < base[0]) return nullptr;
     while (len > 1) {  // compiles to cmov: no data-dependent branch
       std::size_t half = len / 2;
-      // Both possible next probes, so the misses of a step overlap (only
-      // while the remaining span exceeds L1; the branch is on len alone,
-      // the same sequence for every lookup, so it is always predicted).
-      if (len > 4096) {
-        __builtin_prefetch(base + half / 2);
-        __builtin_prefetch(base + half + half / 2);
-      }
+      // Both possible next probes, so the misses of a step overlap.
+      __builtin_prefetch(base + half / 2);
+      __builtin_prefetch(base + half + half / 2);
       base = (base[half] <= index) ? base + half : base;
       len -= half;
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/table.py - Google Benchmark JSON of maple_bench -> markdown tables.
 
-Usage: bench/table.py results.json [more.json ...]
+Usage: bench/table.py results.json [more.json ...]  (later files override
+earlier ones for the same benchmark)
 
 Takes the median aggregates (or the plain runs when the JSON has no
 aggregates), reads the counters ns_per_op / ns_per_cycle / bytes_per_range of
@@ -122,8 +123,10 @@ def main(argv):
     print(f"# maple_bench results\n")
     if ctx:
         cpu = f"{ctx.get('num_cpus', '?')} x {ctx.get('mhz_per_cpu', '?')} MHz"
+        loadavg = ", ".join(f"{x:.2f}" for x in ctx.get("load_avg", [])) or "?"
         print(f"Host {ctx.get('host_name', '?')}, {cpu}, {ctx.get('date', '')}, "
-              f"library build {ctx.get('library_build_type', '?')}.\n")
+              f"load average at start {loadavg}; Google Benchmark library build "
+              f"{ctx.get('library_build_type', '?')}. Later files override earlier ones.\n")
 
     rows = []
     for w in workloads:

@@ -28,6 +28,7 @@
 #include <memory_resource>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace maple {
@@ -126,6 +127,13 @@ class basic_raw_tree {
 
   /// Removes everything; O(nodes).
   void clear() noexcept;
+
+  /// Builds the contents of an empty tree from ranges sorted by index and
+  /// not overlapping (nullptr entries are skipped), in one pass with full
+  /// leaves: much faster than storing them one by one. Errors:
+  /// invalid_argument (tree not empty, unsorted or overlapping input,
+  /// first > last, reserved entry), no_memory; the tree is unchanged then.
+  std::error_code bulk_load(std::span<const range_entry> ranges);
 
   // ---- iteration ---------------------------------------------------------
 

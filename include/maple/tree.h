@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 namespace maple {
 
@@ -107,6 +108,22 @@ class tree {
   }
 
   void clear() noexcept { raw_.clear(); }
+
+  /// Builds an empty tree from sorted, non-overlapping ranges (any range
+  /// of typed_range<T>); see raw_tree::bulk_load.
+  template <class Range>
+  std::error_code bulk_load(const Range &ranges) {
+    std::vector<range_entry> raw;
+    try {
+      for (const typed_range<T> &r : ranges) {
+        if (!codec::encodable(r.value)) return errc::invalid_argument;
+        raw.push_back({r.first, r.last, codec::encode(r.value)});
+      }
+    } catch (const std::bad_alloc &) {
+      return errc::no_memory;
+    }
+    return raw_.bulk_load(raw);
+  }
   bool empty() const noexcept { return raw_.empty(); }
 
   /// Bidirectional iterator yielding typed_range<T>.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "alloc/node_cache.h"
+#include "core/bulk.h"
 #include "core/check.h"
 #include "core/cursor_impl.h"
 #include "core/dump.h"
@@ -101,6 +102,12 @@ void *basic_raw_tree<S>::erase(std::uint64_t index) {
   void *e = erase(index, ec);
   if (ec) throw std::system_error(ec, "maple::erase");
   return e;
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::bulk_load(std::span<const range_entry> ranges) {
+  std::lock_guard<std::mutex> g(lock_);
+  return detail::bulk_builder<S>::load(*this, ranges);
 }
 
 template <unsigned S>
