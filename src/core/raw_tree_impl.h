@@ -85,15 +85,13 @@ std::error_code basic_raw_tree<S>::insert(std::uint64_t first, std::uint64_t las
 template <unsigned S>
 void *basic_raw_tree<S>::erase(std::uint64_t index, std::error_code &ec) noexcept {
   std::lock_guard<std::mutex> g(lock_);
-  range_entry r = detail::walker<S>::lookup(*this, index);
-  ec.clear();
-  if (r.entry == nullptr) return nullptr;
+  void *old = nullptr;
   try {
-    ec = detail::writer<S>::store(*this, r.first, r.last, nullptr);
+    ec = detail::writer<S>::erase(*this, index, old);
   } catch (...) {
     ec = errc::no_memory;
   }
-  return ec ? nullptr : r.entry;
+  return old;
 }
 
 template <unsigned S>

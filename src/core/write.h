@@ -371,10 +371,40 @@ struct writer {
       walk_path(root, o.h, last, o.R);
       count_kind(write_kind::spanning);
     }
+    return store_walked(o, first, last, e);
+  }
+
+  /// The store once both paths are walked.
+  static std::error_code store_walked(op &o, std::uint64_t first, std::uint64_t last, word e) {
     if (try_exact_fit(o, first, last, e)) return {};
-    if (!E::rcu_mode(t) && try_in_place_leaf(o, first, last, e)) return {};
+    if (!E::rcu_mode(o.t) && try_in_place_leaf(o, first, last, e)) return {};
     gather_leaf(o, first, last, e);
     return rebuild(o);
+  }
+
+  /// Erases the whole range holding index with one walk; `old` gets its
+  /// entry (nullptr: nothing to erase).
+  static std::error_code erase(tree_t &t, std::uint64_t index, void *&old) {
+    old = nullptr;
+    word root = E::root(t);
+    if (!is_node_word(root)) {
+      if (root == 0 || index != 0) return {};
+      old = reinterpret_cast<void *>(root);
+      return store(t, 0, 0, nullptr);
+    }
+    E::bump_epoch(t);
+    node_supply sup;
+    op o(t, &sup);
+    o.h = E::height(t);
+    walk_path(root, o.h, index, o.L);
+    const level &l = o.L[o.h - 1];
+    word e = l.n->slot[l.slot];
+    if (e == 0) return {};
+    std::copy(o.L, o.L + o.h, o.R);
+    std::error_code ec =
+        store_walked(o, l.n->slot_min(l.slot, l.min), l.n->slot_max(l.slot, l.end, l.max), 0);
+    if (!ec) old = reinterpret_cast<void *>(e);
+    return ec;
   }
 
   /// The write stays inside one leaf and the leaf stays valid: rewrite it
@@ -417,17 +447,24 @@ struct writer {
       count_kind(write_kind::append);
     else
       count_kind(write_kind::node_store);
-    if (!o.dry()) fill_from(n, base, it, count);
+    if (!o.dry()) fill_from(n, base, it, count, old_count);
     return true;
   }
 
-  /// Writes items it[0..] into slots [base, count) of n and clears the rest.
-  static void fill_from(node_t *n, unsigned base, const item *it, unsigned count) noexcept {
+  /// Writes items it[0..] into slots [base, count) of n and clears the
+  /// words past the new end up to `used` (what may be non-zero: the old
+  /// item count for a node rewritten in place, S for fresh memory). The
+  /// tails are a few words, cleared with single-word stores (a memset call,
+  /// which the compiler would make of a plain loop, costs more there).
+  static void fill_from(node_t *n, unsigned base, const item *it, unsigned count,
+                        unsigned used = S) noexcept {
     for (unsigned i = base; i < count && i < P; ++i) n->pivot[i] = it[i - base].piv;
-    for (unsigned i = std::max(base, count); i < P; ++i) n->pivot[i] = 0;
+    for (unsigned i = std::max(base, count); i < P && i < used; ++i)
+      store_relaxed(n->pivot[i], std::uint64_t{0});
     for (unsigned i = base; i < count; ++i) n->slot[i] = it[i - base].w;
     if (count < S) {
-      for (unsigned i = std::max(base, count); i < S - 1; ++i) n->slot[i] = 0;
+      for (unsigned i = std::max(base, count); i < S - 1 && i < used; ++i)
+        store_relaxed(n->slot[i], word{0});
       n->slot[S - 1] = count - 1;  // metadata: the data end
     }
   }
