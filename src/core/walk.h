@@ -79,9 +79,9 @@ struct walker {
 
   /// Asks for all of a node's cache lines at once so that the misses of
   /// the pivot scan and the slot read overlap instead of queueing.
-  static void prefetch_node(const node_t *n) noexcept {
+  static void prefetch_node(const node_t *n, unsigned from = 64) noexcept {
     const char *c = reinterpret_cast<const char *>(n);
-    for (unsigned i = 64; i < sizeof(node_t); i += 64) __builtin_prefetch(c + i);
+    for (unsigned i = from; i < sizeof(node_t); i += 64) __builtin_prefetch(c + i);
   }
 
   static void *load(const tree_t &t, std::uint64_t index) noexcept {
@@ -117,8 +117,11 @@ struct walker {
     const node_t *n = p.leaf;
     node_t *par = n->parent_node();
     unsigned s = n->parent_slot();
-    if (s < internal_end(par)) {  // the common case: a sibling leaf
+    const unsigned pe = internal_end(par);
+    if (s < pe) {  // the common case: a sibling leaf
       node_t *leaf = node_t::from_ref(load_acquire(par->slot[s + 1]));
+      // Scans go on: ask for the leaf after this one while this one is read.
+      if (s + 2 <= pe) prefetch_node(node_t::from_ref(load_relaxed(par->slot[s + 2])), 0);
       p.min = p.max + 1;
       p.max = s + 1 < P ? load_relaxed(par->pivot[s + 1]) : node_max(par);
       p.leaf = leaf;
