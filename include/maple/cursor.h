@@ -104,6 +104,7 @@ class basic_cursor {
   void check_use(const char *op) const noexcept;  // the checked-build rules
   void mark_section(std::uint64_t section, bool write) noexcept;
   void note_position() noexcept;  // records the tree epoch the position is valid for
+  void *advance(const char *op, std::uint64_t limit, bool forward, bool stop_on_empty) noexcept;
   void *step_forward(std::uint64_t max, bool stop_on_empty) noexcept;
   void *step_backward(std::uint64_t min, bool stop_on_empty) noexcept;
   void *position_at(std::uint64_t index) noexcept;  // walk; sets node fields

@@ -397,55 +397,38 @@ void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
 }
 
 template <unsigned S>
-void *basic_cursor<S>::next(std::uint64_t max) noexcept {
-  check_use("next");
+void *basic_cursor<S>::advance(const char *op, std::uint64_t limit, bool forward,
+                               bool stop_on_empty) noexcept {
+  check_use(op);
   if (state_ == cursor_state::start || state_ == cursor_state::paused) {
-    std::uint64_t at = state_ == cursor_state::paused ? last_ : index_;
-    position_at(at);  // the range holding it; next() reports what follows
-    if (state_ != cursor_state::active) {
-      if (state_ == cursor_state::root_entry) state_ = cursor_state::overflow;
-      return nullptr;
-    }
+    // Stand on the range holding the resume point; report what follows it.
+    position_at(forward && state_ == cursor_state::paused ? last_ : index_);
+    if (state_ == cursor_state::root_entry)
+      state_ = forward ? cursor_state::overflow : cursor_state::underflow;
+    if (state_ != cursor_state::active) return nullptr;
   }
   if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
-  return step_forward(max, false);
+  return forward ? step_forward(limit, stop_on_empty) : step_backward(limit, stop_on_empty);
+}
+
+template <unsigned S>
+void *basic_cursor<S>::next(std::uint64_t max) noexcept {
+  return advance("next", max, true, false);
 }
 
 template <unsigned S>
 void *basic_cursor<S>::prev(std::uint64_t min) noexcept {
-  check_use("prev");
-  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
-    position_at(index_);
-    if (state_ != cursor_state::active) {
-      if (state_ == cursor_state::root_entry) state_ = cursor_state::underflow;
-      return nullptr;
-    }
-  }
-  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
-  return step_backward(min, false);
+  return advance("prev", min, false, false);
 }
 
 template <unsigned S>
 void *basic_cursor<S>::next_range(std::uint64_t max) noexcept {
-  check_use("next_range");
-  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
-    std::uint64_t at = state_ == cursor_state::paused ? last_ : index_;
-    position_at(at);
-    if (state_ != cursor_state::active) return nullptr;
-  }
-  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
-  return step_forward(max, true);
+  return advance("next_range", max, true, true);
 }
 
 template <unsigned S>
 void *basic_cursor<S>::prev_range(std::uint64_t min) noexcept {
-  check_use("prev_range");
-  if (state_ == cursor_state::start || state_ == cursor_state::paused) {
-    position_at(index_);
-    if (state_ != cursor_state::active) return nullptr;
-  }
-  if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
-  return step_backward(min, true);
+  return advance("prev_range", min, false, true);
 }
 
 // ---- the write cursor -------------------------------------------------------------
