@@ -18,25 +18,7 @@ namespace maple_test {
 
 using maple::detail::write_kind;
 
-inline const char *kind_name(write_kind k) {
-  switch (k) {
-    case write_kind::store_root: return "store_root";
-    case write_kind::new_root: return "new_root";
-    case write_kind::exact_fit: return "exact_fit";
-    case write_kind::slot_store: return "slot_store";
-    case write_kind::append: return "append";
-    case write_kind::node_store: return "node_store";
-    case write_kind::spanning: return "spanning";
-    case write_kind::leaf_split: return "leaf_split";
-    case write_kind::internal_split: return "internal_split";
-    case write_kind::root_split: return "root_split";
-    case write_kind::push: return "push";
-    case write_kind::rebalance: return "rebalance";
-    case write_kind::root_collapse: return "root_collapse";
-    case write_kind::count_: break;
-  }
-  return "?";
-}
+inline const char *kind_name(write_kind k) { return maple::detail::write_kind_name(k); }
 
 inline void reset_trace() { maple::detail::thread_write_trace().reset(); }
 inline std::uint64_t trace(write_kind k) { return maple::detail::thread_write_trace()[k]; }
