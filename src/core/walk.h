@@ -64,6 +64,7 @@ struct walker {
     std::uint64_t min = 0, max = max_index;
     for (;;) {
       node_t *n = node_t::from_ref(ref);
+      prefetch_node(n);
       unsigned end = n->end(max);
       unsigned off = n->slot_for(index, end);
       if (node_t::ref_is_leaf(ref)) {

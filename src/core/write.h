@@ -129,6 +129,7 @@ struct writer {
     std::uint64_t min = 0, max = max_index;
     for (unsigned d = 0; d < h; ++d) {
       node_t *n = node_t::from_ref(ref);
+      W::prefetch_node(n);
       unsigned end = n->end(max);
       unsigned off = n->slot_for(index, end);
       lv[d] = {n, end, off, min, max};
