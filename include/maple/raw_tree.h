@@ -222,6 +222,8 @@ class basic_raw_tree {
   iterator end() const noexcept { return ranges().end(); }
 
   // ---- checking and inspection -----------------------------------------
+  // Reads like load(): no lock is taken, so they can run under a write
+  // guard; without RCU mode they must not run beside a writer.
 
   /// Checks every structural invariant; reports the first violation.
   check_report validate() const;

@@ -242,25 +242,21 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
 
 template <unsigned S>
 check_report basic_raw_tree<S>::validate() const {
-  std::lock_guard<std::mutex> g(lock_);
   return detail::checker<S>::validate(*this);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::dump(std::ostream &os, dump_format fmt) const {
-  std::lock_guard<std::mutex> g(lock_);
   detail::dumper<S>::dump(*this, os, fmt);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::dump_dot(std::ostream &os) const {
-  std::lock_guard<std::mutex> g(lock_);
   detail::dumper<S>::dump_dot(*this, os);
 }
 
 template <unsigned S>
 tree_stats basic_raw_tree<S>::stats() const {
-  std::lock_guard<std::mutex> g(lock_);
   return detail::dumper<S>::stats(*this);
 }
 
