@@ -363,36 +363,22 @@ struct writer {
 
     op o(t, supply);
     o.h = E::height(t);
-    const unsigned leafd = o.h - 1;
-    leaf_level(root, first, o.L[leafd]);
-    if (last <= o.L[leafd].max) return store_in_leaf(o, root, first, last, e);
     walk_path(root, o.h, first, o.L);
-    walk_path(root, o.h, last, o.R);
-    count_kind(write_kind::spanning);
-    gather_leaf(o, first, last, e);
-    return rebuild(o);
-  }
-
-  /// The leaf holding index (o.L/o.R style), without recording the levels
-  /// above: most writes end in place in the leaf and never need them.
-  static void leaf_level(word root, std::uint64_t index, level &lv) noexcept {
-    typename W::leaf_pos p;
-    W::descend(root, index, p);
-    lv = {p.leaf, p.end, p.off, p.min, p.max};
-  }
-
-  /// A store whose range lies in the leaf at o.L[leaf]: in place when it
-  /// can be, else the full paths are walked and the level rebuild runs.
-  static std::error_code store_in_leaf(op &o, word root, std::uint64_t first, std::uint64_t last,
-                                       word e) {
     const unsigned leafd = o.h - 1;
-    o.R[leafd] = o.L[leafd];
-    o.R[leafd].slot = o.L[leafd].n->slot_for(last, o.L[leafd].end);
+    if (last <= o.L[leafd].max) {
+      std::copy(o.L, o.L + o.h, o.R);
+      o.R[leafd].slot = o.L[leafd].n->slot_for(last, o.L[leafd].end);
+    } else {
+      walk_path(root, o.h, last, o.R);
+      count_kind(write_kind::spanning);
+    }
+    return store_walked(o, first, last, e);
+  }
+
+  /// The store once both paths are walked.
+  static std::error_code store_walked(op &o, std::uint64_t first, std::uint64_t last, word e) {
     if (try_exact_fit(o, first, last, e)) return {};
     if (!E::rcu_mode(o.t) && try_in_place_leaf(o, first, last, e)) return {};
-    walk_path(root, o.h, first, o.L);
-    std::copy(o.L, o.L + o.h, o.R);
-    o.R[leafd].slot = o.L[leafd].n->slot_for(last, o.L[leafd].end);
     gather_leaf(o, first, last, e);
     return rebuild(o);
   }
@@ -411,12 +397,13 @@ struct writer {
     node_supply sup;
     op o(t, &sup);
     o.h = E::height(t);
+    walk_path(root, o.h, index, o.L);
     const level &l = o.L[o.h - 1];
-    leaf_level(root, index, o.L[o.h - 1]);
     word e = l.n->slot[l.slot];
     if (e == 0) return {};
-    std::error_code ec = store_in_leaf(o, root, l.n->slot_min(l.slot, l.min),
-                                       l.n->slot_max(l.slot, l.end, l.max), 0);
+    std::copy(o.L, o.L + o.h, o.R);
+    std::error_code ec =
+        store_walked(o, l.n->slot_min(l.slot, l.min), l.n->slot_max(l.slot, l.end, l.max), 0);
     if (!ec) old = reinterpret_cast<void *>(e);
     return ec;
   }
