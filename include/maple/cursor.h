@@ -108,6 +108,9 @@ class basic_cursor {
   void *step_forward(std::uint64_t max, bool stop_on_empty) noexcept;
   void *step_backward(std::uint64_t min, bool stop_on_empty) noexcept;
   void *position_at(std::uint64_t index) noexcept;  // walk; sets node fields
+  void *limit_without_node(cursor_state st, cursor_state resume) noexcept;
+  void resume_if_nodeless() noexcept;
+  void *root_entry_below(std::uint64_t min) noexcept;
 
   tree_type *tree_;
   std::uint64_t index_ = 0, last_ = 0;
@@ -115,6 +118,10 @@ class basic_cursor {
   std::uint64_t min_ = 0, max_ = 0;      // the leaf's bounds
   unsigned offset_ = 0, end_ = 0;        // slot within the leaf, data end
   cursor_state state_ = cursor_state::start;
+  // A limit hit before the cursor stood on a node (from start or paused)
+  // leaves overflow/underflow with no node; the next call resumes as this
+  // state (the kernel's regression 17).
+  cursor_state resume_as_ = cursor_state::start;
   bool write_ = false;                   // obtained from a write guard
   std::error_code err_;
   std::uint64_t section_ = 0;            // guard section the cursor belongs to

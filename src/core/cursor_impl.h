@@ -217,6 +217,32 @@ void *basic_cursor<S>::position_at(std::uint64_t index) noexcept {
 }
 
 template <unsigned S>
+void *basic_cursor<S>::limit_without_node(cursor_state st, cursor_state resume) noexcept {
+  state_ = st;
+  resume_as_ = resume;
+  node_ = nullptr;
+  return nullptr;
+}
+
+/// After a walk above 0 found nothing in a root-entry tree: going down, the
+/// entry at [0, 0] comes next (when the limit allows it).
+template <unsigned S>
+void *basic_cursor<S>::root_entry_below(std::uint64_t min) noexcept {
+  detail::word root = detail::engine<S>::root(*tree_);
+  if (root == 0 || detail::is_node_word(root)) return nullptr;
+  if (min > 0) return limit_without_node(cursor_state::underflow, cursor_state::start);
+  index_ = last_ = 0;
+  state_ = cursor_state::root_entry;
+  return reinterpret_cast<void *>(root);
+}
+
+template <unsigned S>
+void basic_cursor<S>::resume_if_nodeless() noexcept {
+  if ((state_ == cursor_state::overflow || state_ == cursor_state::underflow) && !node_)
+    state_ = resume_as_;
+}
+
+template <unsigned S>
 void *basic_cursor<S>::walk() noexcept {
   check_use("walk");
   if (state_ == cursor_state::error) return nullptr;
@@ -322,14 +348,13 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
 template <unsigned S>
 void *basic_cursor<S>::find(std::uint64_t max) noexcept {
   check_use("find");
+  resume_if_nodeless();
   switch (state_) {
     case cursor_state::error:
     case cursor_state::none:
       return nullptr;
-    case cursor_state::root_entry:
-      state_ = cursor_state::overflow;  // nothing after [0, 0]
-      node_ = nullptr;
-      return nullptr;
+    case cursor_state::root_entry:  // nothing after [0, 0]
+      return limit_without_node(cursor_state::overflow, cursor_state::paused);
     case cursor_state::start:
     case cursor_state::paused: {
       std::uint64_t at = index_;
@@ -340,11 +365,7 @@ void *basic_cursor<S>::find(std::uint64_t max) noexcept {
         }
         at = last_ + 1;
       }
-      if (at > max) {
-        state_ = cursor_state::overflow;
-        node_ = nullptr;
-        return nullptr;
-      }
+      if (at > max) return limit_without_node(cursor_state::overflow, state_);
       void *e = position_at(at);
       if (state_ != cursor_state::active) return e;  // root entry or none
       if (e) return e;
@@ -360,15 +381,13 @@ void *basic_cursor<S>::find(std::uint64_t max) noexcept {
 template <unsigned S>
 void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
   check_use("find_rev");
+  resume_if_nodeless();
   switch (state_) {
     case cursor_state::error:
     case cursor_state::none:
-    case cursor_state::root_entry:
-      if (state_ == cursor_state::root_entry) {
-        state_ = cursor_state::underflow;
-        node_ = nullptr;
-      }
       return nullptr;
+    case cursor_state::root_entry:  // nothing before [0, 0]
+      return limit_without_node(cursor_state::underflow, cursor_state::start);
     case cursor_state::start:
     case cursor_state::paused: {
       std::uint64_t at = index_;
@@ -379,12 +398,9 @@ void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
         }
         at = index_ - 1;
       }
-      if (at < min) {
-        state_ = cursor_state::underflow;
-        node_ = nullptr;
-        return nullptr;
-      }
+      if (at < min) return limit_without_node(cursor_state::underflow, state_);
       void *e = position_at(at);
+      if (state_ == cursor_state::none) return root_entry_below(min);
       if (state_ != cursor_state::active) return e;
       if (e) return e;
       state_ = cursor_state::underflow;  // consider the walked slot itself
@@ -400,11 +416,13 @@ template <unsigned S>
 void *basic_cursor<S>::advance(const char *op, std::uint64_t limit, bool forward,
                                bool stop_on_empty) noexcept {
   check_use(op);
+  resume_if_nodeless();
   if (state_ == cursor_state::start || state_ == cursor_state::paused) {
     // Stand on the range holding the resume point; report what follows it.
     position_at(forward && state_ == cursor_state::paused ? last_ : index_);
     if (state_ == cursor_state::root_entry)
       state_ = forward ? cursor_state::overflow : cursor_state::underflow;
+    if (!forward && state_ == cursor_state::none) return root_entry_below(limit);
     if (state_ != cursor_state::active) return nullptr;
   }
   if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
