@@ -96,18 +96,19 @@ struct alignas(256) node {
     if (p == 0) return static_cast<unsigned>(load_relaxed(slot[S - 1]) & 0xFF);
     return p == max ? pivots - 1 : S - 1;
   }
-  /// Slot [0, end] holding index (index within the node's range), without
-  /// branches: it counts the pivots below index. Pivots past the end are
-  /// zero and pivot[end] is the node maximum, so for index >= 1 comparing
-  /// "pivot - 1 < index - 1" counts exactly the slots wholly below index;
-  /// pivot[0] may legitimately be 0 and is compared as is; index 0 is
-  /// always in slot 0. (A full node has no pivot for its last slot: all
-  /// S - 1 pivots below index give S - 1.)
-  unsigned slot_for(std::uint64_t index, unsigned /*end*/) const noexcept {
-    const std::uint64_t im1 = index - 1;
-    unsigned off = load_relaxed(pivot[0]) < index;
-    for (unsigned i = 1; i < pivots; ++i) off += (load_relaxed(pivot[i]) - 1) < im1;
-    return index == 0 ? 0 : off;
+  /// Slot [0, end] holding index (index within the node's range): the
+  /// first of pivot[0, end) that is >= index, or end. A branch-free binary
+  /// search (about log2(end) steps with conditional moves: no mispredicted
+  /// exit as in a linear scan, a quarter of the compares of a full count).
+  unsigned slot_for(std::uint64_t index, unsigned end) const noexcept {
+    const std::uint64_t *p = pivot;
+    unsigned len = end;
+    while (len > 1) {
+      unsigned half = len / 2;
+      p = load_relaxed(p[half - 1]) < index ? p + half : p;
+      len -= half;
+    }
+    return static_cast<unsigned>(p - pivot) + (len == 1 && load_relaxed(p[0]) < index);
   }
   /// Upper bound of slot i: a pivot, or the implied max for the last slot.
   std::uint64_t slot_max(unsigned i, unsigned end, std::uint64_t max) const noexcept {
