@@ -93,6 +93,15 @@ class basic_cursor {
   void *next_range(std::uint64_t max = max_index) noexcept;
   void *prev_range(std::uint64_t min = 0) noexcept;
 
+  /// Positions the cursor on the lowest (empty_area) or highest
+  /// (empty_area_rev) empty window of `size` in [min, max]: [index(), last()]
+  /// is the window and the state is start, so a write cursor's store()
+  /// fills it, and the cursor stays reusable. Errors as raw_tree::empty_area
+  /// (the cursor is then in state error).
+  std::error_code empty_area(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept;
+  std::error_code empty_area_rev(std::uint64_t min, std::uint64_t max,
+                                 std::uint64_t size) noexcept;
+
   /// Range-for over the stored entries from index() up to max:
   ///   for (range_entry r : c.upto(max)) ...
   class upto_range;
@@ -111,6 +120,7 @@ class basic_cursor {
   void *limit_without_node(cursor_state st, cursor_state resume) noexcept;
   void resume_if_nodeless() noexcept;
   void *root_entry_below(std::uint64_t min) noexcept;
+  std::error_code place_window(std::uint64_t at, std::uint64_t size) noexcept;
 
   tree_type *tree_;
   std::uint64_t index_ = 0, last_ = 0;

@@ -135,6 +135,35 @@ class basic_raw_tree {
   /// first > last, reserved entry), no_memory; the tree is unchanged then.
   std::error_code bulk_load(std::span<const range_entry> ranges);
 
+  // ---- free ranges (gap search and allocation) ----------------------------
+  // Semantics of the kernel's mas_empty_area / mtree_alloc_range family
+  // (reference sections 2 and 3.3). These trees keep no gap records yet, so
+  // the searches scan the leaves between the limits: O(ranges scanned).
+
+  /// The lowest empty window [start, start + size - 1] inside [min, max].
+  /// Errors: invalid_argument (size 0, min > max, max - min < size - 1),
+  /// busy (no empty range fits).
+  std::error_code empty_area(std::uint64_t min, std::uint64_t max, std::uint64_t size,
+                             std::uint64_t &start) const noexcept;
+  /// The highest such window.
+  std::error_code empty_area_rev(std::uint64_t min, std::uint64_t max, std::uint64_t size,
+                                 std::uint64_t &start) const noexcept;
+  /// Stores entry in the lowest / highest fitting window and reports where.
+  /// Errors: as empty_area, plus invalid_argument for nullptr or reserved
+  /// entries, and no_memory.
+  std::error_code alloc_range(void *entry, std::uint64_t size, std::uint64_t min,
+                              std::uint64_t max, std::uint64_t &start);
+  std::error_code alloc_rrange(void *entry, std::uint64_t size, std::uint64_t min,
+                               std::uint64_t max, std::uint64_t &start);
+  /// Stores entry at one free index, searching [max(min, next), max] first
+  /// and then wrapping to [min, max]; sets start, and next = start + 1 (0
+  /// after max_index). `wrapped` is true when the search wrapped, or when
+  /// the previous call's next overflowed to 0 (the kernel's
+  /// mtree_alloc_cyclic returning 1). Errors: invalid_argument, busy,
+  /// no_memory.
+  std::error_code alloc_cyclic(void *entry, std::uint64_t min, std::uint64_t max,
+                               std::uint64_t &next, std::uint64_t &start, bool &wrapped);
+
   // ---- iteration ---------------------------------------------------------
 
   /// Bidirectional iterator over the stored ranges of [lo, hi] in index
@@ -242,6 +271,7 @@ class basic_raw_tree {
   unsigned height_ = 0;
   std::uint64_t epoch_ = 0;   // bumped by every write (stale-cursor checks)
   std::uint64_t tenure_ = 0;  // bumped when a write guard takes or drops the lock
+  bool alloc_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };

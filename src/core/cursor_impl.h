@@ -11,6 +11,7 @@
 #pragma once
 
 #include "core/engine.h"
+#include "core/gap.h"
 #include "core/walk.h"
 #include "core/write.h"
 
@@ -447,6 +448,40 @@ void *basic_cursor<S>::next_range(std::uint64_t max) noexcept {
 template <unsigned S>
 void *basic_cursor<S>::prev_range(std::uint64_t min) noexcept {
   return advance("prev_range", min, false, true);
+}
+
+template <unsigned S>
+std::error_code basic_cursor<S>::empty_area(std::uint64_t min, std::uint64_t max,
+                                            std::uint64_t size) noexcept {
+  check_use("empty_area");
+  std::uint64_t at = 0;
+  err_ = detail::gap_search<S>::lowest(*tree_, min, max, size, at);
+  return place_window(at, size);
+}
+
+template <unsigned S>
+std::error_code basic_cursor<S>::empty_area_rev(std::uint64_t min, std::uint64_t max,
+                                                std::uint64_t size) noexcept {
+  check_use("empty_area_rev");
+  std::uint64_t at = 0;
+  err_ = detail::gap_search<S>::highest(*tree_, min, max, size, at);
+  return place_window(at, size);
+}
+
+/// After a gap search: the window becomes [index, last] in state start
+/// (nothing cached, so the cursor is reusable whatever comes next: the
+/// kernel's regression 7), or the error state.
+template <unsigned S>
+std::error_code basic_cursor<S>::place_window(std::uint64_t at, std::uint64_t size) noexcept {
+  node_ = nullptr;
+  if (err_) {
+    state_ = cursor_state::error;
+    return err_;
+  }
+  index_ = at;
+  last_ = at + (size - 1);
+  state_ = cursor_state::start;
+  return {};
 }
 
 // ---- the write cursor -------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "core/cursor_impl.h"
 #include "core/dump.h"
 #include "core/engine.h"
+#include "core/gap.h"
 #include "core/walk.h"
 #include "core/write.h"
 
@@ -117,6 +118,69 @@ void basic_raw_tree<S>::clear() noexcept {
   root_.store(0, std::memory_order_release);
   height_ = 0;
   if (detail::is_node_word(root)) E::free_subtree(*this, root, max_index);
+}
+
+// ---- free ranges ---------------------------------------------------------------
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::empty_area(std::uint64_t min, std::uint64_t max,
+                                              std::uint64_t size, std::uint64_t &start) const noexcept {
+  return detail::gap_search<S>::lowest(*this, min, max, size, start);
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::empty_area_rev(std::uint64_t min, std::uint64_t max,
+                                                  std::uint64_t size,
+                                                  std::uint64_t &start) const noexcept {
+  return detail::gap_search<S>::highest(*this, min, max, size, start);
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::alloc_range(void *entry, std::uint64_t size, std::uint64_t min,
+                                               std::uint64_t max, std::uint64_t &start) {
+  if (entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
+  std::lock_guard<std::mutex> g(lock_);
+  std::uint64_t at = 0;
+  if (auto ec = detail::gap_search<S>::lowest(*this, min, max, size, at)) return ec;
+  if (auto ec = detail::writer<S>::store(*this, at, at + (size - 1), entry)) return ec;
+  start = at;
+  return {};
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::alloc_rrange(void *entry, std::uint64_t size, std::uint64_t min,
+                                                std::uint64_t max, std::uint64_t &start) {
+  if (entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
+  std::lock_guard<std::mutex> g(lock_);
+  std::uint64_t at = 0;
+  if (auto ec = detail::gap_search<S>::highest(*this, min, max, size, at)) return ec;
+  if (auto ec = detail::writer<S>::store(*this, at, at + (size - 1), entry)) return ec;
+  start = at;
+  return {};
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::alloc_cyclic(void *entry, std::uint64_t min, std::uint64_t max,
+                                                std::uint64_t &next, std::uint64_t &start,
+                                                bool &wrapped) {
+  if (entry == nullptr || is_reserved_entry(entry) || min > max) return errc::invalid_argument;
+  std::lock_guard<std::mutex> g(lock_);
+  using G = detail::gap_search<S>;
+  std::uint64_t lo = next > min ? next : min, at = 0;
+  bool wrap = false;
+  std::error_code ec = lo <= max ? G::lowest(*this, lo, max, 1, at) : make_error_code(errc::busy);
+  if (!ec && alloc_wrapped_) wrap = true;  // the previous call's next overflowed
+  if (ec && lo > min) {                    // wrap around to min
+    ec = G::lowest(*this, min, max, 1, at);
+    wrap = true;
+  }
+  if (ec) return ec;
+  if ((ec = detail::writer<S>::store(*this, at, at, entry))) return ec;
+  alloc_wrapped_ = at == max_index;  // next wraps to 0: reported by the next call
+  start = at;
+  next = at + 1;
+  wrapped = wrap;
+  return {};
 }
 
 // ---- iteration ---------------------------------------------------------------

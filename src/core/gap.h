@@ -1,0 +1,83 @@
+// Free-range search: the lowest or highest empty window of a size inside
+// [min, max] (the kernel's mas_empty_area / mas_empty_area_rev semantics,
+// reference section 3.3, including regressions 6-9: the window never starts
+// below min nor ends above max; min == max and size == max - min + 1 work;
+// size 0 and min > max are invalid).
+//
+// These trees keep no per-node gap records yet, so the search steps through
+// the leaves between the limits (O(ranges scanned)); adjacent empty ranges
+// are always coalesced, so each empty range is one slot.
+#pragma once
+
+#include "core/engine.h"
+#include "core/walk.h"
+
+namespace maple::detail {
+
+template <unsigned S>
+struct gap_search {
+  using E = engine<S>;
+  using W = walker<S>;
+  using tree_t = typename E::tree_t;
+
+  static std::error_code check(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept {
+    if (size == 0 || min > max || max - min < size - 1) return errc::invalid_argument;
+    return {};
+  }
+
+  /// Does the empty range [a, b], clipped to [min, max], hold size indices?
+  /// `start` gets the lowest (or highest) window start.
+  static bool fits(std::uint64_t a, std::uint64_t b, std::uint64_t min, std::uint64_t max,
+                   std::uint64_t size, bool highest, std::uint64_t &start) noexcept {
+    std::uint64_t lo = a > min ? a : min, hi = b < max ? b : max;
+    if (lo > hi || hi - lo < size - 1) return false;
+    start = highest ? hi - (size - 1) : lo;
+    return true;
+  }
+
+  /// Trees without nodes: empty ([0, max] free) or an entry at [0, 0].
+  static std::error_code small(word root, std::uint64_t min, std::uint64_t max, std::uint64_t size,
+                               bool highest, std::uint64_t &start) noexcept {
+    return fits(root ? 1 : 0, max_index, min, max, size, highest, start)
+               ? std::error_code{}
+               : make_error_code(errc::busy);
+  }
+
+  static std::error_code lowest(const tree_t &t, std::uint64_t min, std::uint64_t max,
+                                std::uint64_t size, std::uint64_t &start) noexcept {
+    if (auto ec = check(min, max, size)) return ec;
+    word root = E::root(t);
+    if (!is_node_word(root)) return small(root, min, max, size, false, start);
+    typename W::leaf_pos p;
+    W::descend(root, min, p);
+    for (;;) {
+      for (; p.off <= p.end; ++p.off) {
+        std::uint64_t first = p.first();
+        if (first > max) return errc::busy;
+        if (!p.entry() && fits(first, p.last(), min, max, size, false, start)) return {};
+      }
+      if (!W::next_leaf(p)) return errc::busy;
+    }
+  }
+
+  static std::error_code highest(const tree_t &t, std::uint64_t min, std::uint64_t max,
+                                 std::uint64_t size, std::uint64_t &start) noexcept {
+    if (auto ec = check(min, max, size)) return ec;
+    word root = E::root(t);
+    if (!is_node_word(root)) return small(root, min, max, size, true, start);
+    typename W::leaf_pos p;
+    W::descend(root, max, p);
+    for (;;) {
+      for (;;) {
+        std::uint64_t last = p.last();
+        if (last < min) return errc::busy;
+        if (!p.entry() && fits(p.first(), last, min, max, size, true, start)) return {};
+        if (p.off == 0) break;
+        --p.off;
+      }
+      if (!W::prev_leaf(p)) return errc::busy;
+    }
+  }
+};
+
+}  // namespace maple::detail
