@@ -148,16 +148,20 @@ TYPED_TEST(Cursor, EmptyTree) {
 
     using read_op = void *(rcursor<TypeParam>::*)(std::uint64_t);
     const std::pair<const char *, read_op> ops[] = {
-        {"find", &rcursor<TypeParam>::find},           {"find_rev", &rcursor<TypeParam>::find_rev},
-        {"next", &rcursor<TypeParam>::next},           {"prev", &rcursor<TypeParam>::prev},
-        {"next_range", &rcursor<TypeParam>::next_range}, {"prev_range", &rcursor<TypeParam>::prev_range}};
+        {"find", &rcursor<TypeParam>::find},
+        {"find_rev", &rcursor<TypeParam>::find_rev},
+        {"next", &rcursor<TypeParam>::next},
+        {"prev", &rcursor<TypeParam>::prev},
+        {"next_range", &rcursor<TypeParam>::next_range},
+        {"prev_range", &rcursor<TypeParam>::prev_range}};
     for (auto [name, op] : ops) {
       SCOPED_TRACE(name);
       auto d = r.cursor(at);
-      std::uint64_t limit = (op == &rcursor<TypeParam>::find_rev || op == &rcursor<TypeParam>::prev ||
-                             op == &rcursor<TypeParam>::prev_range)
-                                ? 0
-                                : kMax;
+      std::uint64_t limit =
+          (op == &rcursor<TypeParam>::find_rev || op == &rcursor<TypeParam>::prev ||
+           op == &rcursor<TypeParam>::prev_range)
+              ? 0
+              : kMax;
       EXPECT_EQ((d.*op)(limit), nullptr);
       EXPECT_EQ(d.state(), cs::none);
       EXPECT_EQ((d.*op)(limit), nullptr);
@@ -174,18 +178,20 @@ TYPED_TEST(Cursor, EmptyTree) {
 }
 
 TYPED_TEST(Cursor, EmptyTreeWrites) {
-  wguard<TypeParam> w(this->t);
-  auto c = w.cursor(5);
-  EXPECT_EQ(c.erase(), nullptr);
-  EXPECT_EQ(c.state(), cs::none);
-  c.set_range(5, 9);
-  EXPECT_FALSE(c.store(val(1)));
-  EXPECT_TRUE(pos_is(c, 5, 9, cs::paused));
-  EXPECT_EQ(this->t.load(7), val(1));
-  c.set(7);
-  EXPECT_EQ(c.erase(), val(1));
-  EXPECT_TRUE(this->t.empty());
-  EXPECT_TRUE(valid(this->t));
+  {
+    wguard<TypeParam> w(this->t);
+    auto c = w.cursor(5);
+    EXPECT_EQ(c.erase(), nullptr);
+    EXPECT_EQ(c.state(), cs::none);
+    c.set_range(5, 9);
+    EXPECT_FALSE(c.store(val(1)));
+    EXPECT_TRUE(pos_is(c, 5, 9, cs::paused));
+    EXPECT_EQ(this->t.load(7), val(1));
+    c.set(7);
+    EXPECT_EQ(c.erase(), val(1));
+    EXPECT_TRUE(this->t.empty());
+  }
+  EXPECT_TRUE(valid(this->t));  // validate() takes the lock: outside the guard
 }
 
 TYPED_TEST(Cursor, RootEntryTree) {
@@ -236,9 +242,9 @@ TYPED_TEST(Cursor, RootEntryTree) {
 // The kernel's mas_find_rev() / mas_prev() from an index above 0 in a
 // root-entry tree return the entry at 0 ("walked to the location, and there
 // was nothing so the previous location is 0"), and basic_cursor::find_rev is
-// documented as "the last entry at or before index()".
-// ENGINE BUG (reported to the lead): both return nullptr (state none).
-TYPED_TEST(Cursor, DISABLED_RootEntryTreeReverseFromAbove) {
+// documented as "the last entry at or before index()". (Both returned
+// nullptr before 63bc303.)
+TYPED_TEST(Cursor, RootEntryTreeReverseFromAbove) {
   ASSERT_FALSE(this->t.store(0, 0, val(1)));
   ASSERT_EQ(this->t.find_rev(9), (range_entry{0, 0, val(1)}));  // the tree's own find_rev
   rguard<TypeParam> r(this->t);
@@ -248,6 +254,58 @@ TYPED_TEST(Cursor, DISABLED_RootEntryTreeReverseFromAbove) {
   auto d = r.cursor(9);
   EXPECT_EQ(d.prev(), val(1));
   EXPECT_TRUE(pos_is(d, 0, 0, cs::root_entry));
+}
+
+// Running off the end of a root-entry tree and turning back, as in trees
+// with nodes (RunningOffBothEnds) and as the kernel does (mas_prev_setup /
+// mas_next_setup walk back to the entry after an overflow / underflow): the
+// other direction returns the entry last returned, and the same direction
+// keeps returning nothing.
+// (Found by this test and fixed: the limit on the root entry used to resume
+// as paused or start.)
+TYPED_TEST(Cursor, RootEntryTreeTurningBackAtTheEnds) {
+  ASSERT_FALSE(this->t.store(0, 0, val(1)));
+  rguard<TypeParam> r(this->t);
+  auto c = r.cursor(0);
+  EXPECT_EQ(c.find(), val(1));
+  EXPECT_EQ(c.find(), nullptr);
+  EXPECT_EQ(c.state(), cs::overflow);
+  EXPECT_EQ(c.prev(), val(1));
+  auto d = r.cursor(0);
+  EXPECT_EQ(d.find_rev(), val(1));
+  EXPECT_EQ(d.find_rev(), nullptr);
+  EXPECT_EQ(d.state(), cs::underflow);
+  EXPECT_EQ(d.find_rev(), nullptr);
+  EXPECT_EQ(d.next(), val(1));
+}
+
+// The kernel's mas_find_rev() and mas_prev() restart from ma_none (status
+// start, walk at index), so a search that found nothing after the last range
+// can turn back. Here none is terminal for find/find_rev/next/prev until
+// set()/reset()/walk().
+// KERNEL DIVERGENCE, kept on purpose for now (documented in docs/cursor.md:
+// none stays none until set()/reset()/walk()); the cursor differential
+// model relies on it. DISABLED_ until the kernel's ma_none semantics are
+// checked against its source for every call.
+TYPED_TEST(Cursor, DISABLED_NoneTurnsBackLikeTheKernel) {
+  ASSERT_FALSE(this->t.store(0x10, 0x19, val(1)));
+  ASSERT_FALSE(this->t.store(kMax - 5, kMax, val(2)));
+  rguard<TypeParam> r(this->t);
+  auto c = r.cursor(kMax);
+  EXPECT_EQ(c.walk(), val(2));
+  c.pause();
+  EXPECT_EQ(c.find(), nullptr);  // nothing after max
+  EXPECT_EQ(c.state(), cs::none);
+  EXPECT_EQ(c.find_rev(), val(2));
+  TypeParam root_tree;
+  ASSERT_FALSE(root_tree.store(0, 0, val(3)));
+  rguard<TypeParam> r2(root_tree);
+  auto d = r2.cursor(9);
+  EXPECT_EQ(d.walk(), nullptr);     // none, [1, max]
+  EXPECT_EQ(d.find_rev(), val(3));  // as from start (RootEntryTreeReverseFromAbove)
+  auto e = r2.cursor(9);
+  EXPECT_EQ(e.walk(), nullptr);
+  EXPECT_EQ(e.prev(), val(3));
 }
 
 TYPED_TEST(Cursor, RootEntryTreeWrites) {
@@ -285,7 +343,8 @@ TYPED_TEST(Cursor, WalkEveryIndexIncludingEmptyRanges) {
   auto c = r.cursor();
   std::vector<std::uint64_t> xs;
   for (std::uint64_t x = 0; x <= 640; ++x) xs.push_back(x);
-  for (std::uint64_t x : {kMax - 4, kMax - 3, kMax - 1, kMax, std::uint64_t{1} << 40}) xs.push_back(x);
+  for (std::uint64_t x : {kMax - 4, kMax - 3, kMax - 1, kMax, std::uint64_t{1} << 40})
+    xs.push_back(x);
   for (std::uint64_t x : xs) {
     c.set(x);
     void *e = c.walk();
@@ -307,8 +366,9 @@ TYPED_TEST(Cursor, FindLoopsMatchTheModel) {
   ASSERT_TRUE(fill(this->t, this->m, 200, 3, 3, 10000, 5000));
   rguard<TypeParam> r(this->t);
   const std::pair<std::uint64_t, std::uint64_t> windows[] = {
-      {0, kMax}, {0, 0}, {3, 3}, {6, 9}, {7, 1000}, {5, 5995}, {2995, 10000}, {5990, kMax},
-      {5996, 9999}, {10001, 10500}, {10599, kMax}, {10600, kMax}, {kMax, kMax}};
+      {0, kMax},     {0, 0},        {3, 3},       {6, 9},       {7, 1000},
+      {5, 5995},     {2995, 10000}, {5990, kMax}, {5996, 9999}, {10001, 10500},
+      {10599, kMax}, {10600, kMax}, {kMax, kMax}};
   for (auto [lo, hi] : windows) {
     SCOPED_TRACE("window [" + hex(lo) + ", " + hex(hi) + "]");
     std::vector<range_entry> want = this->m.ranges(lo, hi);
@@ -703,9 +763,9 @@ TYPED_TEST(Cursor, Regression17UnderflowThenLowerLimitOrNext) {
 // find() whose index is already above max (or a find_rev() whose index is
 // below min), or a find() resuming from pause() at the limit, refuses without
 // a node. A later call with a wider limit must still continue correctly.
-// ENGINE BUG (reported to the lead): the cursor stays stuck (returns nullptr)
-// because find/next/prev in overflow/underflow with no node return nullptr.
-TYPED_TEST(Cursor, DISABLED_Regression17NodelessOverflowUnderflow) {
+// (Found by this test and fixed: a limit hit before any walk now records
+// the tree epoch, so checked builds accept the next call.)
+TYPED_TEST(Cursor, Regression17NodelessOverflowUnderflow) {
   ASSERT_TRUE(fill(this->t, this->m, 201, 10, 6));
   rguard<TypeParam> r(this->t);
   {
@@ -766,7 +826,8 @@ TYPED_TEST(Cursor, PauseEveryStepKeepsTheSequence) {
   EXPECT_EQ(collect([](auto &c) { return c.find(); }, [](auto &c) { return c.find(); }), all);
   EXPECT_EQ(collect([](auto &c) { return c.next(); }, [](auto &c) { return c.find(); }), all);
   // next_range from a pause: the range after the paused one.
-  EXPECT_EQ(collect([](auto &c) { return c.next_range(); }, [](auto &c) { return c.walk(); }), tile);
+  EXPECT_EQ(collect([](auto &c) { return c.next_range(); }, [](auto &c) { return c.walk(); }),
+            tile);
   // Backwards.
   auto rcollect = [&](auto step, auto first) {
     auto c = r.cursor(kMax);
@@ -862,7 +923,8 @@ TYPED_TEST(Cursor, UptoRangeFor) {
   ASSERT_TRUE(fill(this->t, this->m, 400, 10, 6, 100));
   rguard<TypeParam> r(this->t);
   const std::pair<std::uint64_t, std::uint64_t> windows[] = {
-      {0, kMax}, {0, 99}, {100, 100}, {103, 2000}, {107, 109}, {2000, 3000}, {4095, kMax}, {5000, kMax}};
+      {0, kMax},  {0, 99},      {100, 100},   {103, 2000},
+      {107, 109}, {2000, 3000}, {4095, kMax}, {5000, kMax}};
   for (auto [lo, hi] : windows) {
     SCOPED_TRACE("window [" + hex(lo) + ", " + hex(hi) + "]");
     auto c = r.cursor(lo);
@@ -1060,7 +1122,50 @@ TYPED_TEST(Cursor, WriteCursorMove) {
 
 // ---- check_iteration: writes inside an iteration ---------------------------------------------
 
-// The kernel's check_iteration (lib/test_maple_tree.c), on [10i, 10i+9].
+// Writes inside a find() loop without a limit in the way: after a store over
+// [index, last] the loop goes on with the first range starting after last.
+TYPED_TEST(Cursor, CheckIterationUnlimited) {
+  const std::uint64_t nr = 125;
+  ASSERT_TRUE(fill(this->t, this->m, nr + 1, 10, 10));
+  wguard<TypeParam> w(this->t);
+  auto c = w.cursor(0);
+  std::uint64_t i = 0;
+  // Overwrite the end of entry 92: the loop continues with 93.
+  for (void *e = c.find(); e; e = c.find()) {
+    ASSERT_EQ(c.index(), i * 10);
+    ASSERT_EQ(c.last(), i * 10 + 9);
+    if (i == 92) {
+      c.set_range(925, 929);
+      ASSERT_FALSE(c.store(e));
+    }
+    ++i;
+  }
+  EXPECT_EQ(i, nr + 1);
+  // Overwrite the start of entry 78: the loop sees the rest of it, 786-789.
+  c.set(0);
+  i = 0;
+  std::vector<range_entry> got;
+  for (void *e = c.find(); e; e = c.find()) {
+    got.push_back(here(c, e));
+    if (c.index() == 780) {
+      c.set_range(780, 785);
+      ASSERT_FALSE(c.store(e));
+    }
+  }
+  ASSERT_EQ(got.size(), nr + 3);  // 92 was split in two by the first loop
+  EXPECT_EQ(got[78], (range_entry{780, 789, val(78)}));
+  EXPECT_EQ(got[79], (range_entry{786, 789, val(78)}));
+  EXPECT_EQ(got[80], (range_entry{790, 799, val(79)}));
+  EXPECT_EQ(got[93], (range_entry{920, 924, val(92)}));
+  EXPECT_EQ(got[94], (range_entry{925, 929, val(92)}));  // the first loop's store
+}
+
+// The kernel's check_iteration (lib/test_maple_tree.c), on [10i, 10i+9]:
+// each loop's limit refuses the range right after the store, and the find()
+// after the loop must return it. After the store the cursor is paused on
+// [index, last]; the loop's next find(max) has last + 1 > max, so the limit
+// is hit before the cursor stands on a node (regression 17's situation;
+// before 63bc303 the find() after the loop returned nullptr).
 TYPED_TEST(Cursor, KernelCheckIteration) {
   const std::uint64_t nr = 125;
   ASSERT_TRUE(fill(this->t, this->m, nr + 1, 10, 10));
@@ -1172,8 +1277,8 @@ TYPED_TEST(Cursor, OverwriteWhileIterating) {
     TypeParam tt;
     reference_model mm;
     ASSERT_TRUE(fill(tt, mm, this->deep_count() / 3, 10, 6));
-    wguard<TypeParam> w(tt);
-    auto c = w.cursor(0);
+    std::optional<wguard<TypeParam>> w(std::in_place, tt);
+    auto c = w->cursor(0);
     std::uint64_t resume = 0;  // where the model says the iteration goes on
     std::uint64_t tag = 100000, steps = 0;
     void *e = c.find();
@@ -1210,8 +1315,8 @@ TYPED_TEST(Cursor, OverwriteWhileIterating) {
     }
     EXPECT_GT(steps, 50u);
     c.pause();
-    EXPECT_TRUE(valid(tt));
-    EXPECT_TRUE(same_contents(tt, mm));
+    w.reset();
+    EXPECT_TRUE(consistent(tt, mm));
   }
 }
 
@@ -1221,20 +1326,26 @@ TYPED_TEST(Cursor, StoreThenGoBack) {
   ASSERT_TRUE(fill(this->t, this->m, 100, 10, 6));
   wguard<TypeParam> w(this->t);
   auto c = w.cursor(0);
-  c.set_range(500, 533);
+  // [500, 536] replaces ranges 50..52 and all of [530, 535].
+  c.set_range(500, 536);
   ASSERT_FALSE(c.store(val(777)));
   EXPECT_EQ(c.prev(), val(49));
   EXPECT_TRUE(pos_is(c, 490, 495, cs::active));
-  c.set_range(500, 533);
+  c.set_range(500, 536);
   ASSERT_FALSE(c.store(val(778)));
   EXPECT_EQ(c.find_rev(), val(49));
-  c.set_range(500, 533);
+  c.set_range(500, 536);
   ASSERT_FALSE(c.store(val(779)));
   EXPECT_EQ(c.next(), val(54));
-  c.set_range(497, 533);
-  ASSERT_FALSE(c.store(nullptr));  // erase: the gap merges with [496, 499]
+  EXPECT_TRUE(pos_is(c, 540, 545, cs::active));
+  c.set_range(500, 534);  // the old tail [535, 536] stays
+  ASSERT_FALSE(c.store(val(780)));
+  EXPECT_EQ(c.next(), val(779));
+  EXPECT_TRUE(pos_is(c, 535, 536, cs::active));
+  c.set_range(497, 536);
+  ASSERT_FALSE(c.store(nullptr));  // erase: the gap merges into [496, 539]
   EXPECT_EQ(c.prev(), val(49));
-  c.set_range(497, 533);
+  c.set_range(497, 536);
   ASSERT_FALSE(c.store(nullptr));
   EXPECT_EQ(c.find(), val(54));
   EXPECT_TRUE(pos_is(c, 540, 545, cs::active));

@@ -61,7 +61,8 @@ maple::range_entry here(const C &c, void *e) {
 /// for i < n into the tree and the model (no guard may be held).
 template <class Tree>
 ::testing::AssertionResult fill(Tree &t, reference_model &m, std::uint64_t n, std::uint64_t stride,
-                                std::uint64_t width, std::uint64_t base = 0, std::uint64_t tag = 0) {
+                                std::uint64_t width, std::uint64_t base = 0,
+                                std::uint64_t tag = 0) {
   for (std::uint64_t i = 0; i < n; ++i) {
     std::uint64_t f = base + i * stride;
     if (std::error_code ec = t.store(f, f + width - 1, val(tag + i)))

@@ -118,7 +118,7 @@ class basic_cursor {
   void *step_backward(std::uint64_t min, bool stop_on_empty) noexcept;
   void *position_at(std::uint64_t index) noexcept;  // walk; sets node fields
   void *limit_without_node(cursor_state st, cursor_state resume) noexcept;
-  void resume_if_nodeless() noexcept;
+  bool resume_if_nodeless(bool forward, void **out) noexcept;
   void *root_entry_below(std::uint64_t min) noexcept;
   std::error_code place_window(std::uint64_t at, std::uint64_t size) noexcept;
 

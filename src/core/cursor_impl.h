@@ -219,6 +219,7 @@ void *basic_cursor<S>::position_at(std::uint64_t index) noexcept {
 
 template <unsigned S>
 void *basic_cursor<S>::limit_without_node(cursor_state st, cursor_state resume) noexcept {
+  note_position();  // a positioned state: valid for this epoch
   state_ = st;
   resume_as_ = resume;
   node_ = nullptr;
@@ -237,10 +238,28 @@ void *basic_cursor<S>::root_entry_below(std::uint64_t min) noexcept {
   return reinterpret_cast<void *>(root);
 }
 
+/// Before a search: a nodeless overflow/underflow resumes as the state it
+/// came from. Returns true when the search is already answered (*out): at
+/// the ends of a root-entry tree, turning back returns the entry, going on
+/// returns nothing.
 template <unsigned S>
-void basic_cursor<S>::resume_if_nodeless() noexcept {
-  if ((state_ == cursor_state::overflow || state_ == cursor_state::underflow) && !node_)
+bool basic_cursor<S>::resume_if_nodeless(bool forward, void **out) noexcept {
+  *out = nullptr;
+  if ((state_ != cursor_state::overflow && state_ != cursor_state::underflow) || node_)
+    return false;
+  if (resume_as_ != cursor_state::root_entry) {
     state_ = resume_as_;
+    return false;
+  }
+  const bool turning_back = (state_ == cursor_state::overflow) != forward;
+  detail::word root = detail::engine<S>::root(*tree_);
+  if (turning_back && root != 0 && !detail::is_node_word(root)) {
+    note_position();
+    index_ = last_ = 0;
+    state_ = cursor_state::root_entry;
+    *out = reinterpret_cast<void *>(root);
+  }
+  return true;
 }
 
 template <unsigned S>
@@ -349,18 +368,19 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
 template <unsigned S>
 void *basic_cursor<S>::find(std::uint64_t max) noexcept {
   check_use("find");
-  resume_if_nodeless();
+  if (void *r; resume_if_nodeless(true, &r)) return r;
   switch (state_) {
     case cursor_state::error:
     case cursor_state::none:
       return nullptr;
     case cursor_state::root_entry:  // nothing after [0, 0]
-      return limit_without_node(cursor_state::overflow, cursor_state::paused);
+      return limit_without_node(cursor_state::overflow, cursor_state::root_entry);
     case cursor_state::start:
     case cursor_state::paused: {
       std::uint64_t at = index_;
       if (state_ == cursor_state::paused) {
         if (last_ == max_index) {
+          note_position();
           state_ = cursor_state::none;
           return nullptr;
         }
@@ -382,18 +402,19 @@ void *basic_cursor<S>::find(std::uint64_t max) noexcept {
 template <unsigned S>
 void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
   check_use("find_rev");
-  resume_if_nodeless();
+  if (void *r; resume_if_nodeless(false, &r)) return r;
   switch (state_) {
     case cursor_state::error:
     case cursor_state::none:
       return nullptr;
     case cursor_state::root_entry:  // nothing before [0, 0]
-      return limit_without_node(cursor_state::underflow, cursor_state::start);
+      return limit_without_node(cursor_state::underflow, cursor_state::root_entry);
     case cursor_state::start:
     case cursor_state::paused: {
       std::uint64_t at = index_;
       if (state_ == cursor_state::paused) {
         if (index_ == 0) {
+          note_position();
           state_ = cursor_state::none;
           return nullptr;
         }
@@ -417,12 +438,16 @@ template <unsigned S>
 void *basic_cursor<S>::advance(const char *op, std::uint64_t limit, bool forward,
                                bool stop_on_empty) noexcept {
   check_use(op);
-  resume_if_nodeless();
+  if (void *r; resume_if_nodeless(forward, &r)) return r;
+  if (state_ == cursor_state::root_entry)  // next/prev from the entry at [0, 0]
+    return limit_without_node(forward ? cursor_state::overflow : cursor_state::underflow,
+                              cursor_state::root_entry);
   if (state_ == cursor_state::start || state_ == cursor_state::paused) {
     // Stand on the range holding the resume point; report what follows it.
     position_at(forward && state_ == cursor_state::paused ? last_ : index_);
     if (state_ == cursor_state::root_entry)
-      state_ = forward ? cursor_state::overflow : cursor_state::underflow;
+      return limit_without_node(forward ? cursor_state::overflow : cursor_state::underflow,
+                                cursor_state::root_entry);
     if (!forward && state_ == cursor_state::none) return root_entry_below(limit);
     if (state_ != cursor_state::active) return nullptr;
   }
