@@ -535,6 +535,7 @@ void basic_write_cursor<S>::after_write() noexcept {
   this->epoch_ = detail::engine<S>::epoch(*this->tree_);
   this->state_ = cursor_state::paused;
   this->node_ = nullptr;
+  this->err_.clear();  // a successful write ends any earlier error
 }
 
 template <unsigned S>

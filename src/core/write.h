@@ -84,8 +84,10 @@ struct writer {
   // GCC 12 reports the item buffer as maybe-uninitialized once inlined; it
   // is only read below the filled mark [lo, hi). Zeroing it would cost every
   // store a 1.6 KiB memset.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   struct op {
     tree_t &t;
     unsigned h = 0;  // height of the tree being written
@@ -120,7 +122,9 @@ struct writer {
       buf[--lo] = {piv, w};
     }
   };
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
   // ---- paths ---------------------------------------------------------------
 
@@ -476,6 +480,9 @@ struct writer {
     node_t *n = l.n;
     unsigned s = l.slot;
     if (n->slot_min(s, l.min) != first || n->slot_max(s, l.end, l.max) != last) return false;
+    // A two-slot root leaf may turn into the root-word shape ([0, 0] only):
+    // the general path decides that.
+    if (o.h == 1 && l.end == 1) return false;
     if (e == 0) {
       if (n->slot[s] == 0) return true;  // already empty
       bool prev_empty = s > 0 && n->slot[s - 1] == 0;
