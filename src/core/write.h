@@ -186,7 +186,6 @@ struct writer {
     descend_path(o.L, i, d, true);
     level &l = o.L[d];
     take_all_front(o, l.n, l.end, l.max, leaf);
-    o.new_lo += 0;  // indices are relative to lo; recomputed by callers
     return true;
   }
 
@@ -550,17 +549,14 @@ struct writer {
     const bool rcu = E::rcu_mode(t);
     unsigned d = o.h - 1;
     bool leaf = true;
-    bool pushed_any = false;
     try {
       for (;;) {
         // 1. Widen the interval until its items can form valid nodes.
-        unsigned before = o.count();
         if (leaf)
           while (o.count() && o.buf[o.hi - 1].w == 0 && extend_right(o, d, true)) {
           }
         bool whole = o.L[d].min == 0 && o.R[d].max == max_index;
         if (o.count() < kMin && o.R[d].max != max_index) {
-          unsigned was = o.count();
           if (!extend_right(o, d, leaf)) {
             unsigned c0 = o.count();
             extend_left(o, d, leaf);
@@ -568,16 +564,13 @@ struct writer {
             o.new_lo += added;
             o.new_hi += added;
           }
-          (void)was;
           count_kind(write_kind::rebalance);
           if (leaf)
             while (o.buf[o.hi - 1].w == 0 && extend_right(o, d, true)) {
             }
         }
-        (void)before;
         bool pushed = false;
         if (o.count() > S && d > 0) pushed = try_push(o, d, leaf);
-        pushed_any |= pushed;
         whole = o.L[d].min == 0 && o.R[d].max == max_index;
         o.lo_bound[d] = o.L[d].min;
         o.hi_bound[d] = o.R[d].max;
@@ -675,7 +668,6 @@ struct writer {
       return errc::no_memory;
     }
     if (E::height(t) < old_h) count_kind(write_kind::root_collapse);
-    (void)pushed_any;
     return {};
   }
 
