@@ -26,8 +26,8 @@ void build(maple::raw_tree &t, const mb::Workload &w) {
 }
 
 benchmark::Counter per_op(double ops) {
-  return benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate |
-                                     benchmark::Counter::kInvert);
+  return benchmark::Counter(
+      ops, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void bm_next(benchmark::State &st) {
@@ -74,7 +74,8 @@ void bm_std_map(benchmark::State &st) {
   const mb::Workload &w = mb::workload(st.range(0));
   std::map<std::uint64_t, std::pair<std::uint64_t, void *>> m;
   for (std::size_t i = 0; i < w.n; ++i)
-    m.emplace_hint(m.end(), w.ranges[i].first, std::make_pair(w.ranges[i].last, (void *)w.value(i)));
+    m.emplace_hint(m.end(), w.ranges[i].first,
+                   std::make_pair(w.ranges[i].last, (void *)w.value(i)));
   for (auto _ : st) {
     for (const auto &kv : m) benchmark::DoNotOptimize(kv.second.second);
   }
@@ -84,7 +85,8 @@ void bm_std_map(benchmark::State &st) {
 void bm_bulk_load(benchmark::State &st) {
   const mb::Workload &w = mb::workload(st.range(0));
   std::vector<maple::range_entry> in;
-  for (std::size_t i = 0; i < w.n; ++i) in.push_back({w.ranges[i].first, w.ranges[i].last, w.value(i)});
+  for (std::size_t i = 0; i < w.n; ++i)
+    in.push_back({w.ranges[i].first, w.ranges[i].last, w.value(i)});
   for (auto _ : st) {
     maple::raw_tree t;
     if (t.bulk_load(in)) st.SkipWithError("bulk_load failed");

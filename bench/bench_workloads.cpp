@@ -22,11 +22,11 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -112,7 +112,8 @@ void bm_build(benchmark::State &st, std::size_t n, bool random) {
   }
   if (!ok) st.SkipWithError("built structure differs from the workload");
   st.counters["ns_per_op"] = per_op(static_cast<double>(ops));
-  if (bytes != 0) st.counters["bytes_per_range"] = static_cast<double>(bytes) / static_cast<double>(n);
+  if (bytes != 0)
+    st.counters["bytes_per_range"] = static_cast<double>(bytes) / static_cast<double>(n);
 }
 
 // W3: point lookups at uniformly random addresses (ranges and gaps).
@@ -192,7 +193,8 @@ void bm_overwrite(benchmark::State &st, std::size_t n) {
       p->store(first, last, w.w5_value(c));
       Obj *gone = p->erase(first);
       benchmark::DoNotOptimize(gone);
-      for (std::uint32_t j = i; j < i + k; ++j) p->store(w.ranges[j].first, w.ranges[j].last, w.value(j));
+      for (std::uint32_t j = i; j < i + k; ++j)
+        p->store(w.ranges[j].first, w.ranges[j].last, w.value(j));
       calls += 2 + k;
     }
     benchmark::ClobberMemory();

@@ -37,7 +37,10 @@ struct Model {
   std::vector<mb::Range> ranges() const {
     std::vector<mb::Range> r;
     for (std::uint64_t i = 0; i < space;) {
-      if (!v[i]) { ++i; continue; }
+      if (!v[i]) {
+        ++i;
+        continue;
+      }
       std::uint64_t j = i;
       while (j + 1 < space && v[j + 1] == v[i]) ++j;
       r.push_back({i + base, j + base});
@@ -66,7 +69,8 @@ bool same(const P &p, const Model &m, const char *ctx) {
   std::size_t k = 0;
   bool ok = true;
   p.for_each([&](std::uint64_t f, std::uint64_t l, Obj *v) {
-    if (k >= want.size() || want[k].first != f || want[k].last != l || v != m.v[f - base]) ok = false;
+    if (k >= want.size() || want[k].first != f || want[k].last != l || v != m.v[f - base])
+      ok = false;
     ++k;
   });
   if (!ok || k != want.size()) {

@@ -164,12 +164,10 @@ struct StartKeyedPeer {
   std::size_t bytes() const { return allocated; }
 };
 
-using StdMapType =
-    std::map<std::uint64_t, Span, std::less<std::uint64_t>,
-             counting_allocator<std::pair<const std::uint64_t, Span>>>;
-using AbslMapType =
-    absl::btree_map<std::uint64_t, Span, std::less<std::uint64_t>,
-                    counting_allocator<std::pair<const std::uint64_t, Span>>>;
+using StdMapType = std::map<std::uint64_t, Span, std::less<std::uint64_t>,
+                            counting_allocator<std::pair<const std::uint64_t, Span>>>;
+using AbslMapType = absl::btree_map<std::uint64_t, Span, std::less<std::uint64_t>,
+                                    counting_allocator<std::pair<const std::uint64_t, Span>>>;
 
 struct StdMapPeer : StartKeyedPeer<StdMapType> {
   static constexpr const char *name = "std_map";

@@ -89,14 +89,14 @@ void shuffle(std::vector<T> &v, Rng &rng) {  // Fisher-Yates
 
 struct Workload {
   std::size_t n = 0;
-  std::vector<Range> ranges;              ///< ascending, non-overlapping
-  std::unique_ptr<Obj[]> objs;            ///< objs[i] is the value of ranges[i]
-  std::vector<std::uint32_t> shuffled;    ///< W2 insertion order
-  std::vector<std::uint32_t> erase_order; ///< W6 erase order
-  std::vector<std::uint64_t> lookups;     ///< W3 addresses
-  std::size_t lookup_hits = 0;            ///< how many of `lookups` fall in a range
-  std::vector<W5Pick> w5;                 ///< W5 picks
-  std::unique_ptr<Obj[]> w5_objs;         ///< values of the W5 covering stores
+  std::vector<Range> ranges;               ///< ascending, non-overlapping
+  std::unique_ptr<Obj[]> objs;             ///< objs[i] is the value of ranges[i]
+  std::vector<std::uint32_t> shuffled;     ///< W2 insertion order
+  std::vector<std::uint32_t> erase_order;  ///< W6 erase order
+  std::vector<std::uint64_t> lookups;      ///< W3 addresses
+  std::size_t lookup_hits = 0;             ///< how many of `lookups` fall in a range
+  std::vector<W5Pick> w5;                  ///< W5 picks
+  std::unique_ptr<Obj[]> w5_objs;          ///< values of the W5 covering stores
   static constexpr std::size_t w5_obj_count = 64;
 
   Obj *value(std::size_t i) const { return &objs[i]; }

@@ -13,6 +13,7 @@ PACKAGES=(
   liburcu-dev libboost-dev                       #   (RCU, boost::icl)
   valgrind                                       # memory checks
   clang libclang-rt-14-dev                       # fuzzing (libFuzzer, sanitizers)
+  clang-tidy clang-format                        # static checks (tidy.sh, format.sh)
 )
 
 if [[ "${MAPLE_SKIP_DEPS:-0}" == 1 ]]; then

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly
 # The test command (also what CI runs, via .ci/run). Stages:
-#   release  Release build with -Werror (tests, examples, benchmarks built),
-#            ctest in build/release
-#   asan     Debug (-O1) build with address+undefined sanitizers in build/asan,
-#            ctest without the tests labelled `slow`
-#   install  the release build installed into a temporary prefix; the
-#            tests/consumer project built against it with find_package, with
-#            add_subdirectory, and by hand with pkg-config; each binary run
+#   format    clang-format --dry-run -Werror over include/ src/ tests/ bench/
+#             examples/ fuzz/ (scripts/format.sh --check)
+#   tidy      clang-tidy with .clang-tidy over the library, no warnings
+#             allowed (scripts/tidy.sh)
+#   release   Release build (with -g) with -Werror (tests, examples,
+#             benchmarks built), ctest in build/release
+#   asan      Debug (-O1) build with address+undefined sanitizers in build/asan,
+#             ctest without the tests labelled `slow`
+#   install   the release build installed into a temporary prefix; the
+#             tests/consumer project built against it with find_package, with
+#             add_subdirectory, and by hand with pkg-config; each binary run
+#   valgrind  memcheck over the release build's unit tests (death tests
+#             excluded), the example and the fuzz corpus replays: no errors,
+#             no definite or indirect leaks
+#   fuzz      the libFuzzer targets, MAPLE_FUZZ_SECONDS (default 60) seconds
+#             each, built with clang in build/fuzz (scripts/fuzz.sh)
 # Prints one summary line per stage; exits nonzero if any stage failed.
-# Environment: MAPLE_TEST_JOBS (ctest -j, default 2), MAPLE_BUILD_JOBS
-# (default nproc), MAPLE_STAGES (default "release asan install").
+# Environment: MAPLE_TEST_JOBS (ctest -j and parallel valgrind runs, default
+# 2), MAPLE_BUILD_JOBS (default nproc), MAPLE_STAGES (default: all of the
+# above, in this order), MAPLE_FUZZ_SECONDS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -19,7 +29,7 @@ bash scripts/deps.sh
 
 build_jobs=${MAPLE_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}
 test_jobs=${MAPLE_TEST_JOBS:-2}
-stages=${MAPLE_STAGES:-release asan install}
+stages=${MAPLE_STAGES:-format tidy release asan install valgrind fuzz}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/maple-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -33,9 +43,28 @@ run_ctest() {
     "$tmp/ctest.log" | tail -n 1 >"$tmp/count"
 }
 
+# The release build tree (also used by install and valgrind). -g on top of
+# Release's -O3 -DNDEBUG: valgrind reports carry file and line.
+configure_release() {
+  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -g" \
+    -DMAPLE_WERROR=ON -DMAPLE_BUILD_TESTS=ON -DMAPLE_BUILD_EXAMPLES=ON -DMAPLE_BUILD_BENCH=ON \
+    -DMAPLE_SANITIZE=
+}
+
+stage_format() {
+  bash scripts/format.sh --check | tee "$tmp/format.log"
+  # "format: N files formatted (clang-format-14)"
+  sed -n 's/^format: \([0-9]*\) files formatted.*/\1/p' "$tmp/format.log" >"$tmp/count"
+  echo "files formatted" >"$tmp/what"
+}
+
+stage_tidy() {
+  bash scripts/tidy.sh | tee "$tmp/tidy.log"
+  echo "$(find src -name '*.cpp' | wc -l) sources + public headers, 0 warnings" >"$tmp/detail"
+}
+
 stage_release() {
-  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DMAPLE_WERROR=ON \
-    -DMAPLE_BUILD_TESTS=ON -DMAPLE_BUILD_EXAMPLES=ON -DMAPLE_BUILD_BENCH=ON -DMAPLE_SANITIZE=
+  configure_release
   cmake --build build/release -j "$build_jobs"
   run_ctest build/release
 }
@@ -53,7 +82,7 @@ stage_asan() {
 
 stage_install() {
   local prefix=$tmp/prefix cxx=${CXX:-c++} pcdir
-  [[ -f build/release/CMakeCache.txt ]] || cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release
+  [[ -f build/release/CMakeCache.txt ]] || configure_release
   cmake --build build/release --target maple -j "$build_jobs"
   cmake --install build/release --prefix "$prefix"
 
@@ -78,6 +107,62 @@ stage_install() {
   "$cxx" -std=c++20 -O2 tests/consumer/main.cpp $flags -o "$tmp/app-pc"
   "$tmp/app-pc"
   echo 3 >"$tmp/count"
+  echo consumers >"$tmp/what"
+}
+
+stage_valgrind() {
+  # Whole programs, not ctest's one process per test: valgrind's start-up
+  # cost is paid once per program.
+  local b=build/release
+  [[ -f $b/CMakeCache.txt ]] || configure_release
+  cmake --build "$b" -j "$build_jobs" --target maple_unit_tests maple_cursor_tests \
+    maple-vma-demo maple_fuzz_replay_tree maple_fuzz_replay_cursor
+  local runs=(
+    "$b/tests/maple_unit_tests --gtest_brief=1 --gtest_filter=-*Death*"
+    "$b/tests/maple_cursor_tests --gtest_brief=1 --gtest_filter=-*Death*"
+    "$b/examples/maple-vma-demo --no-dump"
+    "$b/tests/maple_fuzz_replay_tree fuzz/corpus/fuzz_tree fuzz/regressions/fuzz_tree"
+    "$b/tests/maple_fuzz_replay_cursor fuzz/corpus/fuzz_cursor fuzz/regressions/fuzz_cursor"
+  )
+  mkdir -p "$tmp/vg"
+  local i=0
+  for r in "${runs[@]}"; do
+    echo "$i $r"
+    i=$((i + 1))
+  done >"$tmp/vg/list"
+  # Each line: its number and the command; the log goes to $tmp/vg/<n>.log.
+  set +e
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  xargs -P "$test_jobs" -L 1 bash -c 'n=$1; shift
+    valgrind -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+      "$@" >"'"$tmp"'/vg/$n.log" 2>&1
+    rc=$?; echo "$rc" >"'"$tmp"'/vg/$n.rc"' _ <"$tmp/vg/list"
+  set -e
+  local failed=0 n cmd rc
+  while read -r n cmd; do
+    rc=$(cat "$tmp/vg/$n.rc" 2>/dev/null || echo '?')
+    if [[ $rc == 0 ]]; then
+      echo "valgrind ok: $cmd"
+    else
+      failed=1
+      echo "valgrind FAILED (exit $rc): $cmd"
+      tail -n 80 "$tmp/vg/$n.log"
+    fi
+  done <"$tmp/vg/list"
+  echo "${#runs[@]}" >"$tmp/count"
+  echo "programs, no errors, no leaks" >"$tmp/what"
+  return "$failed"
+}
+
+stage_fuzz() {
+  local secs=${MAPLE_FUZZ_SECONDS:-60}
+  bash scripts/fuzz.sh "$secs" | tee "$tmp/fuzz.log"
+  # "fuzz fuzz_tree: ok (60 s, N runs, X exec/s, ...)" -> "fuzz_tree X exec/s"
+  local rates
+  rates=$(sed -n 's/^fuzz \([a-z_]*\): ok ([0-9]* s, [0-9?]* runs, \([0-9?]*\) exec\/s.*/\1 \2 exec\/s/p' \
+    "$tmp/fuzz.log" | paste -sd, - | sed 's/,/, /g')
+  echo "$(grep -c '^fuzz .*: ok' "$tmp/fuzz.log") targets x ${secs} s: $rates" >"$tmp/detail"
 }
 
 summary=()
@@ -85,6 +170,7 @@ failed=0
 for stage in $stages; do
   echo "=== stage $stage"
   : >"$tmp/count"
+  rm -f "$tmp/what" "$tmp/detail"
   start=$SECONDS
   set +e
   (set -e; "stage_$stage")
@@ -93,9 +179,11 @@ for stage in $stages; do
   secs=$((SECONDS - start))
   count=$(cat "$tmp/count")
   what=tests
-  [[ $stage == install ]] && what=consumers
+  [[ -f $tmp/what ]] && what=$(cat "$tmp/what")
+  detail="${count:-?} $what"
+  [[ -f $tmp/detail ]] && detail=$(cat "$tmp/detail")
   if [[ $rc -eq 0 ]]; then
-    line="stage $stage: ok (${count:-?} $what, ${secs} s)"
+    line="stage $stage: ok ($detail, ${secs} s)"
   else
     line="stage $stage: FAILED (exit $rc, ${secs} s)"
     failed=1

@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <iostream>
 #include <atomic>
 #include <cstdint>
+#include <iostream>
 #include <iterator>
 #include <memory_resource>
 #include <new>
@@ -43,7 +43,8 @@ TYPED_TEST(RawApi, EmptyTreeReadsAsNullEverywhere) {
   TypeParam t;
   EXPECT_TRUE(t.empty());
   EXPECT_EQ(t.height(), 0u);
-  for (std::uint64_t i : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{12345}, kMax - 1, kMax}) {
+  for (std::uint64_t i :
+       {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{12345}, kMax - 1, kMax}) {
     EXPECT_EQ(t.load(i), nullptr);
     EXPECT_EQ(t.lookup(i), (range_entry{0, kMax, nullptr}));
     EXPECT_FALSE(t.find(i).has_value());
@@ -218,8 +219,8 @@ TYPED_TEST(RawApi, InvalidArgumentsChangeNothing) {
 TYPED_TEST(RawApi, NonReservedWordsAreStorable) {
   // Words below 4096 with low bits != 0b10, and words >= 4096 with any low
   // bits, are ordinary entries.
-  std::vector<void *> words = {reinterpret_cast<void *>(1), reinterpret_cast<void *>(3),
-                               reinterpret_cast<void *>(4), reinterpret_cast<void *>(4092),
+  std::vector<void *> words = {reinterpret_cast<void *>(1),    reinterpret_cast<void *>(3),
+                               reinterpret_cast<void *>(4),    reinterpret_cast<void *>(4092),
                                reinterpret_cast<void *>(4095), reinterpret_cast<void *>(4096),
                                reinterpret_cast<void *>(4098), reinterpret_cast<void *>(0x10002)};
   for (void *w : words) {
@@ -449,9 +450,10 @@ TYPED_TEST(RawApi, BoundedRangesReportWholeRanges) {
     std::reverse(v.begin(), v.end());
     return v;
   };
-  for (auto [lo, hi] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
-           {12, 32}, {15, 19}, {15, 20}, {0, 0}, {4, 10}, {5, 9}, {990, kMax}, {994, 994},
-           {995, kMax}, {0, kMax}, {333, 333}, {337, 337}}) {
+  const std::pair<std::uint64_t, std::uint64_t> windows[] = {
+      {12, 32},    {15, 19},   {15, 20},    {0, 0},    {4, 10},    {5, 9},
+      {990, kMax}, {994, 994}, {995, kMax}, {0, kMax}, {333, 333}, {337, 337}};
+  for (auto [lo, hi] : windows) {
     EXPECT_EQ(collect(lo, hi), h.m.ranges(lo, hi)) << lo << "-" << hi;
     EXPECT_EQ(collect_rev(lo, hi), h.m.ranges(lo, hi)) << lo << "-" << hi;
   }
@@ -540,7 +542,9 @@ class counting_resource : public std::pmr::memory_resource {
     bytes -= n;
     std::pmr::new_delete_resource()->deallocate(p, n, align);
   }
-  bool do_is_equal(const std::pmr::memory_resource &o) const noexcept override { return this == &o; }
+  bool do_is_equal(const std::pmr::memory_resource &o) const noexcept override {
+    return this == &o;
+  }
 };
 
 TYPED_TEST(RawApi, NodesComeFromTheGivenResourceAndAreReturned) {
@@ -574,10 +578,10 @@ TYPED_TEST(RawApi, OutOfMemoryLeavesTheTreeUnchanged) {
       }
       std::uint64_t f = 0, l = 0;
       switch (scenario) {
-        case 0: f = l = 1502; break;                 // split one range: leaf grows
-        case 1: f = 1503; l = 2222; break;           // spanning store
-        case 2: f = 0; l = 2994; break;              // spanning from index 0
-        case 3: f = 1234; l = kMax; break;           // spanning to the end
+        case 0: f = l = 1502; break;        // split one range: leaf grows
+        case 1: f = 1503, l = 2222; break;  // spanning store
+        case 2: f = 0, l = 2994; break;     // spanning from index 0
+        case 3: f = 1234, l = kMax; break;  // spanning to the end
       }
       mr.budget = budget;
       std::error_code ec = t.store(f, l, val(999));
@@ -815,8 +819,8 @@ TEST(TypedTree, NodesComeFromTheGivenResource) {
 // ---- entry words -------------------------------------------------------------------
 
 TEST(Entries, ValueEntriesAndReservedWords) {
-  for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2047}, std::uint64_t{1} << 40,
-                          maple::max_value_entry}) {
+  for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2047},
+                          std::uint64_t{1} << 40, maple::max_value_entry}) {
     void *e = maple::make_value_entry(v);
     EXPECT_TRUE(maple::is_value_entry(e)) << v;
     EXPECT_FALSE(maple::is_reserved_entry(e)) << v;
@@ -829,7 +833,8 @@ TEST(Entries, ValueEntriesAndReservedWords) {
   EXPECT_FALSE(maple::is_reserved_entry(nullptr));
   for (std::uintptr_t w = 2; w < 4096; w += 4)
     EXPECT_TRUE(maple::is_reserved_entry(reinterpret_cast<void *>(w))) << w;
-  for (std::uintptr_t w : {std::uintptr_t{4}, std::uintptr_t{8}, std::uintptr_t{4097}, std::uintptr_t{4098}})
+  for (std::uintptr_t w :
+       {std::uintptr_t{4}, std::uintptr_t{8}, std::uintptr_t{4097}, std::uintptr_t{4098}})
     EXPECT_FALSE(maple::is_reserved_entry(reinterpret_cast<void *>(w))) << w;
 }
 

@@ -439,7 +439,7 @@ class cursor_differential {
         void *got = c.walk();
         void *want = cm.walk();
         check(c, cm, got, want);
-          }
+      }
     } else if (u < 7) {
       auto [f, l] = pick_range();
       c.set_range(f, l);

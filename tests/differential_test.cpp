@@ -43,10 +43,12 @@ constexpr std::uint64_t kPage = 4096;
 constexpr std::uint64_t kVmaBase = std::uint64_t{4} << 30;
 constexpr std::uint64_t kDenseTop = 2100;
 constexpr std::uint64_t kSpanSpace = 4000000;
-constexpr std::uint64_t kVmaTarget = 3000;    // VMA set: keep about this many ranges
+constexpr std::uint64_t kVmaTarget = 3000;     // VMA set: keep about this many ranges
 constexpr std::uint64_t kSparseTarget = 3000;  // sparse set: wide wipes above this
 
-inline std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) { return b > kMax - a ? kMax : a + b; }
+inline std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) {
+  return b > kMax - a ? kMax : a + b;
+}
 inline std::uint64_t sat_sub(std::uint64_t a, std::uint64_t b) { return b > a ? 0 : a - b; }
 
 template <class Tree>
@@ -69,8 +71,8 @@ class differential {
         ADD_FAILURE() << "seed " << seed_ << ", op #" << i << " (" << describe_op() << "), tree of "
                       << h_.m.size() << " ranges, height " << h_.t.height() << ": " << res.message()
                       << "\nreproduce: MAPLE_TEST_SEED=" << seed_ << " --gtest_filter="
-                      << ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() << "."
-                      << ::testing::UnitTest::GetInstance()->current_test_info()->name();
+                      << ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()
+                      << "." << ::testing::UnitTest::GetInstance()->current_test_info()->name();
         return;
       }
     }
@@ -171,7 +173,7 @@ class differential {
     for (std::uint64_t k = 1; k < w && std::next(end) != h_.m.map().end(); ++k) ++end;
     std::uint64_t f = it->first, l = end->second.last;
     switch (r_.below(4)) {
-      case 0: f = sat_sub(f, 1 + r_.below(3)); break;  // from the gap before
+      case 0: f = sat_sub(f, 1 + r_.below(3)); break;       // from the gap before
       case 1: f = std::min(f + 1, it->second.last); break;  // trims the first
       default: break;
     }
@@ -243,7 +245,8 @@ class differential {
     note("load", x, x, nullptr);
     void *got = h_.t.load(x), *want = h_.m.load(x);
     if (got == want) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "load(" << hex(x) << "): tree " << got << " model " << want;
+    return ::testing::AssertionFailure()
+           << "load(" << hex(x) << "): tree " << got << " model " << want;
   }
 
   ::testing::AssertionResult do_lookup() {
@@ -251,8 +254,8 @@ class differential {
     note("lookup", x, x, nullptr);
     range_entry got = h_.t.lookup(x), want = h_.m.lookup(x);
     if (got == want) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "lookup(" << hex(x) << "): tree " << describe(got) << " model "
-                                         << describe(want);
+    return ::testing::AssertionFailure()
+           << "lookup(" << hex(x) << "): tree " << describe(got) << " model " << describe(want);
   }
 
   std::uint64_t pick_limit(std::uint64_t x, bool up) {
@@ -268,8 +271,8 @@ class differential {
     auto got = h_.t.find(x, mx);
     auto want = h_.m.find(x, mx);
     if (got == want) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "find(" << hex(x) << ", " << hex(mx) << "): tree " << describe(got)
-                                         << " model " << describe(want);
+    return ::testing::AssertionFailure() << "find(" << hex(x) << ", " << hex(mx) << "): tree "
+                                         << describe(got) << " model " << describe(want);
   }
 
   ::testing::AssertionResult do_find_after() {
@@ -358,7 +361,8 @@ class differential {
   void prefill() {
     switch (ks_) {
       case keyset::dense:
-        for (std::uint64_t i = 0; i < 300; ++i) ASSERT_TRUE(h_.store(7 * i, 7 * i + 3, pick_entry()));
+        for (std::uint64_t i = 0; i < 300; ++i)
+          ASSERT_TRUE(h_.store(7 * i, 7 * i + 3, pick_entry()));
         break;
       case keyset::sparse:
         for (std::uint64_t i = 0; i < 1000; ++i) {
@@ -393,7 +397,8 @@ class differential {
     std::ostringstream os;
     os << op_name_ << ' ' << hex(op_a_) << ' ' << hex(op_b_);
     if (op_e_) os << ' ' << op_e_;
-    if (ks_ == keyset::spanning && std::string_view(op_name_) == "store") os << " (w<=" << last_width_ << ")";
+    if (ks_ == keyset::spanning && std::string_view(op_name_) == "store")
+      os << " (w<=" << last_width_ << ")";
     return os.str();
   }
 

@@ -39,10 +39,11 @@ TYPED_TEST(KernelScenarios, FixedInsertSet) {
   for (std::size_t i = 0; i < std::size(set); ++i) {
     ASSERT_TRUE(h.insert(set[i], set[i], val(set[i])));
     for (std::size_t j = 0; j < std::size(set); ++j)
-      EXPECT_EQ(h.t.load(set[j]), j <= i ? val(set[j]) : nullptr) << "after inserting " << set[i]
-                                                                   << ", load " << set[j];
-    for (std::uint64_t x : {std::uint64_t{24}, std::uint64_t{26}, std::uint64_t{1004}, std::uint64_t{1006},
-                            std::uint64_t{5016}, std::uint64_t{5018}, std::uint64_t{1}, kMax})
+      EXPECT_EQ(h.t.load(set[j]), j <= i ? val(set[j]) : nullptr)
+          << "after inserting " << set[i] << ", load " << set[j];
+    for (std::uint64_t x :
+         {std::uint64_t{24}, std::uint64_t{26}, std::uint64_t{1004}, std::uint64_t{1006},
+          std::uint64_t{5016}, std::uint64_t{5018}, std::uint64_t{1}, kMax})
       EXPECT_EQ(h.t.load(x), nullptr) << x;
     ASSERT_TRUE(h.check());
   }
@@ -67,7 +68,8 @@ TYPED_TEST(KernelScenarios, SequentialInsertLoads) {
     harness<TypeParam> h;
     for (std::uint64_t i = 0; i < n; ++i) {
       ASSERT_TRUE(h.insert(i, i, val(i)));
-      for (std::uint64_t j = 0; j <= i; ++j) ASSERT_EQ(h.t.load(j), val(j)) << "n " << n << " i " << i;
+      for (std::uint64_t j = 0; j <= i; ++j)
+        ASSERT_EQ(h.t.load(j), val(j)) << "n " << n << " i " << i;
       ASSERT_EQ(h.t.load(i + 1), nullptr);
       ASSERT_TRUE(valid(h.t)) << "n " << n << " i " << i;
     }
@@ -245,15 +247,15 @@ TYPED_TEST(KernelScenarios, SpanningRelatives) {
   // a right cousin or has none.
   const std::uint64_t n = 1001;
   const std::pair<std::uint64_t, std::uint64_t> spans[] = {
-      {936, 995}, {940, 1000}, {900, 999}, {990, 1000}, {700, 759}, {500, 517}, {0, 59},
+      {936, 995}, {940, 1000}, {900, 999},  {990, 1000}, {700, 759}, {500, 517}, {0, 59},
       {1, 33},    {960, 961},  {985, 1000}, {999, 1000}, {850, 930}, {10, 990}};
   for (auto [k, m] : spans) {
     for (int variant = 0; variant < 3; ++variant) {
       harness<TypeParam> h;
       ASSERT_TRUE(h.fill(n, 10, 6));
       std::uint64_t f = 10 * k + 5, l = 10 * m + 5;
-      if (variant == 1) f = 10 * k + 7;       // from inside the gap
-      if (variant == 2) l = 10 * m + 2;       // ending inside a range
+      if (variant == 1) f = 10 * k + 7;  // from inside the gap
+      if (variant == 2) l = 10 * m + 2;  // ending inside a range
       ASSERT_TRUE(h.store(f, l, nullptr));
       ASSERT_TRUE(h.check()) << "null over [" << f << ", " << l << "]";
       ASSERT_TRUE(h.store(f, l, val(1)));
@@ -279,14 +281,14 @@ TYPED_TEST(KernelScenarios, MinimumSpanning) {
   }
 }
 
-// ---- fuzzer-style scenarios ------------------------------------------------------------------------
+// ---- fuzzer-style scenarios -------------------------------------------------------------
 
 /// A tiny replayable op language: each op is applied to tree and model and
 /// followed by a full check.
 enum class op_kind { fill, store, snull, erase, insert };
 struct op {
   op_kind kind;
-  std::uint64_t a, b;                    // store/snull/insert: [a, b]; erase: a
+  std::uint64_t a, b;                          // store/snull/insert: [a, b]; erase: a
   std::uint64_t n = 0, stride = 0, width = 0;  // fill: n ranges of width at a + i*stride
 };
 
@@ -326,7 +328,8 @@ TYPED_TEST(KernelScenarios, FuzzerSpanningRebalanceOfASingleRootNode) {
   // Every start position, entry and nullptr.
   for (std::uint64_t x = 0; x < 20 * S; x += 3) {
     replay<TypeParam>({fill(0, 2 * S + 1, 10, 5), st(x, kMax)}, "entry from " + std::to_string(x));
-    replay<TypeParam>({fill(0, 2 * S + 1, 10, 5), sn(x, kMax), st(0, 1)}, "null from " + std::to_string(x));
+    replay<TypeParam>({fill(0, 2 * S + 1, 10, 5), sn(x, kMax), st(0, 1)},
+                      "null from " + std::to_string(x));
     if (this->HasFailure()) return;
   }
 }
@@ -425,15 +428,16 @@ TYPED_TEST(KernelScenarios, FuzzerRecordedSequences) {
        st(B + 2 * P, B + 6 * P - 1), er(B + 100 * P), in(B + 2 * P - P, B + 2 * P - 1),
        st(B + 60 * P, B + 200 * P - 1), sn(B, B + 61 * P - 1), st(B + 180 * P, kMax)},
       "mmap churn");
+  replay<TypeParam>({fill(0x555500000000, 40, 0x21000, 0x20000), fill(B, 40, 4 * P, 4 * P),
+                     sn(0x555500000000 + 0x21000 * 10, B + 20 * 4 * P - 1),
+                     st(0x555500000000, 0x555500000000 + P - 1), er(B + 30 * 4 * P),
+                     st(B + 30 * 4 * P, B + 39 * 4 * P + P), sn(0, 0x555500000000 - 1),
+                     st(0, P - 1), sn(P, kMax)},
+                    "heap and libs");
   replay<TypeParam>(
-      {fill(0x555500000000, 40, 0x21000, 0x20000), fill(B, 40, 4 * P, 4 * P),
-       sn(0x555500000000 + 0x21000 * 10, B + 20 * 4 * P - 1), st(0x555500000000, 0x555500000000 + P - 1),
-       er(B + 30 * 4 * P), st(B + 30 * 4 * P, B + 39 * 4 * P + P), sn(0, 0x555500000000 - 1),
-       st(0, P - 1), sn(P, kMax)},
-      "heap and libs");
-  replay<TypeParam>({fill(P, 200, 2 * P, P), sn(50 * P, 51 * P - 1), sn(49 * P, 52 * P - 1), er(53 * P),
-                     er(47 * P), st(46 * P, 55 * P - 1), sn(2 * P, 398 * P), st(3 * P, 3 * P)},
-                    "holes merging");
+      {fill(P, 200, 2 * P, P), sn(50 * P, 51 * P - 1), sn(49 * P, 52 * P - 1), er(53 * P),
+       er(47 * P), st(46 * P, 55 * P - 1), sn(2 * P, 398 * P), st(3 * P, 3 * P)},
+      "holes merging");
 }
 
 }  // namespace

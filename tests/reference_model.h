@@ -145,7 +145,9 @@ class reference_model {
   }
 
   /// True if any index of [first, last] is occupied.
-  bool any_in(std::uint64_t first, std::uint64_t last) const { return find(first, last).has_value(); }
+  bool any_in(std::uint64_t first, std::uint64_t last) const {
+    return find(first, last).has_value();
+  }
 
   bool empty() const { return m_.empty(); }
   std::size_t size() const { return m_.size(); }
@@ -217,9 +219,8 @@ template <class Tree>
   for (auto it = t.begin(); it != t.end(); ++it, ++mit, ++i) {
     maple::range_entry r = *it;
     if (mit == m.map().end())
-      return ::testing::AssertionFailure()
-             << "tree has extra range #" << i << " " << describe(r) << " (model has " << m.size()
-             << " ranges)";
+      return ::testing::AssertionFailure() << "tree has extra range #" << i << " " << describe(r)
+                                           << " (model has " << m.size() << " ranges)";
     maple::range_entry e{mit->first, mit->second.last, mit->second.entry};
     if (!(r == e))
       return ::testing::AssertionFailure()
@@ -252,8 +253,8 @@ template <class Tree>
     ++i;
   }
   if (mit != m.map().rend())
-    return ::testing::AssertionFailure() << "backward: tree ends after " << i << " ranges, model has "
-                                         << m.size();
+    return ::testing::AssertionFailure()
+           << "backward: tree ends after " << i << " ranges, model has " << m.size();
   return ::testing::AssertionSuccess();
 }
 

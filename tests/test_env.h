@@ -16,8 +16,7 @@ namespace maple_test {
 
 /// The seed to use: MAPLE_TEST_SEED if set, else `fallback`.
 inline std::uint64_t test_seed(std::uint64_t fallback) {
-  if (const char *s = std::getenv("MAPLE_TEST_SEED"); s && *s)
-    return std::strtoull(s, nullptr, 0);
+  if (const char *s = std::getenv("MAPLE_TEST_SEED"); s && *s) return std::strtoull(s, nullptr, 0);
   return fallback;
 }
 

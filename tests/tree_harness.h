@@ -56,9 +56,9 @@ class harness {
     std::error_code want = m.insert(first, last, e);
     std::error_code got = t.insert(first, last, e);
     if (got != want)
-      return ::testing::AssertionFailure() << "insert(" << hex(first) << ", " << hex(last) << ", "
-                                           << e << "): tree says '" << got.message()
-                                           << "', model says '" << want.message() << "'";
+      return ::testing::AssertionFailure()
+             << "insert(" << hex(first) << ", " << hex(last) << ", " << e << "): tree says '"
+             << got.message() << "', model says '" << want.message() << "'";
     return ::testing::AssertionSuccess();
   }
 
@@ -66,8 +66,8 @@ class harness {
     void *want = m.erase(index);
     void *got = t.erase(index);
     if (got != want)
-      return ::testing::AssertionFailure() << "erase(" << hex(index) << ") returned " << got
-                                           << ", model " << want;
+      return ::testing::AssertionFailure()
+             << "erase(" << hex(index) << ") returned " << got << ", model " << want;
     return ::testing::AssertionSuccess();
   }
 

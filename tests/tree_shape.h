@@ -20,9 +20,9 @@ namespace maple_test {
 
 struct node_info {
   std::uint64_t min = 0, max = 0;
-  unsigned depth = 0;     // root: 0
-  int parent = -1;        // index into the shape vector, -1 for the root
-  bool leaf = false;      // depth == deepest depth found
+  unsigned depth = 0;  // root: 0
+  int parent = -1;     // index into the shape vector, -1 for the root
+  bool leaf = false;   // depth == deepest depth found
   std::vector<int> children;
 };
 
@@ -70,7 +70,8 @@ inline std::vector<node_info> leaves_of(const std::vector<node_info> &shape) {
   std::vector<node_info> out;
   for (const auto &n : shape)
     if (n.leaf) out.push_back(n);
-  std::sort(out.begin(), out.end(), [](const node_info &a, const node_info &b) { return a.min < b.min; });
+  std::sort(out.begin(), out.end(),
+            [](const node_info &a, const node_info &b) { return a.min < b.min; });
   return out;
 }
 

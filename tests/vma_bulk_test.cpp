@@ -84,9 +84,9 @@ TEST(VmaBulk, MillionAppendedRanges) {
   const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   std::cout << "[   info   ] " << n << " appended VMA-like ranges: height " << s.height << ", "
             << s.nodes << " nodes (bound " << static_cast<std::uint64_t>(nodes_bound) << "), "
-            << s.leaves << " leaves, " << s.leaf_slots << " leaf slots, " << s.bytes << " bytes = "
-            << static_cast<double>(s.bytes) / static_cast<double>(n) << " bytes/range; build "
-            << ms << " ms\n";
+            << s.leaves << " leaves, " << s.leaf_slots << " leaf slots, " << s.bytes
+            << " bytes = " << static_cast<double>(s.bytes) / static_cast<double>(n)
+            << " bytes/range; build " << ms << " ms\n";
   RecordProperty("nodes", static_cast<int>(s.nodes));
   RecordProperty("bytes_per_range_x100", static_cast<int>(100 * s.bytes / n));
 }

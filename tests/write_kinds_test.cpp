@@ -79,21 +79,25 @@ long until_kind(harness<Tree> &h, wk kind, long max_ops,
 
 TYPED_TEST(WriteKinds, StoreRoot) {
   harness<TypeParam> h;
-  EXPECT_TRUE(write_counts(h, wk::store_root, [&] { return h.store(0, 0, val(1)); }, "[0,0] into empty"));
+  EXPECT_TRUE(write_counts(
+      h, wk::store_root, [&] { return h.store(0, 0, val(1)); }, "[0,0] into empty"));
   EXPECT_EQ(h.t.height(), 0u);
-  EXPECT_TRUE(write_counts(h, wk::store_root, [&] { return h.store(0, 0, val(2)); }, "replace root entry"));
+  EXPECT_TRUE(write_counts(
+      h, wk::store_root, [&] { return h.store(0, 0, val(2)); }, "replace root entry"));
   EXPECT_EQ(h.t.height(), 0u);
-  EXPECT_TRUE(write_counts(h, wk::store_root, [&] { return h.store(5, 9, val(3)); }, "expand root entry"));
+  EXPECT_TRUE(write_counts(
+      h, wk::store_root, [&] { return h.store(5, 9, val(3)); }, "expand root entry"));
   EXPECT_EQ(h.t.height(), 1u);
   EXPECT_EQ(h.t.lookup(0), (maple::range_entry{0, 0, val(2)}));
   EXPECT_EQ(h.t.lookup(3), (maple::range_entry{1, 4, nullptr}));
 
-  const std::pair<std::uint64_t, std::uint64_t> firsts[] = {
-      {100, 200}, {0, 5}, {1, 1}, {kMax, kMax}, {0, kMax - 1}, {1, kMax}};
+  const std::pair<std::uint64_t, std::uint64_t> firsts[] = {{100, 200},   {0, 5},        {1, 1},
+                                                            {kMax, kMax}, {0, kMax - 1}, {1, kMax}};
   for (auto [f, l] : firsts) {
     harness<TypeParam> e;
-    EXPECT_TRUE(write_counts(e, wk::store_root, [&] { return e.store(f, l, val(4)); },
-                             "into empty: " + hex(f) + "-" + hex(l)));
+    EXPECT_TRUE(write_counts(
+        e, wk::store_root, [&] { return e.store(f, l, val(4)); },
+        "into empty: " + hex(f) + "-" + hex(l)));
     EXPECT_EQ(e.t.height(), 1u);
     ASSERT_TRUE(e.check_deep());
   }
@@ -104,7 +108,8 @@ TYPED_TEST(WriteKinds, NewRoot) {
     harness<TypeParam> h;
     ASSERT_TRUE(h.fill(40 * this->kSlots, 10, 5));
     ASSERT_GE(h.t.height(), 3u);
-    EXPECT_TRUE(write_counts(h, wk::new_root, [&] { return h.store(0, kMax, entry); }, "[0,max]"))
+    EXPECT_TRUE(write_counts(
+        h, wk::new_root, [&] { return h.store(0, kMax, entry); }, "[0,max]"))
         << trace_summary();
     ASSERT_TRUE(h.check_deep());
     if (entry) {
@@ -124,14 +129,16 @@ TYPED_TEST(WriteKinds, ExactFit) {
   ASSERT_TRUE(h.fill(20 * this->kSlots, 10, 10));  // contiguous [10i, 10i+9]
   const std::uint64_t n = 20 * this->kSlots;
   for (std::uint64_t i : {std::uint64_t{0}, std::uint64_t{1}, n / 3, n / 2, n - 2, n - 1}) {
-    EXPECT_TRUE(write_counts(h, wk::exact_fit, [&] { return h.store(10 * i, 10 * i + 9, val(5000 + i)); },
-                             "replace range " + std::to_string(i)))
+    EXPECT_TRUE(write_counts(
+        h, wk::exact_fit, [&] { return h.store(10 * i, 10 * i + 9, val(5000 + i)); },
+        "replace range " + std::to_string(i)))
         << trace_summary();
   }
   ASSERT_TRUE(h.check_deep());
   harness<TypeParam> small;
   ASSERT_TRUE(small.fill(2, 10, 10));
-  EXPECT_TRUE(write_counts(small, wk::exact_fit, [&] { return small.store(10, 19, val(9)); }, "root leaf"));
+  EXPECT_TRUE(write_counts(
+      small, wk::exact_fit, [&] { return small.store(10, 19, val(9)); }, "root leaf"));
 }
 
 TYPED_TEST(WriteKinds, SlotStore) {
@@ -145,8 +152,9 @@ TYPED_TEST(WriteKinds, SlotStore) {
       harness<TypeParam> h;
       ASSERT_TRUE(h.fill(n, 10, 10));
       std::uint64_t f = flavour ? 10 * i : 10 * i + 5, l = flavour ? 10 * i + 14 : 10 * i + 19;
-      if (write_counts(h, wk::slot_store, [&] { return h.store(f, l, val(999)); },
-                       "store " + hex(f) + "-" + hex(l)))
+      if (write_counts(
+              h, wk::slot_store, [&] { return h.store(f, l, val(999)); },
+              "store " + hex(f) + "-" + hex(l)))
         ++hits;
       if (this->HasFailure()) return;
     }
@@ -160,8 +168,9 @@ TYPED_TEST(WriteKinds, Append) {
     for (std::uint64_t gap : {0, 5}) {
       harness<TypeParam> h;
       ASSERT_TRUE(h.fill(k, 10, 10));
-      if (write_counts(h, wk::append, [&] { return h.store(10 * k + gap, 10 * k + 9, val(999)); },
-                       "append after " + std::to_string(k)))
+      if (write_counts(
+              h, wk::append, [&] { return h.store(10 * k + gap, 10 * k + 9, val(999)); },
+              "append after " + std::to_string(k)))
         ++hits;
       if (this->HasFailure()) return;
     }
@@ -176,8 +185,9 @@ TYPED_TEST(WriteKinds, NodeStore) {
     for (std::uint64_t j = 0; j < k; j += (k > 4 ? k / 4 : 1)) {
       harness<TypeParam> h;
       ASSERT_TRUE(h.fill(k, 10, 10));
-      if (write_counts(h, wk::node_store, [&] { return h.store(10 * j + 3, 10 * j + 5, val(999)); },
-                       "split range " + std::to_string(j) + " of " + std::to_string(k)))
+      if (write_counts(
+              h, wk::node_store, [&] { return h.store(10 * j + 3, 10 * j + 5, val(999)); },
+              "split range " + std::to_string(j) + " of " + std::to_string(k)))
         ++hits;
       if (this->HasFailure()) return;
     }
@@ -190,7 +200,8 @@ TYPED_TEST(WriteKinds, NodeStore) {
 /// Builds wide contiguous ranges, then splits ranges at random points of a
 /// narrow region so one part of the tree keeps growing.
 template <class Tree>
-long grow_region_until(harness<Tree> &h, wk kind, std::uint64_t initial, long max_ops, std::uint64_t seed) {
+long grow_region_until(harness<Tree> &h, wk kind, std::uint64_t initial, long max_ops,
+                       std::uint64_t seed) {
   if (!h.fill(initial, 1000, 1000)) return -2;
   rng r(seed);
   const std::uint64_t lo = (initial / 2) * 1000, hi = lo + 3999;
@@ -230,7 +241,8 @@ TYPED_TEST(WriteKinds, Push) {
 
 TYPED_TEST(WriteKinds, InternalSplit) {
   harness<TypeParam> h;
-  long at = grow_region_until(h, wk::internal_split, 2 * this->kSlots * this->kSlots, 6000, test_seed(13));
+  long at = grow_region_until(h, wk::internal_split, 2 * this->kSlots * this->kSlots, 6000,
+                              test_seed(13));
   ASSERT_GE(at, 0) << "internal_split never counted (height " << h.t.height() << ")";
   EXPECT_GE(h.t.height(), 3u);
 }
@@ -248,7 +260,8 @@ TYPED_TEST(WriteKinds, RootSplit) {
     unsigned now = h.t.height();
     ASSERT_GE(now, height) << "height dropped on an append";
     if (now > height && height >= 1) {
-      EXPECT_GT(trace(wk::root_split), 0u) << "height " << height << "->" << now << ": " << trace_summary();
+      EXPECT_GT(trace(wk::root_split), 0u)
+          << "height " << height << "->" << now << ": " << trace_summary();
       ++splits_seen;
       ASSERT_TRUE(h.check());
     }
@@ -337,8 +350,8 @@ TYPED_TEST(WriteKinds, SpanningStoreShrinksHeight) {
     ++n;
   }
   const std::uint64_t keep = this->kSlots / 2;
-  EXPECT_TRUE(write_counts(h, wk::spanning, [&] { return h.store(keep, n - 1, val(424242)); },
-                           "store [S/2, n-1]"))
+  EXPECT_TRUE(write_counts(
+      h, wk::spanning, [&] { return h.store(keep, n - 1, val(424242)); }, "store [S/2, n-1]"))
       << trace_summary();
   EXPECT_LT(h.t.height(), 3u) << "n = " << n;
   ASSERT_TRUE(h.check_deep());
@@ -364,20 +377,22 @@ TYPED_TEST(WriteKinds, SpanningStoresOfEveryWidth) {
   const std::uint64_t S = this->kSlots;
   std::uint64_t spanning = 0;
   for (std::uint64_t w = 2; w <= 64; ++w) {
-    for (std::uint64_t p : {std::uint64_t{0}, std::uint64_t{1}, S - 1, 3 * S + 2, n / 2 + w, n - 64 - 1, n - w}) {
+    for (std::uint64_t p :
+         {std::uint64_t{0}, std::uint64_t{1}, S - 1, 3 * S + 2, n / 2 + w, n - 64 - 1, n - w}) {
       for (int variant = 0; variant < 4; ++variant) {
         const std::uint64_t first_r = 10 * p, last_r = 10 * (p + w - 1) + 4;
         std::uint64_t f = first_r, l = last_r;
         void *e = val(1000000 + w);
         switch (variant) {
-          case 0: break;                         // exactly the w ranges
-          case 1: f += 2; l -= 2; break;         // trims the outer two
-          case 2: f = p ? f - 3 : f; l += 3; break;  // from / into the gaps
-          case 3: e = nullptr; f += 1; break;    // erase most of them
+          case 0: break;                             // exactly the w ranges
+          case 1: f += 2, l -= 2; break;             // trims the outer two
+          case 2: f = p ? f - 3 : f, l += 3; break;  // from / into the gaps
+          case 3: e = nullptr, f += 1; break;        // erase most of them
         }
         const std::string what = "w=" + std::to_string(w) + " p=" + std::to_string(p) +
                                  " variant " + std::to_string(variant);
-        bool hit = write_counts(h, wk::spanning, [&] { return h.store(f, l, e); }, what);
+        bool hit = write_counts(
+            h, wk::spanning, [&] { return h.store(f, l, e); }, what);
         if (this->HasFailure()) return;
         if (hit) ++spanning;
         if (2 * w - 1 > S && variant != 3) {
@@ -398,10 +413,12 @@ TYPED_TEST(WriteKinds, SpanningStoresOfEveryWidth) {
 
 TYPED_TEST(WriteKinds, SpanningStoresAtTheEdgesOfTheIndexSpace) {
   const std::uint64_t n = 40 * this->kSlots;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> stores = {
-      {0, 10 * (n / 2)},        {0, 10 * (n / 2) + 4}, {0, 10 * (n - 1) + 4}, {0, kMax - 1},
-      {10 * (n / 2), kMax},     {10 * (n / 2) + 2, kMax}, {1, kMax},          {3, 10 * (n - 1)},
-      {10 * (n - 3), kMax - 1}, {kMax, kMax},           {0, 0},              {kMax - 1, kMax}};
+  // clang-format off
+  const std::pair<std::uint64_t, std::uint64_t> stores[] = {
+      {0, 10 * (n / 2)}, {0, 10 * (n / 2) + 4}, {0, 10 * (n - 1) + 4}, {0, kMax - 1},
+      {10 * (n / 2), kMax}, {10 * (n / 2) + 2, kMax}, {1, kMax}, {3, 10 * (n - 1)},
+      {10 * (n - 3), kMax - 1}, {kMax, kMax}, {0, 0}, {kMax - 1, kMax}};
+  // clang-format on
   for (void *entry : {val(31337), static_cast<void *>(nullptr)}) {
     for (auto [f, l] : stores) {
       harness<TypeParam> h;
@@ -414,8 +431,8 @@ TYPED_TEST(WriteKinds, SpanningStoresAtTheEdgesOfTheIndexSpace) {
       std::string kinds = trace_summary();
       ASSERT_TRUE(h.check_deep()) << hex(f) << "-" << hex(l) << " " << entry << " kinds " << kinds;
       if (2 * consumed > this->kSlots + 1) {
-        EXPECT_GT(trace(wk::spanning), 0u) << hex(f) << "-" << hex(l) << " consumed " << consumed
-                                           << ": " << kinds;
+        EXPECT_GT(trace(wk::spanning), 0u)
+            << hex(f) << "-" << hex(l) << " consumed " << consumed << ": " << kinds;
       }
     }
   }
@@ -458,7 +475,8 @@ inline ::testing::AssertionResult shape_sane(const std::vector<node_info> &shape
     if (leaves[i].min != leaves[i - 1].max + 1)
       return ::testing::AssertionFailure() << "leaf " << i << " does not follow leaf " << i - 1;
   if (leaves.front().depth + 1 != height)
-    return ::testing::AssertionFailure() << "leaf depth " << leaves.front().depth << " vs height " << height;
+    return ::testing::AssertionFailure()
+           << "leaf depth " << leaves.front().depth << " vs height " << height;
   return ::testing::AssertionSuccess();
 }
 
@@ -486,8 +504,8 @@ TYPED_TEST(WriteKinds, SpanningStoreConsumingTheWholeRightLeaf) {
         ASSERT_TRUE(append_ranges(h, count, gap));
         reset_trace();
         ASSERT_TRUE(h.store(b.max, c.max, entry));
-        ASSERT_TRUE(h.check_deep()) << "store [" << b.max << ", " << c.max << "] " << entry
-                                    << " kinds " << trace_summary();
+        ASSERT_TRUE(h.check_deep())
+            << "store [" << b.max << ", " << c.max << "] " << entry << " kinds " << trace_summary();
         ++scenarios;
       }
       EXPECT_GE(scenarios, 2);
@@ -500,7 +518,8 @@ TYPED_TEST(WriteKinds, SpanningStoresAlignedOnLeafBoundaries) {
   // of 3 and 4 levels: stores from B's last pivot / B's min / inside B to
   // C's max / C's min / inside C, each on a fresh tree.
   for (unsigned levels : {3u, 4u}) {
-    if (levels == 4 && this->kSlots > 4) continue;  // 4 levels of 16 slots: too big to rebuild per store
+    if (levels == 4 && this->kSlots > 4)
+      continue;  // 4 levels of 16 slots: too big to rebuild per store
     const std::uint64_t count = appends_for_levels<TypeParam>(levels, 2);
     ASSERT_GT(count, 0u) << "could not build a " << levels << "-level tree";
     harness<TypeParam> proto;
@@ -511,7 +530,8 @@ TYPED_TEST(WriteKinds, SpanningStoresAlignedOnLeafBoundaries) {
     for (std::size_t i = 0; i + 1 < leaves.size(); ++i) {
       const auto &b = leaves[i], &c = leaves[i + 1];
       const std::uint64_t froms[] = {b.max, b.min, b.max - (b.max - b.min) / 2};
-      std::vector<std::uint64_t> tos = {c.max, c.min, c.min + (c.max == kMax ? 7 : (c.max - c.min) / 2)};
+      std::vector<std::uint64_t> tos = {c.max, c.min,
+                                        c.min + (c.max == kMax ? 7 : (c.max - c.min) / 2)};
       for (std::uint64_t f : froms) {
         for (std::uint64_t l : tos) {
           for (void *entry : {val(777), static_cast<void *>(nullptr)}) {
@@ -519,9 +539,9 @@ TYPED_TEST(WriteKinds, SpanningStoresAlignedOnLeafBoundaries) {
             ASSERT_TRUE(append_ranges(h, count, 2));
             reset_trace();
             ASSERT_TRUE(h.store(f, l, entry));
-            ASSERT_TRUE(h.check()) << "levels " << levels << " leaves " << i << "," << i + 1
-                                   << " store [" << f << ", " << l << "] " << entry << " kinds "
-                                   << trace_summary();
+            ASSERT_TRUE(h.check())
+                << "levels " << levels << " leaves " << i << "," << i + 1 << " store [" << f << ", "
+                << l << "] " << entry << " kinds " << trace_summary();
           }
         }
       }
@@ -533,8 +553,8 @@ TYPED_TEST(WriteKinds, SpanningStoresAlignedOnLeafBoundaries) {
 
 TYPED_TEST(WriteKinds, OneStoreReplacesEightAdjacentVmas) {
   constexpr std::uint64_t P = 4096, base = std::uint64_t{4} << 30;
-  for (int gaps = 0; gaps < 3; ++gaps) {           // between the 8: none, some, all
-    for (int outer = 0; outer < 2; ++outer) {      // gap between them and the neighbours
+  for (int gaps = 0; gaps < 3; ++gaps) {               // between the 8: none, some, all
+    for (int outer = 0; outer < 2; ++outer) {          // gap between them and the neighbours
       for (int overlap = 0; overlap < 2; ++overlap) {  // abut vs trim the neighbours
         for (std::uint64_t pre = 0; pre < 3 * this->kSlots; ++pre) {
           harness<TypeParam> h;

@@ -99,8 +99,7 @@ class basic_cursor {
   /// fills it, and the cursor stays reusable. Errors as raw_tree::empty_area
   /// (the cursor is then in state error).
   std::error_code empty_area(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept;
-  std::error_code empty_area_rev(std::uint64_t min, std::uint64_t max,
-                                 std::uint64_t size) noexcept;
+  std::error_code empty_area_rev(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept;
 
   /// Range-for over the stored entries from index() up to max:
   ///   for (range_entry r : c.upto(max)) ...
@@ -124,18 +123,18 @@ class basic_cursor {
 
   tree_type *tree_;
   std::uint64_t index_ = 0, last_ = 0;
-  const void *node_ = nullptr;           // leaf (state active)
-  std::uint64_t min_ = 0, max_ = 0;      // the leaf's bounds
-  unsigned offset_ = 0, end_ = 0;        // slot within the leaf, data end
+  const void *node_ = nullptr;       // leaf (state active)
+  std::uint64_t min_ = 0, max_ = 0;  // the leaf's bounds
+  unsigned offset_ = 0, end_ = 0;    // slot within the leaf, data end
   cursor_state state_ = cursor_state::start;
   // A limit hit before the cursor stood on a node (from start or paused)
   // leaves overflow/underflow with no node; the next call resumes as this
   // state (the kernel's regression 17).
   cursor_state resume_as_ = cursor_state::start;
-  bool write_ = false;                   // obtained from a write guard
+  bool write_ = false;  // obtained from a write guard
   std::error_code err_;
-  std::uint64_t section_ = 0;            // guard section the cursor belongs to
-  std::uint64_t epoch_ = 0;              // tree modification epoch of the position
+  std::uint64_t section_ = 0;  // guard section the cursor belongs to
+  std::uint64_t epoch_ = 0;    // tree modification epoch of the position
 };
 
 template <unsigned Slots>
@@ -145,9 +144,7 @@ class basic_cursor<Slots>::upto_range {
    public:
     using value_type = range_entry;
     using difference_type = std::ptrdiff_t;
-    range_entry operator*() const noexcept {
-      return {c_->index(), c_->last(), e_};
-    }
+    range_entry operator*() const noexcept { return {c_->index(), c_->last(), e_}; }
     iterator &operator++() noexcept {
       e_ = c_->next(max_);
       return *this;
@@ -239,7 +236,9 @@ class basic_write_guard {
   basic_write_guard(const basic_write_guard &) = delete;
   basic_write_guard &operator=(const basic_write_guard &) = delete;
 
-  basic_write_cursor<Slots> cursor(std::uint64_t first = 0) noexcept { return cursor(first, first); }
+  basic_write_cursor<Slots> cursor(std::uint64_t first = 0) noexcept {
+    return cursor(first, first);
+  }
   basic_write_cursor<Slots> cursor(std::uint64_t first, std::uint64_t last) noexcept;
   tree_type &tree() noexcept { return *t_; }
 
@@ -260,7 +259,9 @@ class basic_read_guard {
   basic_read_guard(const basic_read_guard &) = delete;
   basic_read_guard &operator=(const basic_read_guard &) = delete;
 
-  basic_cursor<Slots> cursor(std::uint64_t first = 0) const noexcept { return cursor(first, first); }
+  basic_cursor<Slots> cursor(std::uint64_t first = 0) const noexcept {
+    return cursor(first, first);
+  }
   basic_cursor<Slots> cursor(std::uint64_t first, std::uint64_t last) const noexcept;
 
  private:

@@ -43,12 +43,12 @@ inline constexpr std::uint64_t max_index = ~std::uint64_t{0};
 
 /// Shape and memory figures of a tree.
 struct tree_stats {
-  unsigned height = 0;          ///< 0: empty or root entry, 1: root is a leaf
-  std::size_t nodes = 0;        ///< all nodes
-  std::size_t leaves = 0;       ///< leaf nodes
-  std::size_t ranges = 0;       ///< stored (non-empty) ranges
-  std::size_t leaf_slots = 0;   ///< used leaf slots, empty ranges included
-  std::size_t bytes = 0;        ///< bytes of node memory owned by the tree
+  unsigned height = 0;         ///< 0: empty or root entry, 1: root is a leaf
+  std::size_t nodes = 0;       ///< all nodes
+  std::size_t leaves = 0;      ///< leaf nodes
+  std::size_t ranges = 0;      ///< stored (non-empty) ranges
+  std::size_t leaf_slots = 0;  ///< used leaf slots, empty ranges included
+  std::size_t bytes = 0;       ///< bytes of node memory owned by the tree
 };
 
 /// Result of validate(): ok, or the first violation found with a dump of
@@ -95,8 +95,7 @@ class basic_raw_tree {
   std::optional<range_entry> find_after(std::uint64_t index,
                                         std::uint64_t max = max_index) const noexcept;
   /// The last stored range intersecting [min, index], if any.
-  std::optional<range_entry> find_rev(std::uint64_t index,
-                                      std::uint64_t min = 0) const noexcept;
+  std::optional<range_entry> find_rev(std::uint64_t index, std::uint64_t min = 0) const noexcept;
 
   /// True if nothing is stored.
   bool empty() const noexcept;
@@ -107,16 +106,12 @@ class basic_raw_tree {
   /// the range spans. nullptr erases. Errors: invalid_argument (first >
   /// last, reserved entry), no_memory. On error nothing changed.
   std::error_code store(std::uint64_t first, std::uint64_t last, void *entry);
-  std::error_code store(std::uint64_t index, void *entry) {
-    return store(index, index, entry);
-  }
+  std::error_code store(std::uint64_t index, void *entry) { return store(index, index, entry); }
 
   /// Like store(), but fails with errc::exists if any index of the range
   /// is occupied. A nullptr entry is invalid_argument.
   std::error_code insert(std::uint64_t first, std::uint64_t last, void *entry);
-  std::error_code insert(std::uint64_t index, void *entry) {
-    return insert(index, index, entry);
-  }
+  std::error_code insert(std::uint64_t index, void *entry) { return insert(index, index, entry); }
 
   /// Removes the whole range holding `index`; returns its entry (nullptr
   /// when none). Merging the freed range with its neighbours may need a new
@@ -151,8 +146,8 @@ class basic_raw_tree {
   /// Stores entry in the lowest / highest fitting window and reports where.
   /// Errors: as empty_area, plus invalid_argument for nullptr or reserved
   /// entries, and no_memory.
-  std::error_code alloc_range(void *entry, std::uint64_t size, std::uint64_t min,
-                              std::uint64_t max, std::uint64_t &start);
+  std::error_code alloc_range(void *entry, std::uint64_t size, std::uint64_t min, std::uint64_t max,
+                              std::uint64_t &start);
   std::error_code alloc_rrange(void *entry, std::uint64_t size, std::uint64_t min,
                                std::uint64_t max, std::uint64_t &start);
   /// Stores entry at one free index, searching [max(min, next), max] first
@@ -223,10 +218,10 @@ class basic_raw_tree {
     const std::uintptr_t *slots_ = nullptr;
     std::uint64_t lo_ = 0, hi_ = 0;  // iteration bounds
     range_entry cur_{};
-    const void *leaf_ = nullptr;     // leaf holding cur_ (nullptr: root entry)
+    const void *leaf_ = nullptr;  // leaf holding cur_ (nullptr: root entry)
     std::uint64_t leaf_min_ = 0, leaf_max_ = 0;
-    unsigned offset_ = 0;            // slot of cur_ in leaf_
-    unsigned end_ = 0;               // data end of leaf_
+    unsigned offset_ = 0;  // slot of cur_ in leaf_
+    unsigned end_ = 0;     // data end of leaf_
     bool at_end_ = true;
   };
 
@@ -269,8 +264,8 @@ class basic_raw_tree {
   friend struct detail::engine<Slots>;
   std::atomic<std::uintptr_t> root_{0};  // tagged: node pointer or direct entry
   unsigned height_ = 0;
-  std::uint64_t epoch_ = 0;   // bumped by every write (stale-cursor checks)
-  std::uint64_t tenure_ = 0;  // bumped when a write guard takes or drops the lock
+  std::uint64_t epoch_ = 0;     // bumped by every write (stale-cursor checks)
+  std::uint64_t tenure_ = 0;    // bumped when a write guard takes or drops the lock
   bool alloc_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;

@@ -26,8 +26,7 @@ struct entry_codec;
 // Object pointers: stored verbatim; nullptr means "empty".
 template <class U>
 struct entry_codec<U *> {
-  static_assert(alignof(U) >= 4 || std::is_void_v<U>,
-                "entries need the two low pointer bits free");
+  static_assert(alignof(U) >= 4 || std::is_void_v<U>, "entries need the two low pointer bits free");
   using lookup_type = U *;
   static bool encodable(U *) noexcept { return true; }
   static void *encode(U *p) noexcept { return const_cast<std::remove_cv_t<U> *>(p); }
@@ -44,9 +43,7 @@ struct entry_codec<U> {
   static void *encode(U v) noexcept { return make_value_entry(v); }
   static U decode(void *w) noexcept { return static_cast<U>(value_of_entry(w)); }
   static lookup_type none() noexcept { return std::nullopt; }
-  static lookup_type wrap(void *w) noexcept {
-    return w ? lookup_type(decode(w)) : std::nullopt;
-  }
+  static lookup_type wrap(void *w) noexcept { return w ? lookup_type(decode(w)) : std::nullopt; }
 };
 
 }  // namespace detail
@@ -71,9 +68,7 @@ class tree {
 
   explicit tree(std::pmr::memory_resource *mr = nullptr) noexcept : raw_(mr) {}
 
-  lookup_type load(std::uint64_t index) const noexcept {
-    return codec::wrap(raw_.load(index));
-  }
+  lookup_type load(std::uint64_t index) const noexcept { return codec::wrap(raw_.load(index)); }
 
   std::error_code store(std::uint64_t first, std::uint64_t last, T value) {
     if (!codec::encodable(value)) return errc::invalid_argument;
@@ -142,10 +137,24 @@ class tree {
       range_entry r = *it_;
       return {r.first, r.last, codec::decode(r.entry)};
     }
-    iterator &operator++() noexcept { ++it_; return *this; }
-    iterator operator++(int) noexcept { iterator t = *this; ++it_; return t; }
-    iterator &operator--() noexcept { --it_; return *this; }
-    iterator operator--(int) noexcept { iterator t = *this; --it_; return t; }
+    iterator &operator++() noexcept {
+      ++it_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator t = *this;
+      ++it_;
+      return t;
+    }
+    iterator &operator--() noexcept {
+      --it_;
+      return *this;
+    }
+    iterator operator--(int) noexcept {
+      iterator t = *this;
+      --it_;
+      return t;
+    }
     friend bool operator==(const iterator &, const iterator &) = default;
 
    private:

@@ -23,8 +23,8 @@ std::pmr::memory_resource *default_node_resource() noexcept;
 
 /// Figures of the default resource (for tests and benchmarks).
 struct node_cache_stats {
-  std::size_t chunks = 0;          ///< 1 MiB chunks obtained so far
-  std::size_t global_free = 0;     ///< blocks parked in the shared list
+  std::size_t chunks = 0;       ///< 1 MiB chunks obtained so far
+  std::size_t global_free = 0;  ///< blocks parked in the shared list
 };
 node_cache_stats default_node_cache_stats() noexcept;
 

@@ -34,7 +34,8 @@ struct bulk_builder {
     for (const range_entry &r : in) {
       if (r.first > r.last || is_reserved_entry(r.entry)) return errc::invalid_argument;
       if (!r.entry) continue;
-      if (have_prev && r.first <= prev_last) return errc::invalid_argument;  // unsorted or overlapping
+      if (have_prev && r.first <= prev_last)
+        return errc::invalid_argument;  // unsorted or overlapping
       have_prev = true;
       prev_last = r.last;
     }
@@ -46,7 +47,7 @@ struct bulk_builder {
     std::vector<node_t *> all;  // every node allocated, for cleanup
     std::vector<item> level;    // (max, ref) of the nodes of the level being built
     node_t *leaf = nullptr;
-    unsigned count = 0;         // items in the open leaf
+    unsigned count = 0;  // items in the open leaf
 
     explicit build(tree_t &tr) : t(tr) {}
 
@@ -132,8 +133,10 @@ struct bulk_builder {
         if (r.first > next) b.emit(r.first - 1, 0, false);
         bool final = r.last == max_index;
         b.emit(r.last, reinterpret_cast<word>(r.entry), final);
-        if (final) covered_all = true;
-        else next = r.last + 1;
+        if (final)
+          covered_all = true;
+        else
+          next = r.last + 1;
       }
       if (!covered_all) b.emit(max_index, 0, true);
       b.close_leaf();

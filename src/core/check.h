@@ -29,8 +29,8 @@ struct checker {
     std::uint64_t next_min = 0;         // leaves must tile [0, max]
   };
 
-  static bool fail(state &st, const node_t *n, std::uint64_t min, std::uint64_t max,
-                   unsigned depth, const std::string &what) {
+  static bool fail(state &st, const node_t *n, std::uint64_t min, std::uint64_t max, unsigned depth,
+                   const std::string &what) {
     std::ostringstream os;
     os << "maple tree invariant violated: " << what << "\n";
     if (n) D::dump_node_line(os, n, min, max, depth, depth + 1 == st.h, dump_format::dec);
@@ -112,8 +112,7 @@ struct checker {
       lo = hi + 1;
     }
     for (unsigned i = end + 1; i < P; ++i)
-      if (n->pivot[i] != 0)
-        return fail(st, n, min, max, depth, "pivot set past the data end");
+      if (n->pivot[i] != 0) return fail(st, n, min, max, depth, "pivot set past the data end");
     for (unsigned i = end + 1; i + 1 < S; ++i)
       if (n->slot[i] != 0) return fail(st, n, min, max, depth, "slot set past the data end");
     if (leaf && n->slot[end] == 0 && max != max_index)
@@ -137,8 +136,7 @@ struct checker {
     if (is_reserved_entry(reinterpret_cast<void *>(e)))
       return fail(st, n, min, max, depth, "reserved entry stored at slot " + std::to_string(i));
     if (e == 0 && st.prev_leaf_ends_empty)
-      return fail(st, n, min, max, depth,
-                  "two adjacent empty ranges at slot " + std::to_string(i));
+      return fail(st, n, min, max, depth, "two adjacent empty ranges at slot " + std::to_string(i));
     st.prev_leaf_ends_empty = e == 0;
     return true;
   }

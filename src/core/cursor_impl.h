@@ -83,7 +83,8 @@ basic_read_guard<S>::~basic_read_guard() {
 }
 
 template <unsigned S>
-basic_cursor<S> basic_read_guard<S>::cursor(std::uint64_t first, std::uint64_t last) const noexcept {
+basic_cursor<S> basic_read_guard<S>::cursor(std::uint64_t first,
+                                            std::uint64_t last) const noexcept {
   basic_cursor<S> c(*t_, first, last);
   c.mark_section(section_, false);
   return c;
@@ -114,8 +115,7 @@ void basic_cursor<S>::check_use(const char *op) const noexcept {
   } else {
     if (section_ == 0) return;  // made without a guard: the caller vouches
     using E = detail::engine<S>;
-    const bool positioned = state_ == cursor_state::active ||
-                            state_ == cursor_state::root_entry ||
+    const bool positioned = state_ == cursor_state::active || state_ == cursor_state::root_entry ||
                             state_ == cursor_state::none || state_ == cursor_state::overflow ||
                             state_ == cursor_state::underflow;
     auto self = const_cast<basic_cursor *>(this);
@@ -371,8 +371,7 @@ void *basic_cursor<S>::find(std::uint64_t max) noexcept {
   if (void *r; resume_if_nodeless(true, &r)) return r;
   switch (state_) {
     case cursor_state::error:
-    case cursor_state::none:
-      return nullptr;
+    case cursor_state::none: return nullptr;
     case cursor_state::root_entry:  // nothing after [0, 0]
       return limit_without_node(cursor_state::overflow, cursor_state::root_entry);
     case cursor_state::start:
@@ -405,8 +404,7 @@ void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
   if (void *r; resume_if_nodeless(false, &r)) return r;
   switch (state_) {
     case cursor_state::error:
-    case cursor_state::none:
-      return nullptr;
+    case cursor_state::none: return nullptr;
     case cursor_state::root_entry:  // nothing before [0, 0]
       return limit_without_node(cursor_state::underflow, cursor_state::root_entry);
     case cursor_state::start:

@@ -132,8 +132,10 @@ struct dumper {
   static void dump_dot(const tree_t &t, std::ostream &os) {
     os << "digraph maple {\n  node [shape=record, fontsize=10];\n";
     word root = E::root(t);
-    if (is_node_word(root)) dot_node(os, root, 0, max_index);
-    else if (root) os << "  root [label=\"0: entry\"];\n";
+    if (is_node_word(root))
+      dot_node(os, root, 0, max_index);
+    else if (root)
+      os << "  root [label=\"0: entry\"];\n";
     os << "}\n";
   }
 

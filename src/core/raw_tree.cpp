@@ -30,9 +30,8 @@ namespace detail {
 
 void cursor_rule_broken(const char *op, cursor_state st, std::uint64_t index, std::uint64_t last,
                         const char *rule) noexcept {
-  std::fprintf(stderr,
-               "maple: cursor misuse in %s(): cursor state %s, range [%#llx, %#llx]: %s\n", op,
-               to_string(st), static_cast<unsigned long long>(index),
+  std::fprintf(stderr, "maple: cursor misuse in %s(): cursor state %s, range [%#llx, %#llx]: %s\n",
+               op, to_string(st), static_cast<unsigned long long>(index),
                static_cast<unsigned long long>(last), rule);
   std::abort();
 }

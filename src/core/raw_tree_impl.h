@@ -73,8 +73,7 @@ std::error_code basic_raw_tree<S>::store(std::uint64_t first, std::uint64_t last
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::insert(std::uint64_t first, std::uint64_t last, void *entry) {
-  if (first > last || entry == nullptr || is_reserved_entry(entry))
-    return errc::invalid_argument;
+  if (first > last || entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
   std::lock_guard<std::mutex> g(lock_);
   range_entry r = detail::walker<S>::lookup(*this, first);
   // Empty ranges are coalesced: [first, last] is free iff one empty range
@@ -124,7 +123,8 @@ void basic_raw_tree<S>::clear() noexcept {
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::empty_area(std::uint64_t min, std::uint64_t max,
-                                              std::uint64_t size, std::uint64_t &start) const noexcept {
+                                              std::uint64_t size,
+                                              std::uint64_t &start) const noexcept {
   return detail::gap_search<S>::lowest(*this, min, max, size, start);
 }
 

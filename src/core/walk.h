@@ -27,9 +27,7 @@ struct walker {
 
     std::uint64_t first() const noexcept { return leaf->slot_min(off, min); }
     std::uint64_t last() const noexcept { return leaf->slot_max(off, end, max); }
-    void *entry() const noexcept {
-      return reinterpret_cast<void *>(load_acquire(leaf->slot[off]));
-    }
+    void *entry() const noexcept { return reinterpret_cast<void *>(load_acquire(leaf->slot[off])); }
   };
 
   /// Data end of an internal node, from its own words: a full node's last

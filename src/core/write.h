@@ -37,7 +37,7 @@ struct node_supply {
   enum class mode { allocate, reserve, dry } how = mode::allocate;
   void *reserve = nullptr;  // mode::reserve: nodes linked through their first word
   unsigned available = 0;
-  unsigned used = 0;        // nodes the write took (or would take)
+  unsigned used = 0;  // nodes the write took (or would take)
 
   void push(void *n) noexcept {
     *static_cast<void **>(n) = reserve;
@@ -95,9 +95,9 @@ struct writer {
     level L[H + 1], R[H + 1];
     std::uint64_t lo_bound[H + 1], hi_bound[H + 1];  // replaced interval per depth
     item buf[kItems];
-    unsigned lo = kFront, hi = kFront;   // items in buf[lo, hi)
-    unsigned new_lo = 0, new_hi = 0;     // the written items within [lo, hi)
-    item out[8];                         // new nodes of the level just built
+    unsigned lo = kFront, hi = kFront;  // items in buf[lo, hi)
+    unsigned new_lo = 0, new_hi = 0;    // the written items within [lo, hi)
+    item out[8];                        // new nodes of the level just built
     unsigned nout = 0;
     node_t *fresh[(H + 2) * 8];
     bool fresh_leaf[(H + 2) * 8];
@@ -268,9 +268,7 @@ struct writer {
     node_supply &sup = *o.supply;
     node_t *n;
     switch (sup.how) {
-      case node_supply::mode::dry:
-        n = dry_scratch(o.nfresh);
-        break;
+      case node_supply::mode::dry: n = dry_scratch(o.nfresh); break;
       case node_supply::mode::reserve:
         if (sup.available == 0) reserve_exhausted();
         n = static_cast<node_t *>(sup.pop());
@@ -357,8 +355,8 @@ struct writer {
     return store_impl(t, first, last, entry, supply);
   }
 
-  static std::error_code store_impl(tree_t &t, std::uint64_t first, std::uint64_t last,
-                                    void *entry, node_supply *supply) {
+  static std::error_code store_impl(tree_t &t, std::uint64_t first, std::uint64_t last, void *entry,
+                                    node_supply *supply) {
     word e = reinterpret_cast<word>(entry);
     word root = E::root(t);
     if (first == 0 && last == max_index) count_kind(write_kind::new_root);
@@ -438,11 +436,12 @@ struct writer {
     const unsigned rs = o.R[d].slot;
     std::uint64_t rlast = n->slot_max(rs, l.end, l.max);
     if (rlast > last) put(rlast, n->slot[rs]);
-    for (unsigned i = rs + 1; i <= l.end && c <= S; ++i) put(n->slot_max(i, l.end, l.max), n->slot[i]);
+    for (unsigned i = rs + 1; i <= l.end && c <= S; ++i)
+      put(n->slot_max(i, l.end, l.max), n->slot[i]);
     const unsigned count = base + c;
-    if (count > S) return false;                               // split
+    if (count > S) return false;  // split
     if (o.h == 1 ? count <= 2 : count < kMin && l.max != max_index)
-      return false;  // rebalance / root shapes
+      return false;                                            // rebalance / root shapes
     if (it[c - 1].w == 0 && l.max != max_index) return false;  // must take the next leaf
     const unsigned old_count = l.end + 1;
     if (count == old_count)
@@ -510,8 +509,8 @@ struct writer {
   }
 
   /// Trees with no node: empty, or a single entry at [0, 0] in the root word.
-  static std::error_code store_small(tree_t &t, word root, std::uint64_t first,
-                                     std::uint64_t last, word e, node_supply *supply) {
+  static std::error_code store_small(tree_t &t, word root, std::uint64_t first, std::uint64_t last,
+                                     word e, node_supply *supply) {
     count_kind(write_kind::store_root);
     if (first == 0 && last == 0 && !is_node_word(e)) {
       if (supply->how != node_supply::mode::dry) {
@@ -577,8 +576,8 @@ struct writer {
 
         // 2. Distribute.
         unsigned sizes[8];
-        unsigned k = plan_split(&o.at(0), o.count(), leaf, appending(o, d),
-                                o.R[d].max == max_index, sizes);
+        unsigned k =
+            plan_split(&o.at(0), o.count(), leaf, appending(o, d), o.R[d].max == max_index, sizes);
         const bool single = o.L[d].n == o.R[d].n;
         if (k > 1 && !pushed)
           count_kind(leaf ? write_kind::leaf_split : write_kind::internal_split);
@@ -588,8 +587,10 @@ struct writer {
             !(d == 0 && !leaf && o.count() == 1)) {
           node_t *n = o.L[d].n;
           unsigned from = o.L[d].slot ? o.L[d].slot - 1 : 0;
-          if (leaf) classify_in_place(o, d);
-          else count_kind(write_kind::node_store);
+          if (leaf)
+            classify_in_place(o, d);
+          else
+            count_kind(write_kind::node_store);
           if (o.dry()) return {};
           if (!leaf) retire(o, n, d, o.L[d].min, o.L[d].max, true);
           commit_parents(o);

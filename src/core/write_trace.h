@@ -27,9 +27,7 @@ enum class write_kind : unsigned {
 struct write_trace {
   std::array<std::uint64_t, static_cast<unsigned>(write_kind::count_)> counts{};
   void reset() noexcept { counts = {}; }
-  std::uint64_t operator[](write_kind k) const noexcept {
-    return counts[static_cast<unsigned>(k)];
-  }
+  std::uint64_t operator[](write_kind k) const noexcept { return counts[static_cast<unsigned>(k)]; }
   void bump(write_kind k) noexcept { ++counts[static_cast<unsigned>(k)]; }
 };
 

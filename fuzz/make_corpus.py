@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""fuzz/make_corpus.py - writes the seed corpora fuzz/corpus/<target>/seed-*.
+
+Each seed is a short program in the targets' input format (see the decoders
+in fuzz_common.h, fuzz_tree.cpp and fuzz_cursor.cpp): an op byte followed by
+its arguments. The seeds build deep trees quickly (fill, bulk_load) and touch
+every operation once, so that fuzzing starts from interesting states instead
+of empty trees. Re-run after changing the input format:
+
+    python3 fuzz/make_corpus.py
+"""
+import os
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+# ---- arguments (fuzz_common.h) ----------------------------------------------
+
+def idx(v):
+    """An index below 4096 (mode 0: varint % 4096)."""
+    assert v < 4096
+    if v < 32:
+        return bytes([(v << 3) | 3])
+    return bytes([0]) + varint(v)
+
+
+def idx_top(d):
+    """max - d (mode 4)."""
+    return bytes([4]) + varint(d)
+
+
+def idx_bound(k, which):
+    """A bound of the model's k-th range: 0 first, 1 last, 2 first-1, 3 last+1."""
+    return bytes([5 | (which << 3)]) + varint(k)
+
+
+def idx_abs(v):
+    """Any 64-bit index (mode 7: 8 bytes, big-endian)."""
+    return bytes([7]) + (v % (1 << 64)).to_bytes(8, "big")
+
+
+def rng_abs(a, b):
+    """[a, b] with both ends absolute (last: mode 6, another index)."""
+    return idx_abs(a) + bytes([6]) + idx_abs(b)
+
+
+KMAX = (1 << 64) - 1
+
+
+def rng(first, last=None, to_max=False):
+    """[first, last]: first is an encoded index; last relative to it."""
+    if to_max:
+        return first + bytes([5])
+    if last is None:
+        return first + bytes([0])
+    if last < 32:
+        return first + bytes([1 | (last << 3)])
+    return first + bytes([3]) + varint(last)
+
+
+def val(k):
+    """Value entry k (k < 176)."""
+    return bytes([((k % 16) << 4) | (5 + k // 16)])
+
+
+NULL = bytes([0])
+NODE_LIKE = bytes([2])  # word 0x1002
+RESERVED = bytes([(12 << 4) | 3])
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# ---- fuzz_tree ------------------------------------------------------------------
+T_STORE, T_ERASE_RANGE, T_INSERT, T_ERASE = 0, 2, 3, 4
+T_LOAD, T_LOOKUP, T_FIND, T_FIND_AFTER, T_FIND_REV = 5, 6, 7, 8, 9
+T_ITER, T_ITER_BACK, T_WALK, T_FILL, T_BULK, T_CLEAR, T_FAIL, T_INSPECT = (
+    10, 11, 12, 13, 14, 15, 16, 17)
+
+
+def fill(op, base, n, stride, width, tag=0, reverse=False):
+    """fill: n <= 128 ranges; stride 1..16 and width 1..8 fit the op byte,
+    anything else follows as two varints."""
+    if stride <= 16 and width <= 8:
+        b = (stride - 1) | ((width - 1) << 4)
+        out = bytes([op]) + base + bytes([b, n - 1])
+    else:
+        out = bytes([op]) + base + bytes([0xFF, n - 1]) + varint(stride - 1) + varint(width - 1)
+    if op == T_FILL:
+        out += bytes([(tag << 1) | (1 if reverse else 0)])
+    return out
+
+
+def tree_seeds():
+    reads = (bytes([T_LOAD]) + idx(55) + bytes([T_LOOKUP]) + idx(57) +
+             bytes([T_FIND]) + idx(57) + bytes([1]) +
+             bytes([T_FIND_AFTER]) + idx(50) + bytes([1]) +
+             bytes([T_FIND_REV]) + idx(57) + bytes([1]) +
+             bytes([T_FIND]) + idx(100) + bytes([0]) + idx(300) +
+             bytes([T_ITER, 1, T_ITER_BACK, 1]) +
+             bytes([T_ITER, 0]) + idx(100) + idx(900) +
+             bytes([T_WALK, 1, 0x5F]) + varint(0x5A5A5A5A) +
+             bytes([T_WALK, 0]) + idx(40) + idx(400) + bytes([0x40]) + varint(0x33))
+    # A deep tree (10i, 10i+5), then writes over it and reads.
+    deep = (fill(T_FILL, idx(0), 128, 10, 6) + fill(T_FILL, idx(1300), 128, 10, 6, 3) +
+            reads +
+            bytes([T_STORE]) + rng(idx(95), 400) + val(1) +
+            bytes([T_ERASE_RANGE]) + rng(idx(1000), 500) +
+            bytes([T_ERASE]) + idx(2005) +
+            bytes([T_INSERT]) + rng(idx(7), 1) + val(2) +
+            bytes([T_INSERT]) + rng(idx(6), 2) + val(2) +
+            reads + bytes([T_INSPECT, 1]))
+    write("fuzz_tree", "deep", deep)
+    # Reverse fills, overlapping stores, adjacent ranges.
+    write("fuzz_tree", "overlap",
+          fill(T_FILL, idx(100), 100, 3, 5, 7, reverse=True) +
+          fill(T_FILL, idx(50), 120, 2, 2, 9) + reads +
+          bytes([T_STORE]) + rng(idx(0), to_max=True) + val(3) + reads +
+          bytes([T_STORE]) + rng(idx(10), 20) + NULL)
+    # The top of the index space and the whole of it.
+    write("fuzz_tree", "top",
+          bytes([T_STORE]) + rng(idx_top(10), to_max=True) + val(4) +
+          bytes([T_STORE]) + rng(idx(0), None) + val(5) +
+          fill(T_FILL, idx_top(4000), 100, 16, 8, 1) +
+          bytes([T_FIND_REV]) + idx_top(0) + bytes([1]) +
+          bytes([T_ITER_BACK, 1]) + bytes([T_ERASE]) + idx_top(0) +
+          bytes([T_STORE]) + rng(idx(0), to_max=True) + NULL)
+    # bulk_load: into a fresh tree, then replacing the contents; then writes.
+    bulk = (bytes([T_BULK, 1]) + bytes([0x02]) + varint(200) + idx(5) + bytes([0x00]) + rng(idx(30), 40) +
+            bytes([T_BULK, 2]) + bytes([0x01]) + varint(400) + bytes([0x01]) +
+            reads + bytes([T_STORE]) + rng(idx(3), 600) + val(6) +
+            bytes([T_STORE]) + rng(idx_bound(10, 1), None) + NULL + reads)
+    write("fuzz_tree", "bulk", bulk)
+    # Injected allocation failures on each kind of write.
+    write("fuzz_tree", "nomem",
+          fill(T_FILL, idx(0), 128, 4, 2) +
+          bytes([T_FAIL, 0, 0]) + rng(idx(3), 300) + val(7) +
+          bytes([T_FAIL, 1, 8]) + rng(idx(50), 1) +
+          bytes([T_FAIL, 2, 1]) + idx(41) +
+          bytes([T_FAIL, 0, 4]) + bytes([0x02, 0x01]) + varint(300) + bytes([0]) +
+          bytes([T_CLEAR]) + fill(T_FILL, idx(0), 60, 1, 1))
+    # Root entries, node-like words, reserved words.
+    write("fuzz_tree", "root",
+          bytes([T_STORE]) + rng(idx(0)) + val(8) + reads +
+          bytes([T_STORE]) + rng(idx(0)) + NODE_LIKE +
+          bytes([T_STORE]) + rng(idx(1), 3) + val(9) +
+          bytes([T_STORE]) + rng(idx(1), 3) + NULL +
+          bytes([T_STORE]) + rng(idx(5)) + RESERVED +
+          bytes([T_INSERT]) + rng(idx(0)) + val(1) + bytes([T_INSPECT, 3]))
+
+
+def kernel_seeds():
+    """Op sequences of the kernel's check_fuzzer family and recorded VMA
+    churn (tests/kernel_scenarios_test.cpp has the exhaustive versions), on
+    16-slot geometry numbers."""
+    S, P, B = 16, 0x1000, 0x7F0000000000
+
+    def st(a, b, k=1):
+        return bytes([T_STORE]) + rng_abs(a, b) + val(k)
+
+    def sn(a, b):
+        return bytes([T_ERASE_RANGE]) + rng_abs(a, b)
+
+    def er(a):
+        return bytes([T_ERASE]) + idx_abs(a)
+
+    def ins(a, b):
+        return bytes([T_INSERT]) + rng_abs(a, b) + val(9)
+
+    def fl(base, n, stride, width):
+        return fill(T_FILL, idx_abs(base), n, stride, width, 5)
+
+    write("fuzz_tree", "kernel-consume-right",
+          fl(0, 2 * S, 10, 5) + st(10 * (S // 2) + 2, KMAX) + st(3, 10 * S) + sn(1, KMAX) +
+          fl(100, S, 3, 2) + sn(90, 150) + st(0, 0) + sn(1, KMAX))
+    n = 5 * S
+    end = 10 * (n - 1) + 5
+    write("fuzz_tree", "kernel-to-end",
+          fl(0, n, 10, 6) + st(10 * (n - 3) + 2, end) + sn(10 * (n - 9) + 3, end) +
+          st(end + 1, KMAX) + sn(10 * (n - 20), KMAX - 1) + er(KMAX))
+    write("fuzz_tree", "kernel-shrink",
+          fl(0, 4 * S, 4, 3) + st(4, 4 * 20 + 1) + st(2, 3) + sn(5, 4 * 20) + ins(5, 6) +
+          fl(0, 4 * S, 4, 4) + sn(1, 4 * 7 + 2) + st(0, 4 * 7 + 3) + er(7))
+    write("fuzz_tree", "kernel-mmap-churn",
+          fl(B, 60, 3 * P, 2 * P) + st(B + 5 * P, B + 40 * P - 1) + sn(B + 41 * P, B + 90 * P - 1) +
+          st(B + 2 * P, B + 6 * P - 1) + er(B + 100 * P) + ins(B + P, B + 2 * P - 1) +
+          st(B + 60 * P, B + 200 * P - 1) + sn(B, B + 61 * P - 1) + st(B + 180 * P, KMAX))
+    H = 0x555500000000
+    write("fuzz_tree", "kernel-heap-libs",
+          fl(H, 40, 0x21000, 0x20000) + fl(B, 40, 4 * P, 4 * P) +
+          sn(H + 0x21000 * 10, B + 20 * 4 * P - 1) + st(H, H + P - 1) + er(B + 30 * 4 * P) +
+          st(B + 30 * 4 * P, B + 39 * 4 * P + P) + sn(0, H - 1) + st(0, P - 1) + sn(P, KMAX))
+    write("fuzz_tree", "kernel-holes",
+          fl(P, 128, 2 * P, P) + sn(50 * P, 51 * P - 1) + sn(49 * P, 52 * P - 1) + er(53 * P) +
+          er(47 * P) + st(46 * P, 55 * P - 1) + sn(2 * P, 398 * P) + st(3 * P, 3 * P))
+
+
+# ---- fuzz_cursor -------------------------------------------------------------------
+# op = b % 24; the write cursor when (b // 24) is odd.
+C_NEW, C_FIND, C_WALK, C_FIND_REV, C_NEXT, C_PREV, C_NEXT_RANGE, C_PREV_RANGE = (
+    0, 1, 3, 4, 5, 6, 7, 8)
+C_SET, C_SET_RANGE, C_RESET_PAUSE, C_LOOP = 9, 10, 11, 12
+C_STORE, C_ERASE, C_PREALLOC, C_STORE_PREALLOC, C_RELEASE_MOVE, C_GUARDS = 13, 14, 15, 16, 17, 18
+C_TREE_WRITE, C_FILL, C_FAIL = 19, 20, 21
+
+
+def w(op):
+    """The op on the write cursor."""
+    return op + 24
+
+
+MAXLIM = bytes([1])  # upper_limit()/lower_limit(): max / 0
+
+
+def loop(kind, n, limit=MAXLIM):
+    """kind: 0 find, 1 find_rev, 2 next, 3 prev, 4 next_range, 5 prev_range, 6 find, 7 upto."""
+    return bytes([(n - 1) << 3 | kind]) + limit
+
+
+def cursor_seeds():
+    deep = fill(C_FILL, idx(0), 128, 10, 6) + fill(C_FILL, idx(1300), 128, 10, 6)
+    reads = (bytes([C_NEW]) + rng(idx(0)) + loop(0, 32) + loop(3, 32) + loop(2, 16) +
+             bytes([C_SET]) + idx(1000) + bytes([C_WALK]) + loop(4, 20) + loop(5, 30) +
+             bytes([C_SET]) + idx(2000) + loop(1, 32) +
+             bytes([C_NEW]) + rng(idx(500)) + loop(7, 32) +
+             bytes([C_RESET_PAUSE, 0]) + bytes([C_FIND]) + MAXLIM +
+             bytes([C_FIND, 0]) + idx(700) + bytes([C_NEXT]) + MAXLIM +
+             bytes([C_PREV, 0]) + idx(690) + bytes([C_PREV_RANGE]) + MAXLIM)
+    write("fuzz_cursor", "reads", deep + reads + bytes([C_GUARDS, 0]) + reads)
+    # Writes through the write cursor inside an iteration.
+    writes = (bytes([w(C_NEW)]) + rng(idx(0)) +
+              bytes([w(C_FIND)]) + MAXLIM + bytes([C_STORE]) + val(1) +
+              bytes([w(C_NEXT)]) + MAXLIM + bytes([C_ERASE]) +
+              bytes([w(C_FIND)]) + MAXLIM + bytes([w(C_SET_RANGE)]) + rng(idx(95), 300) +
+              bytes([C_STORE]) + val(2) + bytes([w(C_PREV)]) + MAXLIM +
+              bytes([w(C_SET_RANGE)]) + rng(idx(400), 40) + bytes([C_PREALLOC]) + val(3) + bytes([1]) +
+              bytes([w(C_SET_RANGE)]) + rng(idx(600), 2000) + bytes([C_STORE_PREALLOC]) + NULL +
+              bytes([w(C_LOOP)]) + loop(2, 16) + bytes([C_RELEASE_MOVE, 0]) +
+              bytes([C_FAIL, 0]) + val(4) + bytes([C_FAIL, 1 << 3 | 1]) +
+              bytes([C_FAIL, 2 << 3 | 2]) + val(5) + bytes([0]))
+    write("fuzz_cursor", "writes", deep + writes + bytes([C_GUARDS, 2]) + writes)
+    # Pauses across guards and tree-level writes in between.
+    pauses = (deep + bytes([C_NEW]) + rng(idx(0)) + bytes([C_FIND]) + MAXLIM +
+              bytes([C_RESET_PAUSE, 0, C_GUARDS, 0]) +
+              bytes([C_TREE_WRITE]) + rng(idx(0), 30) + val(6) +
+              bytes([C_FIND]) + MAXLIM + bytes([C_RESET_PAUSE, 0]) +
+              bytes([w(C_FIND)]) + MAXLIM + bytes([w(C_RESET_PAUSE), 0, C_GUARDS, 1]) +
+              bytes([C_TREE_WRITE]) + rng(idx(100), 300) + NULL +
+              bytes([w(C_FIND)]) + MAXLIM + bytes([w(C_NEXT)]) + MAXLIM +
+              bytes([C_GUARDS, 2]) + bytes([C_FIND]) + MAXLIM)
+    write("fuzz_cursor", "pauses", pauses)
+    # Limits: overflow and underflow, then wider limits (regression 17).
+    limits = (fill(C_FILL, idx(0), 100, 10, 6) +
+              bytes([C_NEW]) + rng(idx(0)) + loop(0, 8, bytes([0]) + idx(25)) +
+              bytes([C_FIND, 0]) + idx(29) + bytes([C_FIND, 0]) + idx(30) +
+              bytes([C_PREV]) + MAXLIM + bytes([C_SET]) + idx(50) + bytes([C_WALK]) +
+              bytes([C_PREV, 0]) + idx(36) + bytes([C_PREV, 0]) + idx(36) +
+              bytes([C_PREV, 0]) + idx(35) + bytes([C_NEXT]) + MAXLIM +
+              bytes([C_SET]) + idx_top(0) + bytes([C_WALK]) + loop(4, 4) + loop(5, 4))
+    write("fuzz_cursor", "limits", limits)
+    # Trivial trees: empty, a root entry, a node-like word at 0.
+    write("fuzz_cursor", "trivial",
+          bytes([C_NEW]) + rng(idx(0)) + bytes([C_WALK, C_FIND]) + MAXLIM +
+          bytes([C_TREE_WRITE]) + rng(idx(0)) + val(7) +
+          bytes([C_NEW]) + rng(idx(0)) + bytes([C_WALK, C_FIND]) + MAXLIM + bytes([C_FIND]) + MAXLIM +
+          bytes([w(C_NEW)]) + rng(idx(0)) + bytes([C_ERASE]) + bytes([C_STORE]) + NODE_LIKE +
+          bytes([w(C_SET_RANGE)]) + rng(idx(3), 4) + bytes([C_STORE]) + val(8) +
+          bytes([w(C_WALK)]) + bytes([C_STORE]) + RESERVED + bytes([w(C_RESET_PAUSE), 1]))
+
+
+if __name__ == "__main__":
+    tree_seeds()
+    kernel_seeds()
+    cursor_seeds()
