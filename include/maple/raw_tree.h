@@ -68,6 +68,8 @@ enum class tree_flags : unsigned {
   /// O(log n) instead of scanning. Internal nodes then hold fewer children
   /// (10 instead of 16 at the default geometry). Needs Slots >= 6.
   alloc = 1,
+  /// Created in RCU mode (see set_rcu_mode()).
+  rcu = 2,
 };
 constexpr tree_flags operator|(tree_flags a, tree_flags b) noexcept {
   return static_cast<tree_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
@@ -283,14 +285,38 @@ class basic_raw_tree {
   /// True for an allocation tree (tree_flags::alloc).
   bool tracks_gaps() const noexcept { return has_flag(flags_, tree_flags::alloc); }
 
+  // ---- RCU mode ----------------------------------------------------------
+  // In RCU mode readers run beside a writer without any lock (the kernel's
+  // MT_FLAGS_USE_RCU): writers never change a node a reader may be reading
+  // except by single-word stores that keep every state consistent; new nodes
+  // are built aside and published with one store; replaced nodes are marked
+  // dead and freed after a grace period (maple::rcu, maple/rcu.h). A reader
+  // sees, for every index, the entry before or after a concurrent write.
+  //  * load/lookup/find/find_after/find_rev/empty/empty_area* and the
+  //    inspection calls enter a read section by themselves;
+  //  * iteration (ranges(), begin()) and cursors must run inside one: hold a
+  //    maple::rcu::read_guard, or use read() / basic_read_guard;
+  //  * an iteration that meets a node replaced meanwhile walks again from
+  //    the root and goes on after the last range it reported (a range
+  //    written meanwhile across that point is not reported);
+  //  * writes must not be made inside a read section (they may wait for a
+  //    grace period), and the memory resource must outlive the deferred
+  //    frees: call maple::rcu::barrier() before destroying a custom one.
+
+  /// Switches RCU mode on or off (takes the write lock). After switching it
+  /// off, readers must again be kept apart from writers by the caller.
+  void set_rcu_mode(bool on) noexcept;
+  bool rcu_mode() const noexcept { return rcu_.load(std::memory_order_relaxed); }
+
  private:
   friend struct detail::engine<Slots>;
   std::atomic<std::uintptr_t> root_{0};  // tagged: node pointer or direct entry
   unsigned height_ = 0;
-  std::uint64_t epoch_ = 0;     // bumped by every write (stale-cursor checks)
-  std::uint64_t tenure_ = 0;    // bumped when a write guard takes or drops the lock
-  bool alloc_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
+  std::atomic<std::uint64_t> epoch_{0};  // bumped by every write (stale-cursor checks)
+  std::uint64_t tenure_ = 0;             // bumped when a write guard takes or drops the lock
+  bool alloc_wrapped_ = false;           // alloc_cyclic's next overflowed to 0
   tree_flags flags_ = tree_flags::none;
+  std::atomic<bool> rcu_{false};
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };

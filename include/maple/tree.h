@@ -186,6 +186,10 @@ class tree {
   void dump_dot(std::ostream &os) const { raw_.dump_dot(os); }
   tree_stats stats() const { return raw_.stats(); }
   unsigned height() const noexcept { return raw_.height(); }
+  tree_flags flags() const noexcept { return raw_.flags(); }
+  /// RCU mode: see basic_raw_tree::set_rcu_mode().
+  void set_rcu_mode(bool on) noexcept { raw_.set_rcu_mode(on); }
+  bool rcu_mode() const noexcept { return raw_.rcu_mode(); }
 
   /// The untyped engine underneath (for the advanced API).
   raw_tree &raw() noexcept { return raw_; }
