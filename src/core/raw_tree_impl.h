@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/cursor_impl.h"
 #include "core/dump.h"
+#include "core/dup.h"
 #include "core/engine.h"
 #include "core/gap.h"
 #include "core/walk.h"
@@ -117,6 +118,16 @@ void basic_raw_tree<S>::clear() noexcept {
   root_.store(0, std::memory_order_release);
   height_ = 0;
   if (detail::is_node_word(root)) E::free_subtree(*this, root, max_index);
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
+                                      void *context) const {
+  if (&dst == this) return errc::invalid_argument;
+  std::scoped_lock g(dst.lock_, lock_);
+  std::error_code ec = detail::duplicator<S>::dup(*this, dst, fn, context);
+  if (!ec) dst.alloc_wrapped_ = alloc_wrapped_;
+  return ec;
 }
 
 // ---- free ranges ---------------------------------------------------------------
