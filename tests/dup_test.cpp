@@ -58,7 +58,7 @@ void build(Tree &t, reference_model &m, int shape, std::uint64_t seed = 1) {
       break;
     default: {
       rng r(seed);
-      for (std::uint64_t i = 0; i < 3000; ++i) {
+      for (std::uint64_t i = 0; i < 1500; ++i) {
         std::uint64_t f = r.below(1 << 20), l = f + r.below(64);
         put(f, l, r.chance(1, 8) ? nullptr : val(i + 1));
       }
