@@ -79,8 +79,7 @@ void bm_build(benchmark::State &st) {
   for (auto _ : st) {
     auto t = std::make_unique<maple::raw_tree>(r);
     double t0 = now_seconds();
-    for (std::size_t i = 0; i < w.n; ++i)
-      t->store(w.ranges[i].first, w.ranges[i].last, w.value(i));
+    for (std::size_t i = 0; i < w.n; ++i) t->store(w.ranges[i].first, w.ranges[i].last, w.value(i));
     st.SetIterationTime(now_seconds() - t0);
   }
   st.counters["ns_per_range"] = per_op(double(w.n));

@@ -214,9 +214,8 @@ TYPED_TEST(Dup, TransformFailuresLeaveTheDestinationEmpty) {
   for (;; ++k) {
     TypeParam dst(&mr);
     mr.fail_nth(k);
-    std::error_code ec = small.dup(dst, [](void *e) -> void * {
-      return maple::value_of_entry(e) % 2 ? e : nullptr;
-    });
+    std::error_code ec = small.dup(
+        dst, [](void *e) -> void * { return maple::value_of_entry(e) % 2 ? e : nullptr; });
     mr.never_fail();
     if (!ec) break;
     ASSERT_EQ(ec, maple::errc::no_memory);

@@ -145,90 +145,94 @@ std::vector<named_op<Tree>> operations(const aims &a) {
   ops.push_back({"store to max_index", store(a.hi + 3, kMax, val(1 << 23))});
   ops.push_back({"erase_range spanning", store(a.span_first, a.span_last, nullptr)});
   ops.push_back({"store at 0", store(0, 0, val(1 << 24))});
-  ops.push_back({"insert", [=](Tree &t, maple::failing_resource &, reference_model &w,
-                               std::string &) -> ec_t {
-                   ec_t ec = t.insert(a.gap, a.gap, val(1 << 25));
-                   if (!ec) w.insert(a.gap, a.gap, val(1 << 25));
-                   return ec;
-                 }});
+  ops.push_back(
+      {"insert",
+       [=](Tree &t, maple::failing_resource &, reference_model &w, std::string &) -> ec_t {
+         ec_t ec = t.insert(a.gap, a.gap, val(1 << 25));
+         if (!ec) w.insert(a.gap, a.gap, val(1 << 25));
+         return ec;
+       }});
   for (std::uint64_t at : {a.lo, a.mid, a.hi}) {
-    ops.push_back({"erase " + std::to_string(at),
-                   [=](Tree &t, maple::failing_resource &, reference_model &w,
-                       std::string &problem) -> ec_t {
-                     ec_t ec;
-                     void *got = t.erase(at, ec);
-                     if (!ec && got != w.erase(at)) problem = "erase returned the wrong entry";
-                     if (ec && got) problem = "a failed erase returned an entry";
-                     return ec;
-                   }});
+    ops.push_back(
+        {"erase " + std::to_string(at),
+         [=](Tree &t, maple::failing_resource &, reference_model &w, std::string &problem) -> ec_t {
+           ec_t ec;
+           void *got = t.erase(at, ec);
+           if (!ec && got != w.erase(at)) problem = "erase returned the wrong entry";
+           if (ec && got) problem = "a failed erase returned an entry";
+           return ec;
+         }});
   }
-  ops.push_back({"cursor store", [=](Tree &t, maple::failing_resource &, reference_model &w,
-                                     std::string &) -> ec_t {
-                   maple::basic_write_guard<Tree::slots> g(t);
-                   auto c = g.cursor(a.span_first, a.span_last);
-                   ec_t ec = c.store(val(1 << 26));
-                   if (!ec) w.store(a.span_first, a.span_last, val(1 << 26));
-                   return ec;
-                 }});
-  ops.push_back({"cursor erase", [=](Tree &t, maple::failing_resource &, reference_model &w,
-                                     std::string &problem) -> ec_t {
-                   maple::basic_write_guard<Tree::slots> g(t);
-                   auto c = g.cursor(a.mid);
-                   void *got = c.erase();
-                   ec_t ec = c.error();
-                   if (!ec && got != w.erase(a.mid)) problem = "cursor erase: wrong entry";
-                   return ec;
-                 }});
-  ops.push_back({"preallocate + store_prealloc",
-                 [=](Tree &t, maple::failing_resource &, reference_model &w,
-                     std::string &problem) -> ec_t {
-                   maple::basic_write_guard<Tree::slots> g(t);
-                   auto c = g.cursor(a.span_first + 1, a.span_last + 7);
-                   ec_t ec = c.preallocate(val(1 << 27));
-                   if (ec) {
-                     if (c.reserved() != 0) problem = "a failed preallocate holds nodes";
-                     return ec;
-                   }
-                   c.store_prealloc(val(1 << 27));
-                   w.store(a.span_first + 1, a.span_last + 7, val(1 << 27));
-                   return ec;
-                 }});
-  ops.push_back({"bulk_load of the contents",
-                 [](Tree &t, maple::failing_resource &mr, reference_model &w,
-                    std::string &problem) -> ec_t {
-                   std::vector<maple::range_entry> in = w.ranges();
-                   Tree dst(&mr);
-                   ec_t ec = dst.bulk_load(in);
-                   if (ec && !dst.empty()) problem = "a failed bulk_load left entries";
-                   if (!ec && !consistent(dst, w)) problem = "bulk_load copy differs";
-                   (void)t;
-                   return ec;
-                 }});
-  ops.push_back({"dup", [](Tree &t, maple::failing_resource &mr, reference_model &w,
-                           std::string &problem) -> ec_t {
-                   Tree dst(&mr);
-                   ec_t ec = t.dup(dst);
-                   if (ec && (!dst.empty() || !dst.validate().ok))
-                     problem = "a failed dup left the destination non-empty or invalid";
-                   if (!ec && !consistent(dst, w)) problem = "dup copy differs";
-                   return ec;
-                 }});
-  ops.push_back({"dup dropping every other entry",
-                 [](Tree &t, maple::failing_resource &mr, reference_model &w,
-                    std::string &problem) -> ec_t {
-                   Tree dst(&mr);
-                   auto keep = [](void *e) { return maple::value_of_entry(e) % 2 == 1; };
-                   ec_t ec = t.dup(dst, [&](void *e) -> void * { return keep(e) ? e : nullptr; });
-                   if (ec && (!dst.empty() || !dst.validate().ok))
-                     problem = "a failed dup left the destination non-empty or invalid";
-                   if (!ec) {
-                     reference_model kept;
-                     for (const maple::range_entry &r : w.ranges())
-                       if (keep(r.entry)) kept.store(r.first, r.last, r.entry);
-                     if (!consistent(dst, kept)) problem = "transformed dup differs";
-                   }
-                   return ec;
-                 }});
+  ops.push_back(
+      {"cursor store",
+       [=](Tree &t, maple::failing_resource &, reference_model &w, std::string &) -> ec_t {
+         maple::basic_write_guard<Tree::slots> g(t);
+         auto c = g.cursor(a.span_first, a.span_last);
+         ec_t ec = c.store(val(1 << 26));
+         if (!ec) w.store(a.span_first, a.span_last, val(1 << 26));
+         return ec;
+       }});
+  ops.push_back(
+      {"cursor erase",
+       [=](Tree &t, maple::failing_resource &, reference_model &w, std::string &problem) -> ec_t {
+         maple::basic_write_guard<Tree::slots> g(t);
+         auto c = g.cursor(a.mid);
+         void *got = c.erase();
+         ec_t ec = c.error();
+         if (!ec && got != w.erase(a.mid)) problem = "cursor erase: wrong entry";
+         return ec;
+       }});
+  ops.push_back(
+      {"preallocate + store_prealloc",
+       [=](Tree &t, maple::failing_resource &, reference_model &w, std::string &problem) -> ec_t {
+         maple::basic_write_guard<Tree::slots> g(t);
+         auto c = g.cursor(a.span_first + 1, a.span_last + 7);
+         ec_t ec = c.preallocate(val(1 << 27));
+         if (ec) {
+           if (c.reserved() != 0) problem = "a failed preallocate holds nodes";
+           return ec;
+         }
+         c.store_prealloc(val(1 << 27));
+         w.store(a.span_first + 1, a.span_last + 7, val(1 << 27));
+         return ec;
+       }});
+  ops.push_back(
+      {"bulk_load of the contents",
+       [](Tree &t, maple::failing_resource &mr, reference_model &w, std::string &problem) -> ec_t {
+         std::vector<maple::range_entry> in = w.ranges();
+         Tree dst(&mr);
+         ec_t ec = dst.bulk_load(in);
+         if (ec && !dst.empty()) problem = "a failed bulk_load left entries";
+         if (!ec && !consistent(dst, w)) problem = "bulk_load copy differs";
+         (void)t;
+         return ec;
+       }});
+  ops.push_back(
+      {"dup",
+       [](Tree &t, maple::failing_resource &mr, reference_model &w, std::string &problem) -> ec_t {
+         Tree dst(&mr);
+         ec_t ec = t.dup(dst);
+         if (ec && (!dst.empty() || !dst.validate().ok))
+           problem = "a failed dup left the destination non-empty or invalid";
+         if (!ec && !consistent(dst, w)) problem = "dup copy differs";
+         return ec;
+       }});
+  ops.push_back(
+      {"dup dropping every other entry",
+       [](Tree &t, maple::failing_resource &mr, reference_model &w, std::string &problem) -> ec_t {
+         Tree dst(&mr);
+         auto keep = [](void *e) { return maple::value_of_entry(e) % 2 == 1; };
+         ec_t ec = t.dup(dst, [&](void *e) -> void * { return keep(e) ? e : nullptr; });
+         if (ec && (!dst.empty() || !dst.validate().ok))
+           problem = "a failed dup left the destination non-empty or invalid";
+         if (!ec) {
+           reference_model kept;
+           for (const maple::range_entry &r : w.ranges())
+             if (keep(r.entry)) kept.store(r.first, r.last, r.entry);
+           if (!consistent(dst, kept)) problem = "transformed dup differs";
+         }
+         return ec;
+       }});
   auto alloc = [](int kind) {
     return [kind](Tree &t, maple::failing_resource &, reference_model &w,
                   std::string &problem) -> ec_t {
@@ -280,9 +284,8 @@ template <class Tree>
       mr.never_fail();
       const bool injected = mr.failures() != fails;
       auto fail = [&](const std::string &what) {
-        return ::testing::AssertionFailure()
-               << op.name << " on shape '" << kShapeNames[shape] << "', allocation " << k
-               << " failing: " << what;
+        return ::testing::AssertionFailure() << op.name << " on shape '" << kShapeNames[shape]
+                                             << "', allocation " << k << " failing: " << what;
       };
       if (!problem.empty()) return fail(problem);
       if (injected != (ec == maple::errc::no_memory))

@@ -65,6 +65,10 @@ struct check_report {
 /// Number format of dump().
 enum class dump_format { hex, dec };
 
+/// A callable usable as dup()'s transform: void *(void *entry).
+template <class F>
+concept entry_transform_callable = std::is_invocable_r_v<void *, F &, void *>;
+
 template <unsigned Slots>
 class basic_raw_tree {
   static_assert(Slots >= 4 && Slots <= 64, "node slot count out of range");
@@ -148,8 +152,7 @@ class basic_raw_tree {
   /// exception propagates. fn runs with both locks held.
   std::error_code dup(basic_raw_tree &dst, entry_transform fn, void *context) const;
   /// The same with any callable void *(void *).
-  template <class F>
-    requires std::is_invocable_r_v<void *, F &, void *>
+  template <entry_transform_callable F>
   std::error_code dup(basic_raw_tree &dst, F &&transform) const {
     using Fn = std::remove_reference_t<F>;
     return dup(

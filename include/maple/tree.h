@@ -54,6 +54,12 @@ struct entry_codec<U> {
 
 }  // namespace detail
 
+/// A callable usable as tree<T>::dup()'s transform: T -> T* (pointers) or
+/// T -> std::optional<T> (integers).
+template <class F, class T>
+concept value_transform_for =
+    std::is_invocable_r_v<typename detail::entry_codec<T>::lookup_type, F &, T>;
+
 /// One stored range of a typed tree.
 template <class T>
 struct typed_range {
@@ -135,8 +141,7 @@ class tree {
   /// callable T -> lookup_type (T* -> T*, or U -> std::optional<U>); nullptr
   /// or std::nullopt drops the range from the copy. A value that cannot be
   /// stored makes dup fail with invalid_argument.
-  template <class F>
-    requires std::is_invocable_r_v<lookup_type, F &, T>
+  template <value_transform_for<T> F>
   std::error_code dup(tree &dst, F &&transform) const {
     return raw_.dup(dst.raw_, [&transform](void *e) -> void * {
       return codec::unwrap(transform(codec::decode(e)));

@@ -122,7 +122,7 @@ void basic_raw_tree<S>::clear() noexcept {
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
-                                      void *context) const {
+                                       void *context) const {
   if (&dst == this) return errc::invalid_argument;
   std::scoped_lock g(dst.lock_, lock_);
   std::error_code ec = detail::duplicator<S>::dup(*this, dst, fn, context);
