@@ -1,19 +1,20 @@
 // Duplication: a node-for-node copy of a tree (the kernel's __mt_dup,
 // reference section 6), with an optional per-entry transform (fork).
 //
-// 1. Count the source's nodes (a walk over internal nodes only) and take
-//    them all from the destination's resource up front: a failure there
-//    frees what was taken and changes nothing.
-// 2. Copy depth-first, pre-order, into a private tree: each node is copied
-//    whole (memcpy, whatever its layout), then only the words that name
-//    other nodes are rewritten: the parent word keeps its low tag bits with
-//    the new parent's address, each child reference keeps its tag bits with
-//    the new child's address. Leaf entries are copied verbatim. This cannot
-//    fail: every node is already in hand.
-// 3. With a transform, each leaf entry is replaced by transform(entry) in the
-//    private copy; entries mapped to nullptr are erased there afterwards by
-//    normal erases (which can fail: the copy is then freed).
-// 4. Publish the private copy's root into the destination with one release
+// 1. Copy depth-first, pre-order, into a private tree: each node is copied
+//    whole (memcpy, whatever its layout), linked into its copied parent at
+//    once, and then only the words that name other nodes are rewritten: the
+//    parent word keeps its low tag bits with the new parent's address, each
+//    child reference keeps its tag bits with the new child's address. Leaf
+//    entries are copied verbatim. A copied node's slots still name source
+//    nodes until their turn comes, so the partial copy is always walkable:
+//    a child is ours iff its parent word names the copy. If an allocation
+//    fails, that walk frees exactly the nodes allocated so far.
+// 2. With a transform, each leaf entry is replaced by transform(entry) as
+//    the leaf is copied; entries mapped to nullptr are erased from the
+//    private copy afterwards by normal erases (which can fail: the copy is
+//    then freed).
+// 3. Publish the private copy's root into the destination with one release
 //    store. No reader of the destination ever sees a partial copy, and on any
 //    failure the destination stays empty (the failed-fork lesson: the kernel
 //    left a marker entry in a visible tree and had to remove that design).
@@ -38,20 +39,9 @@ struct duplicator {
   using node_t = node<S>;
   using transform_fn = typename tree_t::entry_transform;
 
-  /// Nodes of the subtree under ref (leaves all sit at the same depth, so a
-  /// node's children are all leaves or all internal).
-  static std::size_t count_nodes(word ref) noexcept {
-    if (node_t::ref_is_leaf(ref)) return 1;
-    const node_t *n = node_t::from_ref(ref);
-    const unsigned e = W::internal_end(n);
-    if (node_t::ref_is_leaf(n->slot[0])) return 1 + e + 1;
-    std::size_t c = 1;
-    for (unsigned i = 0; i <= e; ++i) c += count_nodes(n->slot[i]);
-    return c;
-  }
-
   struct job {
-    node_supply nodes;  // taken up front, linked through their first word
+    explicit job(tree_t &d) : dst(d) {}
+    tree_t &dst;  // whose resource the nodes come from
     transform_fn fn = nullptr;
     void *ctx = nullptr;
     std::vector<std::uint64_t> drops;  // first index of each range mapped to nullptr
@@ -64,22 +54,47 @@ struct duplicator {
     return reinterpret_cast<word>(n) | (old & ~node_addr_mask);
   }
 
-  /// Copies the subtree under ref (bounds [min, max]) below parent (nullptr:
-  /// the root); returns the copy's tagged reference.
-  static word copy(job &j, word ref, const node_t *parent, std::uint64_t min,
-                   std::uint64_t max) noexcept {
+  /// A fresh copy of the node `ref` names, child of `parent` (nullptr: root).
+  /// Throws std::bad_alloc.
+  static node_t *clone(job &j, word ref, const node_t *parent) {
     const node_t *n = node_t::from_ref(ref);
-    auto *c = static_cast<node_t *>(j.nodes.pop());
+    node_t *c = E::alloc_node(j.dst);
     std::memcpy(static_cast<void *>(c), n, sizeof(node_t));
     if (parent) c->parent = retag(parent, n->parent);
-    if (node_t::ref_is_leaf(ref)) {
-      if (j.fn && !j.failed()) transform_leaf(j, c, min, max);
-    } else {
-      const unsigned e = W::internal_end(c);
-      for (unsigned i = 0; i <= e; ++i)
-        c->slot[i] = copy(j, c->slot[i], c, c->slot_min(i, min), c->slot_max(i, e, max));
+    return c;
+  }
+
+  /// Replaces the source children named by the copied internal node c
+  /// (bounds [min, max]) with copies, depth-first. Throws std::bad_alloc;
+  /// the partial copy stays walkable by free_partial().
+  static void copy_children(job &j, node_t *c, std::uint64_t min, std::uint64_t max) {
+    const unsigned e = W::internal_end(c);
+    const bool leaves = node_t::ref_is_leaf(c->slot[0]);
+    for (unsigned i = 0; i <= e; ++i) {
+      if (i + 1 <= e) W::prefetch_node(node_t::from_ref(c->slot[i + 1]), 0);
+      const word ref = c->slot[i];
+      node_t *k = clone(j, ref, c);
+      c->slot[i] = retag(k, ref);
+      const std::uint64_t kmin = c->slot_min(i, min), kmax = c->slot_max(i, e, max);
+      if (!leaves)
+        copy_children(j, k, kmin, kmax);
+      else if (j.fn && !j.failed())
+        transform_leaf(j, k, kmin, kmax);
     }
-    return retag(c, ref);
+  }
+
+  /// Frees a partial copy: the copies among c's children are those whose
+  /// parent word names c (the others are still source nodes).
+  static void free_partial(tree_t &dst, word ref) noexcept {
+    node_t *c = node_t::from_ref(ref);
+    if (!node_t::ref_is_leaf(ref)) {
+      const unsigned e = W::internal_end(c);
+      for (unsigned i = 0; i <= e; ++i) {
+        if (node_t::from_ref(c->slot[i])->parent_node() != c) break;
+        free_partial(dst, c->slot[i]);
+      }
+    }
+    E::free_node(dst, c);
   }
 
   static void transform_leaf(job &j, node_t *c, std::uint64_t min, std::uint64_t max) noexcept {
@@ -109,7 +124,7 @@ struct duplicator {
     if (root == 0) return {};
     E::bump_epoch(dst);
     tree_t tmp(E::resource(dst));  // private: no reader can see it
-    job j;
+    job j(dst);
     j.fn = fn;
     j.ctx = ctx;
     if (!is_node_word(root)) {  // a lone entry at [0, 0] in the root word
@@ -119,14 +134,24 @@ struct duplicator {
       if (is_reserved_entry(r)) return errc::invalid_argument;
       if (auto ec = Wr::store(tmp, 0, 0, r)) return ec;
     } else {
-      const std::size_t count = count_nodes(root);
+      node_t *c = nullptr;
       try {
-        for (std::size_t i = 0; i < count; ++i) j.nodes.push(E::alloc_node(dst));
+        c = clone(j, root, nullptr);
       } catch (const std::bad_alloc &) {
-        while (j.nodes.available) E::free_node(dst, static_cast<node_t *>(j.nodes.pop()));
         return errc::no_memory;
       }
-      E::set_root(tmp, copy(j, root, nullptr, 0, max_index));
+      const word copy = retag(c, root);
+      try {
+        if (node_t::ref_is_leaf(root)) {
+          if (fn) transform_leaf(j, c, 0, max_index);
+        } else {
+          copy_children(j, c, 0, max_index);
+        }
+      } catch (const std::bad_alloc &) {
+        free_partial(dst, copy);
+        return errc::no_memory;
+      }
+      E::set_root(tmp, copy);
       E::set_height(tmp, E::height(src));
       if (j.failed()) {
         tmp.clear();
