@@ -71,7 +71,7 @@ constexpr int kShapes = 5;
 const char *const kShapeNames[kShapes] = {"empty", "root entry", "one leaf", "two or three levels",
                                           "deep random"};
 
-/// Every byte of every node, in depth-first order, and the root word: equal
+/// Every word of every node, in depth-first order, and the root word: equal
 /// images mean the tree is exactly as it was (same nodes at the same
 /// addresses with the same contents). Much cheaper than comparing dumps.
 template <class Tree>
@@ -84,7 +84,10 @@ std::string image_of(const Tree &t) {
   out.append(reinterpret_cast<const char *>(&root), sizeof root);
   auto walk = [&out](auto &self, maple::detail::word ref) -> void {
     const node_t *n = node_t::from_ref(ref);
-    out.append(reinterpret_cast<const char *>(n), sizeof(node_t));
+    // The node's words, not the alignment padding of small geometries
+    // (never written: valgrind would flag comparing it).
+    out.append(reinterpret_cast<const char *>(n),
+               sizeof n->parent + sizeof n->pivot + sizeof n->slot);
     if (node_t::ref_is_leaf(ref)) return;
     const unsigned e = maple::detail::walker<S>::internal_end(n);
     for (unsigned i = 0; i <= e; ++i) self(self, n->slot[i]);
