@@ -25,11 +25,14 @@
 #include <cstdint>
 #include <iosfwd>
 #include <iterator>
+#include <memory>
 #include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace maple {
 
@@ -80,6 +83,10 @@ constexpr bool has_flag(tree_flags set, tree_flags f) noexcept {
 
 /// Number format of dump().
 enum class dump_format { hex, dec };
+
+/// A callable usable as dup()'s transform: void *(void *entry).
+template <class F>
+concept entry_transform_callable = std::is_invocable_r_v<void *, F &, void *>;
 
 template <unsigned Slots>
 class basic_raw_tree {
@@ -143,6 +150,36 @@ class basic_raw_tree {
 
   /// Removes everything; O(nodes).
   void clear() noexcept;
+
+  // ---- duplication (src/core/dup.h) ---------------------------------------
+
+  /// Maps a source entry to the copy's entry in dup(): nullptr drops the
+  /// range; a reserved entry makes dup() fail with invalid_argument.
+  using entry_transform = void *(*)(void *context, void *entry);
+
+  /// Makes `dst` a node-for-node copy of this tree in one depth-first pass,
+  /// O(nodes) (the kernel's mtree_dup, used by fork). `dst` must be empty,
+  /// another tree, and have the same flags(); it may use another memory
+  /// resource. The copy is built aside and published whole: a reader of
+  /// `dst` sees it empty or complete. Errors: invalid_argument (dst not
+  /// empty, the same tree, different flags), no_memory; on error `dst` is
+  /// left empty and every node allocated for the copy is freed. Takes both
+  /// trees' locks.
+  std::error_code dup(basic_raw_tree &dst) const { return dup(dst, nullptr, nullptr); }
+  /// As dup(dst), with each stored entry replaced by fn(context, entry):
+  /// fork's "the child's copy of each VMA". Entries mapped to nullptr are
+  /// erased from the copy afterwards (that may need nodes: no_memory then
+  /// also leaves `dst` empty). If fn throws, `dst` is left empty and the
+  /// exception propagates. fn runs with both locks held.
+  std::error_code dup(basic_raw_tree &dst, entry_transform fn, void *context) const;
+  /// The same with any callable void *(void *).
+  template <entry_transform_callable F>
+  std::error_code dup(basic_raw_tree &dst, F &&transform) const {
+    using Fn = std::remove_reference_t<F>;
+    return dup(
+        dst, [](void *ctx, void *e) -> void * { return (*static_cast<Fn *>(ctx))(e); },
+        const_cast<void *>(static_cast<const void *>(std::addressof(transform))));
+  }
 
   /// Builds the contents of an empty tree from ranges sorted by index and
   /// not overlapping (nullptr entries are skipped), in one pass with full
@@ -320,6 +357,13 @@ class basic_raw_tree {
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };
+
+/// dup(source, destination): source.dup(destination[, transform]).
+template <unsigned Slots, class... Transform>
+std::error_code dup(const basic_raw_tree<Slots> &source, basic_raw_tree<Slots> &destination,
+                    Transform &&...transform) {
+  return source.dup(destination, std::forward<Transform>(transform)...);
+}
 
 /// The library's engine: 16-slot, 256-byte nodes.
 using raw_tree = basic_raw_tree<16>;

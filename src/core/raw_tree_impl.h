@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/cursor_impl.h"
 #include "core/dump.h"
+#include "core/dup.h"
 #include "core/engine.h"
 #include "core/gap.h"
 #include "core/reclaim.h"
@@ -153,6 +154,16 @@ template <unsigned S>
 void basic_raw_tree<S>::set_rcu_mode(bool on) noexcept {
   std::lock_guard<std::mutex> g(lock_);
   rcu_.store(on, std::memory_order_relaxed);
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
+                                       void *context) const {
+  if (&dst == this) return errc::invalid_argument;
+  std::scoped_lock g(dst.lock_, lock_);
+  std::error_code ec = detail::duplicator<S>::dup(*this, dst, fn, context);
+  if (!ec) dst.alloc_wrapped_ = alloc_wrapped_;
+  return ec;
 }
 
 // ---- free ranges ---------------------------------------------------------------
