@@ -123,7 +123,9 @@ struct duplicator {
     const word root = E::root(src);
     if (root == 0) return {};
     E::bump_epoch(dst);
-    tree_t tmp(E::resource(dst));  // private: no reader can see it
+    // Private (no reader can see it, so not in RCU mode), with the same gap
+    // tracking so that dropping entries keeps the records.
+    tree_t tmp(E::tracks_gaps(dst) ? tree_flags::alloc : tree_flags::none, E::resource(dst));
     job j(dst);
     j.fn = fn;
     j.ctx = ctx;
