@@ -31,7 +31,7 @@ using maple_test::cyclic_model;
 using maple_test::gap_answer;
 
 /// Trees stop growing here (the checks after every write are O(n)).
-constexpr std::size_t kMaxRanges = 1500;
+constexpr std::size_t kMaxRanges = 500;
 
 inline std::string answer(const gap_answer &a) { return maple_test::describe(a); }
 
