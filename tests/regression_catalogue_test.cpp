@@ -34,12 +34,8 @@
 #include <unordered_set>
 #include <vector>
 
-// Defined (explicitly instantiated) in wide_engine.cpp.
-extern template class maple::basic_raw_tree<32>;
-extern template class maple::basic_cursor<32>;
-extern template class maple::basic_write_cursor<32>;
-extern template class maple::basic_write_guard<32>;
-extern template class maple::basic_read_guard<32>;
+// Defined (explicitly instantiated) in wide_engine.cpp (32 slots: see
+// tree_types.h and cursor_types.h).
 extern template class maple::basic_raw_tree<64>;
 extern template class maple::basic_cursor<64>;
 extern template class maple::basic_write_cursor<64>;
@@ -52,8 +48,8 @@ namespace {
 using cs = maple::cursor_state;
 using maple::range_entry;
 
-using catalogue_types = ::testing::Types<maple::raw_tree, small_tree, maple::basic_raw_tree<32>>;
-using wide_types = ::testing::Types<maple::basic_raw_tree<32>, maple::basic_raw_tree<64>>;
+using catalogue_types = ::testing::Types<maple::raw_tree, small_tree, wide_tree>;
+using wide_types = ::testing::Types<wide_tree, maple::basic_raw_tree<64>>;
 
 /// Slots per node of an engine.
 template <class Tree>

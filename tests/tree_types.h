@@ -5,22 +5,32 @@
 //                              in small_engine.cpp: tiny data already makes
 //                              deep trees, so splits, rebalances and
 //                              spanning stores across several levels are
-//                              exercised by small, fast scenarios.
+//                              exercised by small, fast scenarios;
+//  * maple::basic_raw_tree<32> the kernel's 32-bit node width (wide_engine.cpp),
+//                              only with -DMAPLE_TEST_WIDE=ON.
 #pragma once
 
 #include <maple/raw_tree.h>
 
 #include <gtest/gtest.h>
 
-// Defined (explicitly instantiated) in small_engine.cpp.
-// Typed tests show as Suite/0 (16 slots) and Suite/1 (4 slots); ctest
-// names carry the type: Suite.Test<maple::basic_raw_tree<16u>>.
+// Defined (explicitly instantiated) in small_engine.cpp and wide_engine.cpp.
+// Typed tests show as Suite/0 (16 slots) and Suite/1 (4 slots), and
+// Suite/2 (32 slots) when configured with -DMAPLE_TEST_WIDE=ON; ctest names
+// carry the type: Suite.Test<maple::basic_raw_tree<16u>>.
 extern template class maple::basic_raw_tree<4>;
+extern template class maple::basic_raw_tree<32>;
 
 namespace maple_test {
 
 using small_tree = maple::basic_raw_tree<4>;
+/// The kernel's 32-bit node width: 32 slots, 31 pivots.
+using wide_tree = maple::basic_raw_tree<32>;
 
+#if defined(MAPLE_TEST_WIDE) && MAPLE_TEST_WIDE
+using engine_types = ::testing::Types<maple::raw_tree, small_tree, wide_tree>;
+#else
 using engine_types = ::testing::Types<maple::raw_tree, small_tree>;
+#endif
 
 }  // namespace maple_test
