@@ -24,6 +24,7 @@
 #include "test_env.h"
 
 #include "core/walk.h"
+#include "core/write_trace.h"
 
 #include <maple/cursor.h>
 #include <maple/raw_tree.h>
@@ -501,6 +502,31 @@ TEST(RcuReclamation, ReplacedNodesWaitForReaders) {
   t.clear();
   maple::rcu::barrier();
   EXPECT_EQ(res.outstanding.load(), 0);
+}
+
+// Regression 13 (append disabled when readers are possible): in RCU mode no
+// write rewrites a leaf in place (append, slot store, in-place node store);
+// the same writes outside RCU mode do.
+TEST(RcuMode, NoInPlaceLeafWritesUnderReaders) {
+  using maple::detail::write_kind;
+  auto run = [](bool rcu) {
+    maple::raw_tree t(rcu ? maple::tree_flags::rcu : maple::tree_flags::none);
+    maple::detail::thread_write_trace().reset();
+    for (std::uint64_t i = 0; i < 2000; ++i) EXPECT_FALSE(t.store(10 * i, 10 * i + 4, val(i)));
+    for (std::uint64_t i = 0; i < 2000; i += 3) EXPECT_FALSE(t.store(10 * i, 10 * i + 1, val(i)));
+    for (std::uint64_t i = 1; i < 2000; i += 3)
+      EXPECT_FALSE(t.store(10 * i + 5, 10 * i + 6, val(i)));
+    maple::detail::write_trace tr = maple::detail::thread_write_trace();
+    t.clear();
+    return tr;
+  };
+  maple::detail::write_trace plain = run(false), rcu = run(true);
+  EXPECT_GT(plain[write_kind::append], 0u);
+  EXPECT_GT(plain[write_kind::slot_store] + plain[write_kind::node_store], 0u);
+  EXPECT_EQ(rcu[write_kind::append], 0u);
+  EXPECT_EQ(rcu[write_kind::slot_store], 0u);
+  // node_store under RCU counts only whole new leaves published in one store.
+  maple::rcu::barrier();
 }
 
 // ---- the mode --------------------------------------------------------------------
