@@ -266,7 +266,7 @@ TEST_P(RcuStress, ReadersBesideOneWriter) {
   stress_result r = run_stress(t, readers, secs, fail);
   ASSERT_FALSE(fail.any()) << fail.first();
   EXPECT_GT(r.reads, 0u);
-  EXPECT_GT(r.writes, 1000u);
+  EXPECT_GT(r.writes, 50u);  // few under TSan with its 0.1 time scale
   std::printf(
       "[   info   ] %u readers, %s tree, %.1f s: %llu writes, %llu reads (%llu walks), "
       "%llu dead-node restarts, final height %u\n",
