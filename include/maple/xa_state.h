@@ -88,9 +88,11 @@ class xa_state {
   /// holding it); nullptr removes. Returns the previous word. Keeps the marks
   /// of what it replaces (merged onto the new entry); nullptr clears them.
   void *store(void *entry) noexcept;
-  /// After a no_memory error: allocates one node outside the lock, clears
-  /// the error and returns true (retry). Otherwise frees any unused
-  /// preallocation and returns false.
+  /// After a no_memory error from store(): allocates (outside the lock)
+  /// as many nodes as the store can need, clears the error and returns true
+  /// (retry). Otherwise frees any unused preallocation and returns false.
+  /// (A failed store undoes its partial work, so unlike the kernel's one node
+  /// per call, a retry needs its whole bound at once.)
   bool nomem() noexcept;
   /// Preallocates (outside the lock) the nodes split() needs to split an
   /// entry of `order` into entries of the state's order.

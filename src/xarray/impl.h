@@ -89,6 +89,8 @@ struct xa_impl {
   static bool expand(xa_state &s, std::uint64_t last) noexcept;
   static xa_word write(xa_state &s, const xa_target &t, xa_word entry) noexcept;
   static xa_word store(xa_state &s, xa_word entry) noexcept;
+  /// More than the nodes a store of the state's range can need.
+  static unsigned store_bound(const xa_state &s) noexcept;
   /// True if some index of the state's range holds a word (lock held).
   static bool occupied(xa_state &s) noexcept;
   /// Unlinks `n` and its ancestors while they are empty, then shrinks.

@@ -206,6 +206,15 @@ xa_word xa_impl::store(xa_state &s, xa_word entry) noexcept {
   return write(s, t, entry);
 }
 
+unsigned xa_impl::store_bound(const xa_state &s) noexcept {
+  // New levels on top plus one new node per level on the way down.
+  xa_word h = head(*s.xa_);
+  unsigned top = xa_word_node(h) ? xa_word_to_node(h)->shift : 0;
+  unsigned shift = std::max<unsigned>(top, s.shift_);
+  while (xa_span_mask(shift) < range_last(s)) shift += xa_chunk_shift;
+  return 2 * (shift - s.shift_) / xa_chunk_shift + 2;
+}
+
 bool xa_impl::occupied(xa_state &s) noexcept {
   xa_target t;
   if (!locate(s, false, t)) return false;

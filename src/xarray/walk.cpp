@@ -230,7 +230,10 @@ bool xa_state::nomem() noexcept {
     xa_impl::free_spares(*this);
     return false;
   }
-  if (!xa_impl::prealloc_one(*this)) return false;
+  // Enough for the store to succeed next time (it undid its partial work).
+  unsigned need = xa_impl::store_bound(*this);
+  for (unsigned have = xa_impl::spare_count(*this); have < need; ++have)
+    if (!xa_impl::prealloc_one(*this)) return false;
   err_ = errc::ok;
   pos_ = pos::restart;
   return true;
