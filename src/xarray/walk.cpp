@@ -246,6 +246,10 @@ void xa_state::split_alloc(void *entry, unsigned order) noexcept {
     return;
   }
   unsigned need = xa_impl::split_nodes_needed(*this, order);
+  if (need == ~0u) {  // more than two levels of new nodes
+    err_ = errc::invalid_argument;
+    return;
+  }
   unsigned have = xa_impl::spare_count(*this);
   while (have < need) {
     if (!xa_impl::prealloc_one(*this)) {
