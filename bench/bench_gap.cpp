@@ -10,8 +10,17 @@
 //                    and a search without gap records visits every range
 //                    below the limit (N/2 on average)
 //
+//   W7c_load         the cost gap tracking adds to lookups: load() of a
+//                    random index of a random range (maple trees only)
+//   W7d_rewrite      ... and to writes: erase a random range and store it
+//                    back (in-place leaf writes whose gap changes climb to
+//                    the root; maple trees only)
+//
 // Peers:
-//   maple       raw_tree::empty_area_rev(0, limit - 1, size)
+//   maple       raw_tree::empty_area_rev(0, limit - 1, size), no gap
+//               records: a leaf scan from the limit down
+//   maple_alloc the same on an allocation tree (tree_flags::alloc): descent
+//               by the gap records, O(log n)
 //   std_map     std::map<start, {last, value}>: walk back from
 //               upper_bound(limit - 1) over the ranges, checking each hole
 //   absl_btree  absl::btree_map with the same walk
@@ -24,8 +33,8 @@
 // Options (before Google Benchmark's own): --sizes=1000,100000 (default
 // 1000,100000,1000000), --scale=x (iteration counts), --clock=cpu|wall.
 //
-// Until the tree keeps gap records this documents the O(n) baseline: at
-// N = 10^6 gap tracking should make W7b at least 50x faster.
+// Aim (issue 5): W7b maple_alloc at least 50x faster than std_map at
+// N = 10^6, growing with log N; W7c maple_alloc within 15% of maple.
 #include "peers.h"
 #include "workload.h"
 
@@ -88,10 +97,11 @@ const std::vector<std::uint64_t> &limits(std::size_t n) {
 
 // ---- the peers ------------------------------------------------------------------
 
-struct MapleGap {
-  static constexpr const char *name = "maple";
-  maple::raw_tree t;
-  explicit MapleGap(const Workload &w) {
+template <bool Alloc>
+struct MapleGapT {
+  static constexpr const char *name = Alloc ? "maple_alloc" : "maple";
+  maple::raw_tree t{Alloc ? maple::tree_flags::alloc : maple::tree_flags::none};
+  explicit MapleGapT(const Workload &w) {
     std::vector<maple::range_entry> v(w.n);
     for (std::size_t i = 0; i < w.n; ++i) v[i] = {w.ranges[i].first, w.ranges[i].last, w.value(i)};
     if (t.bulk_load(v)) mb::die("bulk_load failed");
@@ -101,6 +111,8 @@ struct MapleGap {
     return !t.empty_area_rev(min, max, size, start);
   }
 };
+using MapleGap = MapleGapT<false>;
+using MapleAllocGap = MapleGapT<true>;
 
 /// The highest free [start, start + size - 1] inside [min, max] of a
 /// start-keyed interval map: walk back from the range at or before max.
@@ -202,6 +214,53 @@ void bm_gap(benchmark::State &st, std::size_t n, std::uint64_t pages, std::size_
   st.counters["ns_per_op"] = per_op(static_cast<double>(ops));
 }
 
+/// W7c: random loads (an index inside a random range), 4096 an iteration.
+template <class P>
+void bm_load(benchmark::State &st, std::size_t n) {
+  const P &p = structure<P>(n);
+  const Workload &w = mb::workload(n);
+  mb::Rng r(mb::seed_for(n, 11));
+  std::vector<std::uint64_t> idx(kLimits);
+  for (auto &i : idx) {
+    const auto &rg = w.ranges[r.below(n)];
+    i = rg.first + r.below(rg.last - rg.first + 1);
+  }
+  std::size_t ops = 0;
+  std::uintptr_t sink = 0;
+  for (auto _ : st) {
+    double t0 = now_seconds();
+    for (std::uint64_t i : idx) sink += reinterpret_cast<std::uintptr_t>(p.t.load(i));
+    benchmark::DoNotOptimize(sink);
+    st.SetIterationTime(now_seconds() - t0);
+    ops += idx.size();
+  }
+  st.counters["ns_per_op"] = per_op(static_cast<double>(ops));
+}
+
+/// W7d: erase a random range and store it back, 4096 pairs an iteration
+/// (on a private copy: the cached structures stay as built).
+template <class P>
+void bm_rewrite(benchmark::State &st, std::size_t n) {
+  const Workload &w = mb::workload(n);
+  P p(w);
+  mb::Rng r(mb::seed_for(n, 13));
+  std::vector<std::size_t> which(kLimits);
+  for (auto &i : which) i = r.below(n);
+  std::size_t ops = 0;
+  for (auto _ : st) {
+    double t0 = now_seconds();
+    for (std::size_t i : which) {
+      const auto &rg = w.ranges[i];
+      p.t.erase(rg.first);
+      if (p.t.store(rg.first, rg.last, w.value(i))) mb::die("store failed");
+    }
+    st.SetIterationTime(now_seconds() - t0);
+    ops += 2 * which.size();
+  }
+  if (!p.t.validate().ok) mb::die("tree invalid after W7d");
+  st.counters["ns_per_op"] = per_op(static_cast<double>(ops));
+}
+
 std::string bname(const char *workload, const char *peer, std::size_t n) {
   return std::string(workload) + "/" + peer + "/N:" + std::to_string(n);
 }
@@ -261,8 +320,29 @@ int main(int argc, char **argv) {
 
   for (std::size_t n : sizes) {
     register_peer<MapleGap>(n);
+    register_peer<MapleAllocGap>(n);
     register_peer<StdMapGap>(n);
     register_peer<AbslGap>(n);
+  }
+  for (std::size_t n : sizes) {
+    benchmark::RegisterBenchmark(bname("W7c_load", "maple", n).c_str(), bm_load<MapleGap>, n)
+        ->Iterations(iters(500))
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(bname("W7c_load", "maple_alloc", n).c_str(),
+                                 bm_load<MapleAllocGap>, n)
+        ->Iterations(iters(500))
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(bname("W7d_rewrite", "maple", n).c_str(), bm_rewrite<MapleGap>, n)
+        ->Iterations(iters(100))
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(bname("W7d_rewrite", "maple_alloc", n).c_str(),
+                                 bm_rewrite<MapleAllocGap>, n)
+        ->Iterations(iters(100))
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -7,11 +7,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The one list of system packages the project uses.
 PACKAGES=(
-  cmake g++ make pkg-config                      # build
+  cmake g++ make pkg-config liburcu-dev          # build (liburcu: the RCU layer)
   libgtest-dev libgmock-dev                      # tests
   libbenchmark-dev libabsl-dev llvm-14-dev       # benchmarks and their peers
-  liburcu-dev libboost-dev                       #   (RCU, boost::icl)
-  valgrind                                       # memory checks
+  libboost-dev                                   #   (boost::icl)
+  valgrind libtsan2                              # memory checks; ThreadSanitizer (g++)
   clang libclang-rt-14-dev                       # fuzzing (libFuzzer, sanitizers)
   clang-tidy clang-format                        # static checks (tidy.sh, format.sh)
 )

@@ -9,11 +9,15 @@
 #             benchmarks built), ctest in build/release
 #   asan      Debug (-O1) build with address+undefined sanitizers in build/asan,
 #             ctest without the tests labelled `slow`
+#   tsan      the tests labelled `concurrency`, built with g++
+#             -fsanitize=thread and MAPLE_RCU_BACKEND=std (TSan cannot follow
+#             liburcu's grace periods) in build/tsan; MAPLE_TEST_SCALE
+#             defaults to 0.1 there
 #   install   the release build installed into a temporary prefix; the
 #             tests/consumer project built against it with find_package, with
 #             add_subdirectory, and by hand with pkg-config; each binary run
-#   valgrind  memcheck over the release build's unit tests (death tests
-#             excluded), the example and the fuzz corpus replays: no errors,
+#   valgrind  memcheck over the release build's unit tests (tree, cursor, RCU;
+#             death tests excluded), the example and the fuzz corpus replays: no errors,
 #             no definite or indirect leaks
 #   fuzz      the libFuzzer targets, MAPLE_FUZZ_SECONDS (default 60) seconds
 #             each, built with clang in build/fuzz (scripts/fuzz.sh)
@@ -29,7 +33,7 @@ bash scripts/deps.sh
 
 build_jobs=${MAPLE_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}
 test_jobs=${MAPLE_TEST_JOBS:-2}
-stages=${MAPLE_STAGES:-format tidy release asan install valgrind fuzz}
+stages=${MAPLE_STAGES:-format tidy release asan tsan install valgrind fuzz}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/maple-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -80,6 +84,17 @@ stage_asan() {
     run_ctest build/asan -LE slow
 }
 
+stage_tsan() {
+  # Only the concurrency tests are built: the std backend exists for them.
+  cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" \
+    -DMAPLE_SANITIZE=thread -DMAPLE_RCU_BACKEND=std \
+    -DMAPLE_BUILD_TESTS=ON -DMAPLE_BUILD_EXAMPLES=OFF -DMAPLE_BUILD_BENCH=OFF
+  cmake --build build/tsan -j "$build_jobs" --target maple_concurrency_tests
+  TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+    MAPLE_TEST_SCALE=${MAPLE_TEST_SCALE:-0.1} \
+    run_ctest build/tsan -L concurrency
+}
+
 stage_install() {
   local prefix=$tmp/prefix cxx=${CXX:-c++} pcdir
   [[ -f build/release/CMakeCache.txt ]] || configure_release
@@ -116,10 +131,11 @@ stage_valgrind() {
   local b=build/release
   [[ -f $b/CMakeCache.txt ]] || configure_release
   cmake --build "$b" -j "$build_jobs" --target maple_unit_tests maple_cursor_tests \
-    maple-vma-demo maple_fuzz_replay_tree maple_fuzz_replay_cursor
+    maple_rcu_tests maple-vma-demo maple_fuzz_replay_tree maple_fuzz_replay_cursor
   local runs=(
     "$b/tests/maple_unit_tests --gtest_brief=1 --gtest_filter=-*Death*"
     "$b/tests/maple_cursor_tests --gtest_brief=1 --gtest_filter=-*Death*"
+    "$b/tests/maple_rcu_tests --gtest_brief=1 --gtest_filter=-*Death*"
     "$b/examples/maple-vma-demo --no-dump"
     "$b/tests/maple_fuzz_replay_tree fuzz/corpus/fuzz_tree fuzz/regressions/fuzz_tree"
     "$b/tests/maple_fuzz_replay_cursor fuzz/corpus/fuzz_cursor fuzz/regressions/fuzz_cursor"

@@ -5,7 +5,11 @@
 //                              in small_engine.cpp: tiny data already makes
 //                              deep trees, so splits, rebalances and
 //                              spanning stores across several levels are
-//                              exercised by small, fast scenarios.
+//                              exercised by small, fast scenarios;
+//  * alloc_tree<16>, alloc_tree<6>  allocation trees (tree_flags::alloc:
+//                              gap records in internal nodes of 10 and 3
+//                              children), whose validate() also checks every
+//                              gap record after each operation.
 #pragma once
 
 #include <maple/raw_tree.h>
@@ -16,11 +20,24 @@
 // Typed tests show as Suite/0 (16 slots) and Suite/1 (4 slots); ctest
 // names carry the type: Suite.Test<maple::basic_raw_tree<16u>>.
 extern template class maple::basic_raw_tree<4>;
+extern template class maple::basic_raw_tree<6>;
 
 namespace maple_test {
 
 using small_tree = maple::basic_raw_tree<4>;
 
-using engine_types = ::testing::Types<maple::raw_tree, small_tree>;
+/// A tree created with tree_flags::alloc (default-constructible like the
+/// plain engines, so every typed harness can hold one).
+template <unsigned S>
+class alloc_tree : public maple::basic_raw_tree<S> {
+ public:
+  explicit alloc_tree(std::pmr::memory_resource *mr = nullptr) noexcept
+      : maple::basic_raw_tree<S>(maple::tree_flags::alloc, mr) {}
+};
+
+/// The plain engines (suites whose expectations depend on node shapes).
+using plain_engine_types = ::testing::Types<maple::raw_tree, small_tree>;
+/// Every engine, allocation trees included.
+using engine_types = ::testing::Types<maple::raw_tree, small_tree, alloc_tree<16>, alloc_tree<6>>;
 
 }  // namespace maple_test

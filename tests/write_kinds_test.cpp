@@ -31,7 +31,7 @@ class WriteKinds : public ::testing::Test {
  protected:
   static constexpr std::uint64_t kSlots = Tree::slots;
 };
-TYPED_TEST_SUITE(WriteKinds, engine_types);
+TYPED_TEST_SUITE(WriteKinds, plain_engine_types);
 
 /// Resets the counters, runs one write, checks the tree; returns whether
 /// `kind` was counted. Fails the test (and returns false) on a divergence.

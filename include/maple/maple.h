@@ -5,4 +5,5 @@
 #include <maple/entry.h>
 #include <maple/error.h>
 #include <maple/raw_tree.h>
+#include <maple/rcu.h>
 #include <maple/tree.h>

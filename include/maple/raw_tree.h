@@ -59,6 +59,23 @@ struct check_report {
   explicit operator bool() const noexcept { return ok; }
 };
 
+/// Creation flags of a tree.
+enum class tree_flags : unsigned {
+  none = 0,
+  /// An allocation tree: every internal node also records the largest free
+  /// range under each child (the kernel's MT_FLAGS_ALLOC_RANGE), so that
+  /// empty_area(), empty_area_rev() and the alloc_* calls descend in
+  /// O(log n) instead of scanning. Internal nodes then hold fewer children
+  /// (10 instead of 16 at the default geometry). Needs Slots >= 6.
+  alloc = 1,
+};
+constexpr tree_flags operator|(tree_flags a, tree_flags b) noexcept {
+  return static_cast<tree_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr bool has_flag(tree_flags set, tree_flags f) noexcept {
+  return (static_cast<unsigned>(set) & static_cast<unsigned>(f)) != 0;
+}
+
 /// Number format of dump().
 enum class dump_format { hex, dec };
 
@@ -73,6 +90,8 @@ class basic_raw_tree {
   /// An empty tree whose nodes come from `mr` (default: the library's node
   /// allocator). The resource must outlive the tree.
   explicit basic_raw_tree(std::pmr::memory_resource *mr = nullptr) noexcept;
+  /// An empty tree with creation flags (tree_flags::alloc: gap tracking).
+  explicit basic_raw_tree(tree_flags flags, std::pmr::memory_resource *mr = nullptr) noexcept;
   ~basic_raw_tree();
   basic_raw_tree(const basic_raw_tree &) = delete;
   basic_raw_tree &operator=(const basic_raw_tree &) = delete;
@@ -259,6 +278,10 @@ class basic_raw_tree {
   tree_stats stats() const;
   /// Tree height (0: no node).
   unsigned height() const noexcept { return height_; }
+  /// The creation flags.
+  tree_flags flags() const noexcept { return flags_; }
+  /// True for an allocation tree (tree_flags::alloc).
+  bool tracks_gaps() const noexcept { return has_flag(flags_, tree_flags::alloc); }
 
  private:
   friend struct detail::engine<Slots>;
@@ -267,6 +290,7 @@ class basic_raw_tree {
   std::uint64_t epoch_ = 0;     // bumped by every write (stale-cursor checks)
   std::uint64_t tenure_ = 0;    // bumped when a write guard takes or drops the lock
   bool alloc_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
+  tree_flags flags_ = tree_flags::none;
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };

@@ -67,6 +67,9 @@ class tree {
   using lookup_type = typename codec::lookup_type;
 
   explicit tree(std::pmr::memory_resource *mr = nullptr) noexcept : raw_(mr) {}
+  /// A tree with creation flags (tree_flags::alloc: O(log n) gap search).
+  explicit tree(tree_flags flags, std::pmr::memory_resource *mr = nullptr) noexcept
+      : raw_(flags, mr) {}
 
   lookup_type load(std::uint64_t index) const noexcept { return codec::wrap(raw_.load(index)); }
 

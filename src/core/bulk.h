@@ -26,6 +26,7 @@ struct bulk_builder {
   using tree_t = typename E::tree_t;
   using node_t = node<S>;
   using item = typename Wr::item;
+  using G = gap_tracker<S>;
   static constexpr unsigned P = S - 1;
 
   static std::error_code check_input(std::span<const range_entry> in) noexcept {
@@ -75,28 +76,32 @@ struct bulk_builder {
   /// Builds internal levels over b.level until one node remains; returns it.
   static item build_up(build &b, unsigned &height) {
     height = 1;
+    const bool gaps = E::tracks_gaps(b.t);
+    const unsigned cap = E::internal_cap(b.t), kmin = E::internal_min(b.t);
     while (b.level.size() > 1) {
       std::vector<item> up;
-      up.reserve(b.level.size() / (S - 1) + 2);
+      up.reserve(b.level.size() / (cap - 1) + 2);
       const std::size_t n = b.level.size();
-      std::size_t groups = (n + S - 1) / S;
+      std::size_t groups = (n + cap - 1) / cap;
       std::size_t pos = 0;
       for (std::size_t g = 0; g < groups; ++g) {
-        std::size_t take = std::min<std::size_t>(S, n - pos);
+        std::size_t take = std::min<std::size_t>(cap, n - pos);
         std::size_t after = n - pos - take;
         // Even out the last two groups so the second-to-last is not left
         // full while the last is tiny.
-        if (g + 2 == groups && after < E::kMin) take = (n - pos + 1) / 2;
+        if (g + 2 == groups && after < kmin) take = (n - pos + 1) / 2;
         node_t *p = b.new_node();
-        for (std::size_t i = 0; i < take; ++i) {
-          const item &c = b.level[pos + i];
-          if (i < P) p->pivot[i] = c.piv;
-          p->slot[i] = c.w;
-          node_t::from_ref(c.w)->set_parent(p, static_cast<unsigned>(i));
+        const item *c = &b.level[pos];
+        if (gaps) {
+          Wr::fill_gap_node(p, c, static_cast<unsigned>(take));
+          G::compute(p, pos ? b.level[pos - 1].piv + 1 : 0, c[take - 1].piv);
+        } else {
+          Wr::fill(p, c, static_cast<unsigned>(take));
         }
-        Wr::fill_from(p, static_cast<unsigned>(take), nullptr, static_cast<unsigned>(take));
+        for (std::size_t i = 0; i < take; ++i)
+          node_t::from_ref(c[i].w)->set_parent(p, static_cast<unsigned>(i));
         pos += take;
-        up.push_back({b.level[pos - 1].piv, node_t::make_ref(p, node_kind::internal)});
+        up.push_back({b.level[pos - 1].piv, node_t::make_ref(p, E::internal_kind(b.t))});
       }
       b.level.swap(up);
       ++height;

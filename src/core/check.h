@@ -5,6 +5,7 @@
 
 #include "core/dump.h"
 #include "core/engine.h"
+#include "core/gap_tracking.h"
 #include "core/walk.h"
 
 #include <sstream>
@@ -33,7 +34,10 @@ struct checker {
                    const std::string &what) {
     std::ostringstream os;
     os << "maple tree invariant violated: " << what << "\n";
-    if (n) D::dump_node_line(os, n, min, max, depth, depth + 1 == st.h, dump_format::dec);
+    const bool leaf = depth + 1 == st.h;
+    if (n)
+      D::dump_node_line(os, n, min, max, depth, leaf, dump_format::dec,
+                        !leaf && E::tracks_gaps(st.t));
     st.rep.ok = false;
     st.rep.message = os.str();
     return false;
@@ -73,8 +77,12 @@ struct checker {
     if (n->is_dead()) return fail(st, n, min, max, depth, "dead node reachable");
     if (leaf != (depth + 1 == st.h))
       return fail(st, n, min, max, depth, "leaf at the wrong depth / internal node at leaf depth");
-    const unsigned end = n->end(max);
-    if (end > P) return fail(st, n, min, max, depth, "data end out of range");
+    if (!leaf && node_t::kind_of(ref) != E::internal_kind(st.t))
+      return fail(st, n, min, max, depth, "internal node of the wrong kind for the tree's flags");
+    const bool gap_node = node_t::kind_of(ref) == node_kind::gap_internal;
+    const unsigned end = node_t::end_of(ref, max);
+    if (end > (gap_node ? node_t::A - 1 : P))
+      return fail(st, n, min, max, depth, "data end out of range");
     if (!leaf && W::internal_end(n) != end)
       return fail(st, n, min, max, depth, "metadata end disagrees with the pivots");
     if (end < P && n->pivot[end] != max)
@@ -83,7 +91,7 @@ struct checker {
       return fail(st, n, min, max, depth, "metadata end is stale");
     const bool is_root = depth == 0;
     // The rightmost node of each level is exempt (as in the kernel).
-    if (!is_root && max != max_index && end + 1 < E::kMin)
+    if (!is_root && max != max_index && end + 1 < (leaf ? E::kMin : E::internal_min(st.t)))
       return fail(st, n, min, max, depth,
                   "under-full node (" + std::to_string(end + 1) + " items)");
     if (is_root && !leaf && end == 0)
@@ -111,10 +119,14 @@ struct checker {
       if (hi == max_index) break;
       lo = hi + 1;
     }
-    for (unsigned i = end + 1; i < P; ++i)
-      if (n->pivot[i] != 0) return fail(st, n, min, max, depth, "pivot set past the data end");
-    for (unsigned i = end + 1; i + 1 < S; ++i)
-      if (n->slot[i] != 0) return fail(st, n, min, max, depth, "slot set past the data end");
+    if (gap_node) {
+      if (!check_gaps(st, n, min, max, depth, end)) return false;
+    } else {
+      for (unsigned i = end + 1; i < P; ++i)
+        if (n->pivot[i] != 0) return fail(st, n, min, max, depth, "pivot set past the data end");
+      for (unsigned i = end + 1; i + 1 < S; ++i)
+        if (n->slot[i] != 0) return fail(st, n, min, max, depth, "slot set past the data end");
+    }
     if (leaf && n->slot[end] == 0 && max != max_index)
       return fail(st, n, min, max, depth, "non-rightmost leaf ends with an empty range");
     if (is_root && leaf) {
@@ -124,6 +136,36 @@ struct checker {
           !is_node_word(n->slot[0]))
         return fail(st, n, min, max, depth, "a lone [0,0] entry belongs in the root word");
     }
+    return true;
+  }
+
+  /// A gap node's own words past the data end, its gap records (each the
+  /// child's largest empty range, recomputed) and its largest-gap offset.
+  static bool check_gaps(state &st, const node_t *n, std::uint64_t min, std::uint64_t max,
+                         unsigned depth, unsigned end) {
+    constexpr unsigned A = node_t::A;
+    if (n->pivot[A - 1] != max)
+      return fail(st, n, min, max, depth, "gap node's last pivot is not the node maximum");
+    for (unsigned i = end + 1; i + 1 < A; ++i)
+      if (n->pivot[i] != 0) return fail(st, n, min, max, depth, "pivot set past the data end");
+    for (unsigned i = end + 1; i < A; ++i)
+      if (n->slot[i] != 0 || n->gap(i) != 0)
+        return fail(st, n, min, max, depth, "slot or gap set past the data end");
+    std::uint64_t lo = min, best = 0;
+    for (unsigned i = 0; i <= end; ++i) {
+      std::uint64_t hi = n->slot_max(i, end, max);
+      std::uint64_t want = gap_tracker<S>::node_gap(n->slot[i], lo, hi);
+      if (n->gap(i) != want)
+        return fail(st, n, min, max, depth,
+                    "gap " + std::to_string(i) + " is " + std::to_string(n->gap(i)) +
+                        ", the child's largest empty range is " + std::to_string(want));
+      best = std::max(best, want);
+      lo = hi + 1;
+    }
+    if (n->gap_offset() > end || n->gap(n->gap_offset()) != best)
+      return fail(st, n, min, max, depth,
+                  "largest-gap offset " + std::to_string(n->gap_offset()) +
+                      " does not point at the largest gap");
     return true;
   }
 

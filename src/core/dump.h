@@ -46,14 +46,23 @@ struct dumper {
   }
 
   static void dump_node_line(std::ostream &os, const node_t *n, std::uint64_t min,
-                             std::uint64_t max, unsigned depth, bool leaf, dump_format f) {
-    unsigned end = n->end(max);
+                             std::uint64_t max, unsigned depth, bool leaf, dump_format f,
+                             bool gap_node = false) {
+    unsigned end = gap_node ? n->meta_end() : n->end(max);
     print_range(os, min, max, f);
-    os << ": node " << ptr(n) << " depth " << depth << " type " << (leaf ? 1 : 2) << " parent "
-       << reinterpret_cast<const void *>(n->parent) << " contents:";
+    os << ": node " << ptr(n) << " depth " << depth << " type "
+       << (leaf       ? 1
+           : gap_node ? 3
+                      : 2)
+       << " parent " << reinterpret_cast<const void *>(n->parent) << " contents:";
     for (unsigned i = 0; i <= end && i < S; ++i) {
       os << " " << reinterpret_cast<const void *>(n->slot[i]);
-      if (i < P) os << " " << num{n->pivot[i], f};
+      if (i < end) os << " " << num{n->pivot[i], f};
+    }
+    if (gap_node) {
+      os << " | gaps";
+      for (unsigned i = 0; i <= end && i < node_t::A; ++i) os << " " << n->gap(i);
+      os << " | largest " << n->gap_offset();
     }
     os << " | end " << end << "\n";
   }
@@ -63,8 +72,9 @@ struct dumper {
     const node_t *n = node_t::from_ref(ref);
     const bool leaf = node_t::ref_is_leaf(ref);
     os << std::string(2 * depth, ' ');
-    dump_node_line(os, n, min, max, depth, leaf, f);
-    unsigned end = n->end(max);
+    dump_node_line(os, n, min, max, depth, leaf, f,
+                   node_t::kind_of(ref) == node_kind::gap_internal);
+    unsigned end = node_t::end_of(ref, max);
     std::uint64_t lo = min;
     for (unsigned i = 0; i <= end; ++i) {
       std::uint64_t hi = n->slot_max(i, end, max);
@@ -84,8 +94,8 @@ struct dumper {
 
   static void dump(const tree_t &t, std::ostream &os, dump_format f) {
     word root = E::root(t);
-    os << "maple_tree(" << ptr(&t) << ") flags 0, height " << E::height(t) << " root "
-       << reinterpret_cast<const void *>(root) << "\n";
+    os << "maple_tree(" << ptr(&t) << ") flags " << static_cast<unsigned>(t.flags()) << ", height "
+       << E::height(t) << " root " << reinterpret_cast<const void *>(root) << "\n";
     if (!is_node_word(root)) {
       if (root) {
         os << "0: ";
@@ -100,7 +110,7 @@ struct dumper {
   static void dot_node(std::ostream &os, word ref, std::uint64_t min, std::uint64_t max) {
     const node_t *n = node_t::from_ref(ref);
     const bool leaf = node_t::ref_is_leaf(ref);
-    unsigned end = n->end(max);
+    unsigned end = node_t::end_of(ref, max);
     os << "  n" << ptr(n) << " [label=\"{" << min << "-" << max << "|{";
     for (unsigned i = 0; i <= end; ++i) {
       if (i) os << "|";
@@ -141,7 +151,7 @@ struct dumper {
 
   static void stats_node(tree_stats &s, word ref, std::uint64_t max) {
     const node_t *n = node_t::from_ref(ref);
-    unsigned end = n->end(max);
+    unsigned end = node_t::end_of(ref, max);
     ++s.nodes;
     if (node_t::ref_is_leaf(ref)) {
       ++s.leaves;

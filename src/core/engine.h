@@ -17,14 +17,20 @@ namespace maple::detail {
 template <unsigned S>
 inline constexpr unsigned min_items = (S / 2 - 1) < 2 ? 2 : S / 2 - 1;
 
+/// Smallest number of children of a non-root internal node of an
+/// allocation tree (fewer children fit: node.h, gap_fanout).
+template <unsigned S>
+inline constexpr unsigned gap_min_items = (gap_fanout<S> / 2 - 1) < 2 ? 2 : gap_fanout<S> / 2 - 1;
+
 /// Deepest tree the geometry can produce over 2^64 indices (each internal
-/// level multiplies the covered slots by at least min_items), plus slack.
+/// level multiplies the covered slots by at least its minimum), plus slack.
 template <unsigned S>
 constexpr unsigned compute_max_height() {
+  constexpr unsigned m = gap_min_items<S> < min_items<S> ? gap_min_items<S> : min_items<S>;
   unsigned h = 1;
   long double leaves = 2.0L * 18446744073709551616.0L / min_items<S>;
   while (leaves > 1.0L) {
-    leaves /= min_items<S>;
+    leaves /= m;
     ++h;
   }
   return h + 2;
@@ -47,6 +53,18 @@ struct engine {
   static void set_height(tree_t &t, unsigned h) noexcept { t.height_ = h; }
   static std::mutex &lock(const tree_t &t) noexcept { return t.lock_; }
   static bool rcu_mode(const tree_t &) noexcept { return false; }
+  static bool tracks_gaps(const tree_t &t) noexcept { return t.tracks_gaps(); }
+  /// Children an internal node holds at most / at least (non-root, not
+  /// rightmost), and the kind of the tree's internal nodes.
+  static unsigned internal_cap(const tree_t &t) noexcept {
+    return tracks_gaps(t) ? gap_fanout<S> : S;
+  }
+  static unsigned internal_min(const tree_t &t) noexcept {
+    return tracks_gaps(t) ? gap_min_items<S> : kMin;
+  }
+  static node_kind internal_kind(const tree_t &t) noexcept {
+    return tracks_gaps(t) ? node_kind::gap_internal : node_kind::internal;
+  }
   static std::uint64_t epoch(const tree_t &t) noexcept { return t.epoch_; }
   static void bump_epoch(tree_t &t) noexcept { ++t.epoch_; }
   static std::uint64_t &tenure(tree_t &t) noexcept { return t.tenure_; }
@@ -67,7 +85,7 @@ struct engine {
   static void free_subtree(const tree_t &t, word ref, std::uint64_t max) noexcept {
     node_t *n = node_t::from_ref(ref);
     if (!node_t::ref_is_leaf(ref)) {
-      unsigned e = n->end(max);
+      unsigned e = node_t::end_of(ref, max);
       for (unsigned i = 0; i <= e; ++i) free_subtree(t, n->slot[i], n->slot_max(i, e, max));
     }
     free_node(t, n);

@@ -4,9 +4,15 @@
 // below min nor ends above max; min == max and size == max - min + 1 work;
 // size 0 and min > max are invalid).
 //
-// These trees keep no per-node gap records yet, so the search steps through
-// the leaves between the limits (O(ranges scanned)); adjacent empty ranges
-// are always coalesced, so each empty range is one slot.
+// Allocation trees descend by the gap records of their internal nodes
+// (gap_tracking.h), lowest (or highest) child first, skipping every child
+// whose largest gap is too small: a child lying wholly inside [min, max]
+// with a large enough gap always holds a fit, so only the children holding
+// min or max can send the search down and back up again, and the search
+// costs O(height x fanout) (kernel: mas_empty_area{,_rev} with
+// mas_skip_node/mas_awalk). Other trees step through the leaves between
+// the limits (O(ranges scanned)). Adjacent empty ranges are always
+// coalesced, so each empty range is one slot.
 #pragma once
 
 #include "core/engine.h"
@@ -19,6 +25,11 @@ struct gap_search {
   using E = engine<S>;
   using W = walker<S>;
   using tree_t = typename E::tree_t;
+  using node_t = node<S>;
+
+  struct query {
+    std::uint64_t min, max, size;
+  };
 
   static std::error_code check(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept {
     if (size == 0 || min > max || max - min < size - 1) return errc::invalid_argument;
@@ -48,6 +59,10 @@ struct gap_search {
     if (auto ec = check(min, max, size)) return ec;
     word root = E::root(t);
     if (!is_node_word(root)) return small(root, min, max, size, false, start);
+    if (E::tracks_gaps(t))
+      return descend_lowest(root, 0, max_index, {min, max, size}, start)
+                 ? std::error_code{}
+                 : make_error_code(errc::busy);
     typename W::leaf_pos p;
     W::descend(root, min, p);
     for (;;) {
@@ -65,6 +80,10 @@ struct gap_search {
     if (auto ec = check(min, max, size)) return ec;
     word root = E::root(t);
     if (!is_node_word(root)) return small(root, min, max, size, true, start);
+    if (E::tracks_gaps(t))
+      return descend_highest(root, 0, max_index, {min, max, size}, start)
+                 ? std::error_code{}
+                 : make_error_code(errc::busy);
     typename W::leaf_pos p;
     W::descend(root, max, p);
     for (;;) {
@@ -77,6 +96,44 @@ struct gap_search {
       }
       if (!W::prev_leaf(p)) return errc::busy;
     }
+  }
+
+  /// The lowest fit under node `ref` (bounds [lo, hi]); the recursion is as
+  /// deep as the tree.
+  static bool descend_lowest(word ref, std::uint64_t lo, std::uint64_t hi, const query &q,
+                             std::uint64_t &start) noexcept {
+    const node_t *n = node_t::from_ref(ref);
+    const unsigned e = node_t::end_of(ref, hi);
+    const bool leaf = node_t::ref_is_leaf(ref);
+    for (unsigned i = n->slot_for(q.min, e); i <= e; ++i) {
+      std::uint64_t a = n->slot_min(i, lo), b = n->slot_max(i, e, hi);
+      if (a > q.max) return false;
+      if (leaf) {
+        if (load_acquire(n->slot[i]) == 0 && fits(a, b, q.min, q.max, q.size, false, start))
+          return true;
+      } else if (n->gap(i) >= q.size && descend_lowest(load_acquire(n->slot[i]), a, b, q, start)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static bool descend_highest(word ref, std::uint64_t lo, std::uint64_t hi, const query &q,
+                              std::uint64_t &start) noexcept {
+    const node_t *n = node_t::from_ref(ref);
+    const unsigned e = node_t::end_of(ref, hi);
+    const bool leaf = node_t::ref_is_leaf(ref);
+    for (unsigned i = n->slot_for(q.max, e) + 1; i-- > 0;) {
+      std::uint64_t a = n->slot_min(i, lo), b = n->slot_max(i, e, hi);
+      if (b < q.min) return false;
+      if (leaf) {
+        if (load_acquire(n->slot[i]) == 0 && fits(a, b, q.min, q.max, q.size, true, start))
+          return true;
+      } else if (n->gap(i) >= q.size && descend_highest(load_acquire(n->slot[i]), a, b, q, start)) {
+        return true;
+      }
+    }
+    return false;
   }
 };
 

@@ -22,7 +22,18 @@ using word = std::uintptr_t;
 
 /// Kinds of node; the kind travels in the tagged pointer that refers to a
 /// node, so a reader knows what it is about to read before reading it.
-enum class node_kind : word { leaf = 1, internal = 2 };
+/// `gap_internal` is the internal node of an allocation tree (the kernel's
+/// arange_64): fewer children, with each child's largest free range beside it.
+enum class node_kind : word { leaf = 1, internal = 2, gap_internal = 3 };
+
+/// Children of an allocation tree's internal node. Its 2S words hold: the
+/// parent word, pivots 0..A-2, the node maximum in pivot A-1 (so scans that
+/// stop at the first pivot >= index stay inside the node), A slots, A gaps
+/// in the words pivot[A..P-1] and slot[A..S-2], and the metadata (data end |
+/// offset of the largest gap << 8) in slot[S-1]: 2S >= 3A + 2, A = 10 for
+/// S = 16 as in the kernel.
+template <unsigned S>
+inline constexpr unsigned gap_fanout = (2 * S - 2) / 3;
 
 /// Tagged node reference ("enode"): address | kind << 3 | 0b110. The low
 /// bits 0b10 make it an internal word that can never be a user entry in the
@@ -89,8 +100,36 @@ struct alignas(256) node {
   bool is_dead() const noexcept { return load_acquire(parent) == reinterpret_cast<word>(this); }
   void set_dead() noexcept { store_release(parent, reinterpret_cast<word>(this)); }
 
+  // ---- gap-tracking internal nodes (node_kind::gap_internal) -------------
+  static constexpr unsigned A = gap_fanout<S>;
+  static_assert(sizeof(word) == sizeof(std::uint64_t), "gaps share words with slots");
+
+  /// The word holding child i's largest free range (i < A).
+  const word &gap_word(unsigned i) const noexcept {
+    return i < pivots - A ? reinterpret_cast<const word &>(pivot[A + i])
+                          : slot[A + i - (pivots - A)];
+  }
+  word &gap_word(unsigned i) noexcept {
+    return const_cast<word &>(static_cast<const node *>(this)->gap_word(i));
+  }
+  std::uint64_t gap(unsigned i) const noexcept { return load_relaxed(gap_word(i)); }
+  void set_gap(unsigned i, std::uint64_t g) noexcept { store_relaxed(gap_word(i), word{g}); }
+  unsigned meta_end() const noexcept { return load_relaxed(slot[S - 1]) & 0xFF; }
+  unsigned gap_offset() const noexcept { return (load_relaxed(slot[S - 1]) >> 8) & 0xFF; }
+  void set_meta(unsigned end, unsigned gap_off) noexcept {
+    store_relaxed(slot[S - 1], word{end} | word{gap_off} << 8);
+  }
+  std::uint64_t max_gap() const noexcept { return gap(gap_offset()); }
+
+  /// Data end of the node `ref` refers to (any kind), given its maximum.
+  static unsigned end_of(word ref, std::uint64_t max) noexcept {
+    const node *n = from_ref(ref);
+    return kind_of(ref) == node_kind::gap_internal ? n->meta_end() : n->end(max);
+  }
+
   // ---- data end -----------------------------------------------------------
-  /// Index of the last used slot, given the node's implied maximum.
+  /// Index of the last used slot, given the node's implied maximum (not for
+  /// gap_internal nodes: see end_of).
   unsigned end(std::uint64_t max) const noexcept {
     std::uint64_t p = load_relaxed(pivot[pivots - 1]);
     if (p == 0) return static_cast<unsigned>(load_relaxed(slot[S - 1]) & 0xFF);

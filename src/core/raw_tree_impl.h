@@ -15,6 +15,7 @@
 
 #include <maple/raw_tree.h>
 
+#include <cstdlib>
 #include <system_error>
 
 namespace maple {
@@ -22,6 +23,13 @@ namespace maple {
 template <unsigned S>
 basic_raw_tree<S>::basic_raw_tree(std::pmr::memory_resource *mr) noexcept
     : mr_(mr ? mr : detail::default_node_resource()) {}
+
+template <unsigned S>
+basic_raw_tree<S>::basic_raw_tree(tree_flags flags, std::pmr::memory_resource *mr) noexcept
+    : flags_(flags), mr_(mr ? mr : detail::default_node_resource()) {
+  // An allocation node needs room for 3 children and their gaps (S >= 6).
+  if (has_flag(flags, tree_flags::alloc) && detail::gap_fanout<S> < 3) std::abort();
+}
 
 template <unsigned S>
 basic_raw_tree<S>::~basic_raw_tree() {

@@ -30,11 +30,12 @@ struct walker {
     void *entry() const noexcept { return reinterpret_cast<void *>(load_acquire(leaf->slot[off])); }
   };
 
-  /// Data end of an internal node, from its own words: a full node's last
-  /// slot holds a child reference (>= 256); otherwise it holds the end.
+  /// Data end of an internal node (either kind), from its own words: a full
+  /// node's last slot holds a child reference (a node address, far above
+  /// 0xFFFF); otherwise it holds the metadata (end | gap offset << 8).
   static unsigned internal_end(const node_t *n) noexcept {
     word w = load_relaxed(n->slot[S - 1]);
-    return w > 0xFF ? S - 1 : static_cast<unsigned>(w);
+    return w > 0xFFFF ? S - 1 : static_cast<unsigned>(w & 0xFF);
   }
 
   /// Implied bounds of a node, recovered through parent links.
@@ -63,7 +64,7 @@ struct walker {
     for (;;) {
       node_t *n = node_t::from_ref(ref);
       prefetch_node(n);
-      unsigned end = n->end(max);
+      unsigned end = node_t::end_of(ref, max);
       unsigned off = n->slot_for(index, end);
       if (node_t::ref_is_leaf(ref)) {
         pos = {n, min, max, end, off};

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "core/engine.h"
+#include "core/gap_tracking.h"
 #include "core/walk.h"
 #include "core/write_trace.h"
 
@@ -62,6 +63,7 @@ struct writer {
   using W = walker<S>;
   using tree_t = typename E::tree_t;
   using node_t = node<S>;
+  using G = gap_tracker<S>;
   static constexpr unsigned P = S - 1;
   static constexpr unsigned kMin = E::kMin;
   static constexpr unsigned H = E::kMaxHeight;
@@ -105,6 +107,13 @@ struct writer {
 
     node_supply *supply;
     bool dry() const noexcept { return supply->how == node_supply::mode::dry; }
+    bool gaps() const noexcept { return E::tracks_gaps(t); }
+    /// Most and fewest items a node of the level holds.
+    unsigned cap(bool leaf) const noexcept { return leaf ? S : E::internal_cap(t); }
+    unsigned min_items(bool leaf) const noexcept { return leaf ? kMin : E::internal_min(t); }
+    word ref(node_t *n, bool leaf) const noexcept {
+      return node_t::make_ref(n, leaf ? node_kind::leaf : E::internal_kind(t));
+    }
 
     op(tree_t &tr, node_supply *sup) : t(tr), supply(sup) {}
     unsigned count() const noexcept { return hi - lo; }
@@ -134,7 +143,7 @@ struct writer {
     for (unsigned d = 0; d < h; ++d) {
       node_t *n = node_t::from_ref(ref);
       W::prefetch_node(n);
-      unsigned end = n->end(max);
+      unsigned end = node_t::end_of(ref, max);
       unsigned off = n->slot_for(index, end);
       lv[d] = {n, end, off, min, max};
       if (d + 1 < h) {
@@ -150,10 +159,11 @@ struct writer {
   static void descend_path(level *lv, unsigned from, unsigned d, bool rightmost) noexcept {
     for (unsigned j = from + 1; j <= d; ++j) {
       level &p = lv[j - 1];
-      node_t *n = node_t::from_ref(p.n->slot[p.slot]);
+      word ref = p.n->slot[p.slot];
+      node_t *n = node_t::from_ref(ref);
       std::uint64_t min = p.n->slot_min(p.slot, p.min);
       std::uint64_t max = p.n->slot_max(p.slot, p.end, p.max);
-      unsigned end = n->end(max);
+      unsigned end = node_t::end_of(ref, max);
       lv[j] = {n, end, rightmost ? end : 0u, min, max};
     }
   }
@@ -195,18 +205,18 @@ struct writer {
   /// The last node of a rightmost interval (max == max_index) is exempt
   /// from the minimum, as in the kernel: appends then leave full nodes.
   static bool try_split(const item *it, unsigned count, unsigned k, bool leaf, bool left_heavy,
-                        bool rightmost, unsigned *sizes) noexcept {
-    const unsigned last_min = rightmost ? 1 : kMin;
+                        bool rightmost, unsigned cap, unsigned kmin, unsigned *sizes) noexcept {
+    const unsigned last_min = rightmost ? 1 : kmin;
     unsigned pos = 0;
     for (unsigned i = 0; i < k; ++i) {
       unsigned rem = count - pos, nl = k - i;
       if (nl == 1) {
-        if (rem > S || (k > 1 && rem < last_min)) return false;
+        if (rem > cap || (k > 1 && rem < last_min)) return false;
         sizes[i] = rem;
         return true;
       }
-      int lo = std::max<int>(kMin, int(rem) - int((nl - 1) * S));
-      int hi = std::min<int>(S, int(rem) - int((nl - 2) * kMin + last_min));
+      int lo = std::max<int>(int(kmin), int(rem) - int((nl - 1) * cap));
+      int hi = std::min<int>(int(cap), int(rem) - int((nl - 2) * kmin + last_min));
       if (lo > hi) return false;
       int target = left_heavy ? hi : int((rem + nl - 1) / nl);
       target = std::clamp(target, lo, hi);
@@ -225,14 +235,39 @@ struct writer {
   }
 
   static unsigned plan_split(const item *it, unsigned count, bool leaf, bool left_heavy,
-                             bool rightmost, unsigned *sizes) noexcept {
-    for (unsigned k = std::max(1u, (count + S - 1) / S); k <= 7; ++k)
-      if (try_split(it, count, k, leaf, left_heavy, rightmost, sizes)) return k;
+                             bool rightmost, unsigned cap, unsigned kmin,
+                             unsigned *sizes) noexcept {
+    for (unsigned k = std::max(1u, (count + cap - 1) / cap); k <= 8; ++k)
+      if (try_split(it, count, k, leaf, left_heavy, rightmost, cap, kmin, sizes)) return k;
     return 0;  // unreachable for item counts the engine produces
   }
 
   static void fill(node_t *n, const item *it, unsigned count, unsigned from = 0) noexcept {
     fill_from(n, from, it + from, count);
+  }
+
+  /// Fills node n of the level (bounds [min, ...]) with items; an
+  /// allocation tree's internal node also gets its gap records (not in a dry
+  /// run: nothing reads them there).
+  static void fill_node(const op &o, node_t *n, const item *it, unsigned count, bool leaf,
+                        std::uint64_t min, unsigned from = 0) noexcept {
+    if (leaf || !o.gaps()) return fill(n, it, count, from);
+    fill_gap_node(n, it, count);
+    if (!o.dry()) G::compute(n, min, it[count - 1].piv);
+  }
+
+  /// The words of a gap node but its gap records: pivots (pivot[A-1] and
+  /// pivot[end] hold the node maximum, the ones between are zero), slots,
+  /// and the data end in the metadata.
+  static void fill_gap_node(node_t *n, const item *it, unsigned count) noexcept {
+    constexpr unsigned A = node_t::A;
+    const std::uint64_t max = it[count - 1].piv;
+    for (unsigned i = 0; i + 1 < count; ++i) n->pivot[i] = it[i].piv;
+    for (unsigned i = count - 1; i < A; ++i)
+      store_relaxed(n->pivot[i], i == count - 1 || i == A - 1 ? max : std::uint64_t{0});
+    for (unsigned i = 0; i < count; ++i) n->slot[i] = it[i].w;
+    for (unsigned i = count; i < A; ++i) store_relaxed(n->slot[i], word{0});
+    n->set_meta(count - 1, 0);  // the gap offset comes with the gaps
   }
 
   static void adopt_children(node_t *n, unsigned count, unsigned from = 0) noexcept {
@@ -327,7 +362,7 @@ struct writer {
       --new_h;
     }
     n->set_root();
-    E::set_root(t, node_t::make_ref(n, leaf ? node_kind::leaf : node_kind::internal));
+    E::set_root(t, o.ref(n, leaf));
     E::set_height(t, new_h);
   }
 
@@ -450,7 +485,10 @@ struct writer {
       count_kind(write_kind::append);
     else
       count_kind(write_kind::node_store);
-    if (!o.dry()) fill_from(n, base, it, count, old_count);
+    if (!o.dry()) {
+      fill_from(n, base, it, count, old_count);
+      if (o.gaps()) G::propagate(n, true, l.min, l.max);
+    }
     return true;
   }
 
@@ -489,7 +527,10 @@ struct writer {
       // A root leaf may shrink to a shape kept without a node.
       if (prev_empty || next_empty || ends_leaf || o.h == 1) return false;
     }
-    if (!o.dry()) store_release(n->slot[s], e);
+    if (!o.dry()) {
+      store_release(n->slot[s], e);
+      if (o.gaps()) G::propagate(n, true, l.min, l.max);
+    }
     count_kind(write_kind::exact_fit);
     return true;
   }
@@ -555,7 +596,8 @@ struct writer {
           while (o.count() && o.buf[o.hi - 1].w == 0 && extend_right(o, d, true)) {
           }
         bool whole = o.L[d].min == 0 && o.R[d].max == max_index;
-        if (o.count() < kMin && o.R[d].max != max_index) {
+        const unsigned cap = o.cap(leaf), kmin = o.min_items(leaf);
+        if (o.count() < kmin && o.R[d].max != max_index) {
           if (!extend_right(o, d, leaf)) {
             unsigned c0 = o.count();
             extend_left(o, d, leaf);
@@ -569,15 +611,15 @@ struct writer {
             }
         }
         bool pushed = false;
-        if (o.count() > S && d > 0) pushed = try_push(o, d, leaf);
+        if (o.count() > cap && d > 0) pushed = try_push(o, d, leaf);
         whole = o.L[d].min == 0 && o.R[d].max == max_index;
         o.lo_bound[d] = o.L[d].min;
         o.hi_bound[d] = o.R[d].max;
 
         // 2. Distribute.
         unsigned sizes[8];
-        unsigned k =
-            plan_split(&o.at(0), o.count(), leaf, appending(o, d), o.R[d].max == max_index, sizes);
+        unsigned k = plan_split(&o.at(0), o.count(), leaf, appending(o, d), o.R[d].max == max_index,
+                                cap, kmin, sizes);
         const bool single = o.L[d].n == o.R[d].n;
         if (k > 1 && !pushed)
           count_kind(leaf ? write_kind::leaf_split : write_kind::internal_split);
@@ -594,9 +636,10 @@ struct writer {
           if (o.dry()) return {};
           if (!leaf) retire(o, n, d, o.L[d].min, o.L[d].max, true);
           commit_parents(o);
-          fill(n, &o.at(0), o.count(), from);
+          fill_node(o, n, &o.at(0), o.count(), leaf, o.L[d].min, from);
           if (!leaf) adopt_children(n, o.count(), 0);
           if (d == 0 && leaf) finish_leaf_root(o, n);
+          if (d > 0 && o.gaps()) G::propagate(n, leaf, o.L[d].min, o.L[d].max);
           return {};
         }
 
@@ -604,10 +647,9 @@ struct writer {
         unsigned pos = 0;
         for (unsigned i = 0; i < k; ++i) {
           node_t *n = new_node(o, leaf);
-          fill(n, &o.at(pos), sizes[i]);
+          fill_node(o, n, &o.at(pos), sizes[i], leaf, pos ? o.at(pos - 1).piv + 1 : o.L[d].min);
           pos += sizes[i];
-          o.out[i] = {o.at(pos - 1).piv,
-                      node_t::make_ref(n, leaf ? node_kind::leaf : node_kind::internal)};
+          o.out[i] = {o.at(pos - 1).piv, o.ref(n, leaf)};
         }
         o.nout = k;
 
@@ -624,6 +666,7 @@ struct writer {
             level &p = o.L[d - 1];
             n->set_parent(p.n, p.slot);
             store_release(p.n->slot[p.slot], o.out[0].w);
+            if (o.gaps()) G::propagate(n, leaf, o.L[d].min, o.R[d].max);
           }
           retire(o, o.L[d].n, d, o.L[d].min, o.L[d].max, false);
           break;
@@ -643,7 +686,7 @@ struct writer {
           item its[8];
           std::copy(o.out, o.out + k, its);
           node_t *r = new_node(o, false);
-          fill(r, its, k);
+          fill_node(o, r, its, k, false, 0);
           count_kind(write_kind::root_split);
           if (o.dry()) break;
           commit_parents(o);
@@ -705,8 +748,8 @@ struct writer {
     const level &pl = o.L[d - 1];
     if (pl.slot > 0) {
       std::uint64_t smax = pl.n->pivot[pl.slot - 1];
-      unsigned cs = node_t::from_ref(pl.n->slot[pl.slot - 1])->end(smax) + 1;
-      if (o.count() + cs <= 2 * S - 2) {
+      unsigned cs = node_t::end_of(pl.n->slot[pl.slot - 1], smax) + 1;
+      if (o.count() + cs <= 2 * o.cap(leaf) - 2) {
         unsigned c0 = o.count();
         extend_left(o, d, leaf);
         unsigned added = o.count() - c0;
@@ -719,8 +762,8 @@ struct writer {
     const level &pr = o.R[d - 1];
     if (pr.slot < pr.end) {
       std::uint64_t smax = pr.n->slot_max(pr.slot + 1, pr.end, pr.max);
-      unsigned cs = node_t::from_ref(pr.n->slot[pr.slot + 1])->end(smax) + 1;
-      if (o.count() + cs <= 2 * S - 2) {
+      unsigned cs = node_t::end_of(pr.n->slot[pr.slot + 1], smax) + 1;
+      if (o.count() + cs <= 2 * o.cap(leaf) - 2) {
         extend_right(o, d, leaf);
         count_kind(write_kind::push);
         return true;

@@ -1,5 +1,6 @@
 // Smoke test of an installed maple: a few stores and loads through both the
-// typed and the raw API. Returns nonzero on any mismatch.
+// typed and the raw API, and one deferred free through the RCU layer (which
+// links liburcu in the default build). Returns nonzero on any mismatch.
 #include <maple/maple.h>
 
 #include <cstdio>
@@ -44,6 +45,15 @@ int main() {
   expect(maple::value_of_entry(raw.erase(10)) == 7 && raw.empty(), "raw erase");
   expect(raw.validate().ok, "validate raw tree");
 
-  if (failures == 0) std::puts("consumer: ok");
+  static int freed = 0;
+  {
+    maple::rcu::read_guard g;
+    expect(maple::rcu::in_read_section(), "inside a read section");
+  }
+  maple::rcu::defer([](void *p) { *static_cast<int *>(p) = 1; }, &freed);
+  maple::rcu::barrier();
+  expect(freed == 1, "deferred callback ran after barrier");
+
+  if (failures == 0) std::printf("consumer: ok (RCU backend %s)\n", maple::rcu::backend_name());
   return failures == 0 ? 0 : 1;
 }

@@ -1,0 +1,220 @@
+// src/rcu/backend_std.cpp - grace periods built on std::atomic, for builds
+// that ThreadSanitizer must understand (it cannot see liburcu's membarrier
+// based ordering). Simple rather than fast:
+//
+//  * a global grace-period counter `gp` (starts at 1, only grows) and one
+//    reader record per registered thread, in a registry list;
+//  * the outermost read_guard stores the current gp into its record (0 means
+//    "not reading") and leaves by storing 0 (release: everything the section
+//    read happens-before the writer that sees the 0);
+//  * synchronize() advances gp to `target` and waits until every record is
+//    0 or >= target: readers that entered before the advance have left,
+//    readers that entered after it see whatever was unlinked before it;
+//  * defer() queues the callback; the queue is processed - one
+//    synchronize() for the whole batch, then every callback - by the
+//    deferring thread once the batch holds batch_weight objects, and by
+//    barrier(). There is no background thread.
+//
+// Records of exited threads are recycled, so the registry stays as large as
+// the peak number of live reader threads.
+#include <maple/rcu.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <utility>
+
+#include "rcu/backend.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define MAPLE_RCU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MAPLE_RCU_TSAN 1
+#endif
+#endif
+
+namespace maple::rcu {
+namespace {
+
+// A batch is processed once it frees this many objects.
+constexpr std::size_t batch_weight = 1024;
+
+struct reader_record {
+  std::atomic<std::uint64_t> gp_seen{0};  // 0: outside any read section
+  reader_record *next = nullptr;          // registry list; set once, under registry::lock
+  bool in_use = false;                    // under registry::lock
+};
+
+struct deferred_call {
+  deferred_call *next;
+  void (*fn)(void *);
+  void *arg;
+  std::size_t weight;
+};
+
+struct state {
+  std::atomic<std::uint64_t> gp{1};
+
+  std::mutex registry_lock;
+  reader_record *records = nullptr;
+
+  std::mutex queue_lock;            // guards queued and queued_weight
+  deferred_call *queued = nullptr;  // newest first
+  std::size_t queued_weight = 0;
+  std::mutex processing;  // one batch at a time, so barrier() can wait for older batches
+};
+
+// Never destroyed: threads (and their thread_local destructors) may outlive
+// static destruction.
+state &global() {
+  static state *s = new state;
+  return *s;
+}
+
+// A store the writer's scan must not miss, ordered before the section's
+// loads (the Dekker pattern: reader stores its record then loads pointers,
+// writer stores pointers then loads records). A seq_cst fence on both sides
+// does it; ThreadSanitizer does not model fences, so under TSan a seq_cst
+// read-modify-write (a full barrier on x86) stands in for store + fence.
+void announce(std::atomic<std::uint64_t> &word, std::uint64_t v) noexcept {
+#ifdef MAPLE_RCU_TSAN
+  word.exchange(v, std::memory_order_seq_cst);
+#else
+  word.store(v, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+struct reader_slot {
+  reader_record *record = nullptr;
+
+  reader_slot() = default;
+  reader_slot(const reader_slot &) = delete;
+  reader_slot &operator=(const reader_slot &) = delete;
+  ~reader_slot() {
+    if (record == nullptr) return;
+    state &s = global();
+    std::lock_guard lock(s.registry_lock);
+    record->in_use = false;
+    detail::thread_unregistered();
+  }
+};
+
+thread_local reader_slot this_thread_reader;
+thread_local unsigned read_depth = 0;
+thread_local bool running_callbacks = false;
+
+reader_record &this_thread_record() {
+  reader_slot &slot = this_thread_reader;
+  if (slot.record == nullptr) {
+    state &s = global();
+    std::lock_guard lock(s.registry_lock);
+    reader_record *r = s.records;
+    while (r != nullptr && r->in_use) r = r->next;
+    if (r == nullptr) {
+      r = new reader_record;  // out of memory here terminates (read_guard is noexcept)
+      r->next = s.records;
+      s.records = r;
+    }
+    r->in_use = true;
+    slot.record = r;
+    detail::thread_registered();
+  }
+  return *slot.record;
+}
+
+void wait_for_reader(const reader_record &r, std::uint64_t target) noexcept {
+  for (unsigned spins = 0;; ++spins) {
+    std::uint64_t seen = r.gp_seen.load(std::memory_order_acquire);
+    if (seen == 0 || seen >= target) return;
+    if (spins >= 64) std::this_thread::yield();
+  }
+}
+
+void run_batch(deferred_call *batch) noexcept {
+  detail::backend_synchronize();
+  running_callbacks = true;
+  while (batch != nullptr) {
+    deferred_call *next = batch->next;
+    batch->fn(batch->arg);
+    detail::callback_done(batch->weight);
+    delete batch;
+    batch = next;
+  }
+  running_callbacks = false;
+}
+
+// Takes whatever is queued and runs it after one grace period.
+void process_queue() noexcept {
+  state &s = global();
+  std::lock_guard busy(s.processing);
+  deferred_call *batch = nullptr;
+  {
+    std::lock_guard lock(s.queue_lock);
+    batch = std::exchange(s.queued, nullptr);
+    s.queued_weight = 0;
+  }
+  run_batch(batch);
+}
+
+}  // namespace
+
+read_guard::read_guard() noexcept {
+  if (read_depth++ == 0) {
+    reader_record &r = this_thread_record();
+    announce(r.gp_seen, global().gp.load(std::memory_order_relaxed));
+  }
+}
+
+read_guard::~read_guard() {
+  if (--read_depth == 0) this_thread_reader.record->gp_seen.store(0, std::memory_order_release);
+}
+
+bool in_read_section() noexcept { return read_depth != 0; }
+
+namespace detail {
+
+void backend_synchronize() noexcept {
+  state &s = global();
+#ifndef MAPLE_RCU_TSAN
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+  std::uint64_t target = s.gp.fetch_add(1, std::memory_order_seq_cst) + 1;
+  std::lock_guard lock(s.registry_lock);
+  for (const reader_record *r = s.records; r != nullptr; r = r->next) wait_for_reader(*r, target);
+}
+
+bool backend_defer(void (*fn)(void *), void *arg, std::size_t weight) noexcept {
+  auto *d = fail_this_allocation() ? nullptr : new (std::nothrow) deferred_call;
+  if (d == nullptr) return false;
+  *d = {nullptr, fn, arg, weight};
+  state &s = global();
+  bool full = false;
+  {
+    std::lock_guard lock(s.queue_lock);
+    d->next = s.queued;
+    s.queued = d;
+    s.queued_weight += weight;
+    full = s.queued_weight >= batch_weight;
+  }
+  // A callback that defers leaves its work to the next batch.
+  if (full && !running_callbacks) process_queue();
+  return true;
+}
+
+void backend_barrier() noexcept {
+  // Batches taken earlier hold `processing` until they have run, so once we
+  // hold it, everything deferred before this call has run or is queued.
+  process_queue();
+}
+
+bool in_callback() noexcept { return running_callbacks; }
+
+const char *backend_name() noexcept { return "std"; }
+
+}  // namespace detail
+}  // namespace maple::rcu
