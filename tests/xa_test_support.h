@@ -5,6 +5,7 @@
 
 #include "test_env.h"
 
+#include <maple/rcu.h>
 #include <maple/xarray.h>
 
 #include <bit>
@@ -48,7 +49,7 @@ class counting_resource : public std::pmr::memory_resource {
 };
 
 /// Waits until every node retired so far has been freed.
-inline void xa_quiesce() {}
+inline void xa_quiesce() { maple::rcu::barrier(); }
 
 /// One visible entry: first index, order, entry, mark bits.
 using xa_row = std::tuple<std::uint64_t, unsigned, void *, unsigned>;

@@ -14,8 +14,11 @@
 //  * readers take no lock and never see a torn state: new nodes are filled
 //    before one release store publishes them, entries change by single-word
 //    stores and removed nodes are retired, not freed, while readers may still
-//    hold them (docs/xarray.md). Writers serialise on the array's lock,
-//    taken inside each normal-API call;
+//    hold them (maple::rcu; docs/xarray.md). Writers serialise on the
+//    array's lock, taken inside each normal-API call; a writer must not hold
+//    a maple::rcu::read_guard. Nodes a write removes are freed after a grace
+//    period: before destroying a custom memory resource, destroy its arrays
+//    and call maple::rcu::barrier();
 //  * on any error the array is unchanged.
 //
 // The advanced API (a cursor over the same engine) is in maple/xa_state.h.
@@ -23,6 +26,7 @@
 
 #include <maple/entry.h>
 #include <maple/error.h>
+#include <maple/rcu.h>
 
 #include <atomic>
 #include <cstddef>
@@ -106,7 +110,8 @@ struct xa_item {
 class xarray {
  public:
   /// An empty array whose nodes come from `mr` (default: the library's node
-  /// allocator). The resource must outlive the array and its retired nodes.
+  /// allocator). The resource must outlive the array and the deferred frees
+  /// of its retired nodes (maple::rcu::barrier()).
   explicit xarray(xa_flags flags = xa_flags::none, std::pmr::memory_resource *mr = nullptr) noexcept;
   explicit xarray(std::pmr::memory_resource *mr) noexcept : xarray(xa_flags::none, mr) {}
   ~xarray();
@@ -224,12 +229,18 @@ class xarray {
   std::error_code set_mark(std::uint64_t index, xa_mark mark) noexcept;
   void clear_mark(std::uint64_t index, xa_mark mark) noexcept;
 
-  /// Removes every entry and frees (retires) every node.
+  /// Removes every entry and retires every node.
   void destroy() noexcept;
 
   // ---- the lock, for the advanced API (BasicLockable) --------------------
+  // unlock() hands the nodes the writes under the lock retired to one
+  // deferred free (maple::rcu::retire_list): the calling thread must not be
+  // inside a read section.
   void lock() { lock_.lock(); }
-  void unlock() { lock_.unlock(); }
+  void unlock() noexcept {
+    retired_.submit();
+    lock_.unlock();
+  }
   bool try_lock() { return lock_.try_lock(); }
 
   // ---- checking ---------------------------------------------------------
@@ -245,8 +256,8 @@ class xarray {
   std::atomic<std::uintptr_t> head_{0};  // nullptr, an entry at index 0, or a node word
   std::atomic<unsigned> root_marks_{0};  // bit m: some entry carries mark m
   xa_flags flags_;
-  bool cyclic_wrapped_ = false;         // alloc_cyclic's next overflowed to 0
-  detail::xa_node *retired_ = nullptr;  // retired nodes awaiting their grace period
+  bool cyclic_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
+  rcu::retire_list retired_;     // nodes unlinked under the lock, freed after a grace period
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };

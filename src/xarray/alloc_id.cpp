@@ -13,7 +13,7 @@ std::error_code xarray::alloc(void *entry, xa_limit limit, std::uint64_t &id) {
   if (!entry) entry = xa_zero_entry();  // the ID is taken even for nullptr
   std::uint64_t min = limit.min;
   if (flags_ == xa_flags::alloc1 && min == 0) min = 1;
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   std::uint64_t index = 0;
   if (!xa_impl::find_free(*this, min, limit.max, index)) return errc::busy;
   xa_state s(*this, index);
@@ -35,7 +35,7 @@ std::error_code xarray::alloc_cyclic(void *entry, xa_limit limit, std::uint64_t 
   }
   if (ec) return ec;
   {
-    std::lock_guard g(lock_);
+    std::lock_guard g(*this);
     if (cyclic_wrapped_) {
       cyclic_wrapped_ = false;
       wrap = true;

@@ -52,8 +52,8 @@ struct xa_impl {
   /// Puts the retry entry in every used slot of an unlinked subtree (so a
   /// reader re-validating inside it restarts) and retires all its nodes.
   static void retire_subtree(xarray &xa, xa_node *n) noexcept;
-  /// Frees every retired node now (destruction: no reader can remain).
-  static void free_retired(xarray &xa) noexcept;
+  /// Frees a whole subtree now (destruction: no reader can remain).
+  static void free_subtree(xa_node *n) noexcept;
 
   // ---- walking (walk.cpp) ------------------------------------------------
   static xa_word start(xa_state &s) noexcept;

@@ -6,19 +6,22 @@
 namespace maple::detail {
 namespace {
 
-xa_node *allocate(xarray &xa, std::pmr::memory_resource *mr) noexcept {
-  (void)xa;
+void *allocate(std::pmr::memory_resource *mr) noexcept {
   try {
-    return static_cast<xa_node *>(mr->allocate(sizeof(xa_node), alignof(xa_node)));
+    return mr->allocate(sizeof(xa_node), alignof(xa_node));
   } catch (const std::bad_alloc &) {
     return nullptr;
   }
 }
 
-void release(std::pmr::memory_resource *mr, xa_node *n) noexcept {
+void release(xa_node *n) noexcept {
+  std::pmr::memory_resource *mr = n->home;
   n->~xa_node();
   mr->deallocate(n, sizeof(xa_node), alignof(xa_node));
 }
+
+// The deferred free of a retired node (runs after its grace period).
+void release_retired(void *p) noexcept { release(static_cast<xa_node *>(p)); }
 
 }  // namespace
 
@@ -30,13 +33,14 @@ xa_node *xa_impl::alloc_node(xa_state &s, unsigned shift, xa_node *parent,
     s.spare_ = s.spare_->chain;
     static_cast<xa_node *>(mem)->~xa_node();
   } else {
-    mem = allocate(xa, xa.mr_);
+    mem = allocate(xa.mr_);
     if (!mem) {
       s.err_ = errc::no_memory;
       return nullptr;
     }
   }
   auto *n = new (mem) xa_node;
+  n->home = xa.mr_;
   n->shift = static_cast<unsigned char>(shift);
   n->offset = static_cast<unsigned char>(offset);
   n->parent.store(parent, std::memory_order_relaxed);
@@ -46,9 +50,10 @@ xa_node *xa_impl::alloc_node(xa_state &s, unsigned shift, xa_node *parent,
 }
 
 bool xa_impl::prealloc_one(xa_state &s) noexcept {
-  void *mem = allocate(*s.xa_, s.xa_->mr_);
+  void *mem = allocate(s.xa_->mr_);
   if (!mem) return false;
   auto *n = new (mem) xa_node;
+  n->home = s.xa_->mr_;
   n->chain = s.spare_;
   s.spare_ = n;
   return true;
@@ -63,17 +68,19 @@ unsigned xa_impl::spare_count(const xa_state &s) noexcept {
 void xa_impl::free_spares(xa_state &s) noexcept {
   while (xa_node *n = s.spare_) {
     s.spare_ = n->chain;
-    release(s.xa_->mr_, n);
+    release(n);
   }
 }
 
-void xa_impl::free_unpublished(xarray &xa, xa_node *n) noexcept { release(xa.mr_, n); }
+void xa_impl::free_unpublished(xarray &xa, xa_node *n) noexcept {
+  (void)xa;
+  release(n);
+}
 
 void xa_impl::retire_node(xarray &xa, xa_node *n) noexcept {
-  // Readers may still be inside n: it waits on the array's list until no
-  // reader can remain (destruction, for now; docs/xarray.md).
-  n->chain = xa.retired_;
-  xa.retired_ = n;
+  // Readers may still be inside n: it is freed after a grace period. The
+  // array's list is submitted as one batch when the lock is released.
+  xa.retired_.add(n, release_retired);
 }
 
 void xa_impl::retire_subtree(xarray &xa, xa_node *root) noexcept {
@@ -102,11 +109,13 @@ void xa_impl::retire_subtree(xarray &xa, xa_node *root) noexcept {
   }
 }
 
-void xa_impl::free_retired(xarray &xa) noexcept {
-  while (xa_node *n = xa.retired_) {
-    xa.retired_ = n->chain;
-    release(xa.mr_, n);
-  }
+void xa_impl::free_subtree(xa_node *n) noexcept {
+  if (n->shift != 0)
+    for (auto &slot : n->slots) {
+      xa_word w = slot.load(std::memory_order_relaxed);
+      if (xa_word_node(w)) free_subtree(xa_word_to_node(w));
+    }
+  release(n);
 }
 
 }  // namespace maple::detail

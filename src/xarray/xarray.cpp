@@ -22,8 +22,10 @@ xarray::xarray(xa_flags flags, std::pmr::memory_resource *mr) noexcept
     : flags_(flags), mr_(mr ? mr : detail::default_node_resource()) {}
 
 xarray::~xarray() {
-  destroy();
-  xa_impl::free_retired(*this);
+  // No reader can use a dying array: its nodes go at once (those retired
+  // earlier are already on their way through the RCU layer).
+  xa_word h = head_.load(std::memory_order_relaxed);
+  if (detail::xa_word_node(h)) xa_impl::free_subtree(detail::xa_word_to_node(h));
 }
 
 // ---- reads ----------------------------------------------------------------------
@@ -216,7 +218,7 @@ std::error_code xarray::store(std::uint64_t index, void *entry, void **old) {
 std::error_code xarray::store_order(std::uint64_t index, unsigned order, void *entry, void **old) {
   if (xa_is_internal(entry) || order > 64) return errc::invalid_argument;
   if (!entry && is_alloc()) entry = xa_zero_entry();  // keeps the index allocated
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index, order);
   xa_word prev = xa_impl::store(s, as_word(entry));
   if (s.error()) return s.error();
@@ -225,7 +227,7 @@ std::error_code xarray::store_order(std::uint64_t index, unsigned order, void *e
 }
 
 void *xarray::erase(std::uint64_t index) noexcept {
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index);
   return zero_to_null(xa_impl::store(s, 0));
 }
@@ -233,7 +235,7 @@ void *xarray::erase(std::uint64_t index) noexcept {
 std::error_code xarray::insert(std::uint64_t index, void *entry, unsigned order) {
   if (xa_is_internal(entry) || order > 64) return errc::invalid_argument;
   if (!entry) entry = xa_zero_entry();
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index, order);
   if (xa_impl::occupied(s)) return errc::busy;
   xa_impl::store(s, as_word(entry));
@@ -244,7 +246,7 @@ std::error_code xarray::cmpxchg(std::uint64_t index, void *expected, void *desir
                                 void **current) {
   if (xa_is_internal(desired) || xa_is_internal(expected)) return errc::invalid_argument;
   if (!desired && is_alloc()) desired = xa_zero_entry();
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index);
   xa_word cur = xa_impl::load(s);
   bool match = cur == as_word(expected) || (!expected && cur == detail::xa_zero_word);
@@ -258,7 +260,7 @@ std::error_code xarray::cmpxchg(std::uint64_t index, void *expected, void *desir
 }
 
 std::error_code xarray::reserve(std::uint64_t index) {
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index);
   if (xa_impl::load(s) != 0) return {};
   s.reset();
@@ -267,7 +269,7 @@ std::error_code xarray::reserve(std::uint64_t index) {
 }
 
 void xarray::release(std::uint64_t index) noexcept {
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index);
   if (xa_impl::load(s) != detail::xa_zero_word) return;
   s.reset();
@@ -278,7 +280,7 @@ std::error_code xarray::set_mark(std::uint64_t index, xa_mark mark) noexcept {
   auto m = static_cast<unsigned>(mark);
   if (m >= xa_max_marks || (is_alloc() && m == detail::xa_free_mark))
     return errc::invalid_argument;
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index);
   if (xa_impl::load(s) != 0) xa_impl::set_mark(s, m);
   return {};
@@ -287,13 +289,13 @@ std::error_code xarray::set_mark(std::uint64_t index, xa_mark mark) noexcept {
 void xarray::clear_mark(std::uint64_t index, xa_mark mark) noexcept {
   auto m = static_cast<unsigned>(mark);
   if (m >= xa_max_marks || (is_alloc() && m == detail::xa_free_mark)) return;
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_state s(*this, index);
   if (xa_impl::load(s) != 0) xa_impl::clear_mark(s, m);
 }
 
 void xarray::destroy() noexcept {
-  std::lock_guard g(lock_);
+  std::lock_guard g(*this);
   xa_word h = head_.load(std::memory_order_relaxed);
   xa_impl::publish_head(*this, 0);
   root_marks_.store(0, std::memory_order_relaxed);
