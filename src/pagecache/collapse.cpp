@@ -17,7 +17,8 @@ void report(address_space &m, const xa_state &xas, void *entry) {
 
 }  // namespace
 
-collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject_rollback) {
+collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject_rollback,
+                              unsigned max_none) {
   if (start & (hpage_nr - 1)) return collapse_result::failed;
   folio *nf = m.pool.alloc(hpage_order);
   nf->index.store(start, std::memory_order_relaxed);
@@ -33,6 +34,10 @@ collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject
     xa_state xas(m.i_pages, i);
     void *e = xas.load();
     if (!e) {
+      if (filled.size() >= max_none) {  // khugepaged's max_ptes_none
+        ok = false;
+        break;
+      }
       xas.set(i);
       xas.store(nf);
       if (xas.error()) {

@@ -129,7 +129,10 @@ void truncate_inode_pages_range(address_space &m, std::uint64_t lstart, std::uin
 enum class collapse_result { collapsed, rolled_back, failed };
 /// Replaces the small folios of [start, start + 512) (start aligned) by one
 /// order-9 folio, filling holes with the new (locked) folio while it scans
-/// (the 2023 algorithm); any obstacle, or `inject_rollback`, undoes it.
-collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject_rollback);
+/// (the 2023 algorithm); any obstacle (a value entry, a large, locked or
+/// referenced folio, more than `max_none` holes), or `inject_rollback`,
+/// undoes it.
+collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject_rollback,
+                              unsigned max_none = hpage_nr - 1);
 
 }  // namespace maple::pagecache
