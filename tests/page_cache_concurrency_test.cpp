@@ -151,7 +151,9 @@ void collapse_thread(shared_state &s, std::uint64_t seed) {
 
 TEST(PageCacheConcurrency, TruncateAndCollapseRaceLocklessLookups) {
   shared_state s;
-  s.m.on_store = [&s](std::uint64_t i, unsigned order, void *e) { s.log.emplace_back(i, order, e); };
+  s.m.on_store = [&s](std::uint64_t i, unsigned order, void *e) {
+    s.log.emplace_back(i, order, e);
+  };
   rng r(test_seed(2021));
   populate(s, r, 0, kPages);
 
@@ -166,14 +168,15 @@ TEST(PageCacheConcurrency, TruncateAndCollapseRaceLocklessLookups) {
   s.stop.store(true);
   for (auto &t : threads) t.join();
 
-  std::printf("lookups %llu (locked hits %llu), truncates %llu, collapses %llu committed, "
-              "%llu rolled back, %llu failed; %zu stores replayed\n",
-              static_cast<unsigned long long>(s.lookups.load()),
-              static_cast<unsigned long long>(s.locked_hits.load()),
-              static_cast<unsigned long long>(s.truncates.load()),
-              static_cast<unsigned long long>(s.collapsed.load()),
-              static_cast<unsigned long long>(s.rolled_back.load()),
-              static_cast<unsigned long long>(s.failed.load()), s.log.size());
+  std::printf(
+      "lookups %llu (locked hits %llu), truncates %llu, collapses %llu committed, "
+      "%llu rolled back, %llu failed; %zu stores replayed\n",
+      static_cast<unsigned long long>(s.lookups.load()),
+      static_cast<unsigned long long>(s.locked_hits.load()),
+      static_cast<unsigned long long>(s.truncates.load()),
+      static_cast<unsigned long long>(s.collapsed.load()),
+      static_cast<unsigned long long>(s.rolled_back.load()),
+      static_cast<unsigned long long>(s.failed.load()), s.log.size());
   EXPECT_EQ(s.violations.load(), 0u);
   EXPECT_EQ(s.pool.double_frees(), 0u);
   EXPECT_GT(s.locked_hits.load(), 0u);

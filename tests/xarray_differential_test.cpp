@@ -198,8 +198,7 @@ std::string profile_name(const ::testing::TestParamInfo<int> &p) {
   return kNames[p.param];
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, XArrayDifferential, ::testing::Values(0, 1, 2, 3),
-                         profile_name);
+INSTANTIATE_TEST_SUITE_P(Profiles, XArrayDifferential, ::testing::Values(0, 1, 2, 3), profile_name);
 
 }  // namespace
 }  // namespace maple_test

@@ -103,8 +103,8 @@ TEST(XaState, NextRevealsSiblingWordsInALeaf) {
   ASSERT_FALSE(xa.store_order(4, 2, val(4)));
   ASSERT_FALSE(xa.store(9, val(9)));
   xa_state xas(xa, 3);
-  EXPECT_EQ(xas.next(), nullptr);  // 3
-  EXPECT_EQ(xas.next(), val(4));   // 4: the first slot
+  EXPECT_EQ(xas.next(), nullptr);                 // 3
+  EXPECT_EQ(xas.next(), val(4));                  // 4: the first slot
   EXPECT_TRUE(maple::xa_is_sibling(xas.next()));  // 5
   EXPECT_TRUE(maple::xa_is_sibling(xas.next()));  // 6
   EXPECT_TRUE(maple::xa_is_sibling(xas.next()));  // 7

@@ -112,7 +112,8 @@ class xarray {
   /// An empty array whose nodes come from `mr` (default: the library's node
   /// allocator). The resource must outlive the array and the deferred frees
   /// of its retired nodes (maple::rcu::barrier()).
-  explicit xarray(xa_flags flags = xa_flags::none, std::pmr::memory_resource *mr = nullptr) noexcept;
+  explicit xarray(xa_flags flags = xa_flags::none,
+                  std::pmr::memory_resource *mr = nullptr) noexcept;
   explicit xarray(std::pmr::memory_resource *mr) noexcept : xarray(xa_flags::none, mr) {}
   ~xarray();
   xarray(const xarray &) = delete;

@@ -108,8 +108,8 @@ namespace {
 
 // The common walk of find_get_entries / find_lock_entries.
 unsigned find_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
-                      std::vector<void *> &batch, std::vector<std::uint64_t> &indices,
-                      unsigned max, bool lock) {
+                      std::vector<void *> &batch, std::vector<std::uint64_t> &indices, unsigned max,
+                      bool lock) {
   batch.clear();
   indices.clear();
   std::uint64_t next = start;

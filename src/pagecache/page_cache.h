@@ -36,8 +36,8 @@ inline constexpr std::uint64_t hpage_nr = std::uint64_t{1} << hpage_order;
 struct address_space;
 
 struct alignas(8) folio {
-  std::atomic<std::uint64_t> index{0};  // first page index; trusted only under the lock
-  std::atomic<unsigned> order{0};       // set while the folio is free
+  std::atomic<std::uint64_t> index{0};            // first page index; trusted only under the lock
+  std::atomic<unsigned> order{0};                 // set while the folio is free
   std::atomic<address_space *> mapping{nullptr};  // nullptr once removed
   std::atomic<int> refcount{0};                   // 0: free or frozen
   std::atomic<bool> locked{false};

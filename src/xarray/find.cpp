@@ -94,7 +94,8 @@ xa_word xa_impl::find_marked(xa_state &s, std::uint64_t max, unsigned mark) noex
   // Restart: walk down the index's path while the marks allow it.
   xa_word h = head(*s.xa_);
   if (!xa_word_node(h)) {
-    if (s.index_ == 0 && h != 0 && (s.xa_->root_marks_.load(std::memory_order_acquire) >> mark) & 1) {
+    if (s.index_ == 0 && h != 0 &&
+        (s.xa_->root_marks_.load(std::memory_order_acquire) >> mark) & 1) {
       s.pos_ = xa_state::pos::walked;
       s.node_ = nullptr;
       s.offset_ = 0;

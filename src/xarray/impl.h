@@ -30,7 +30,9 @@ enum class xa_filter : int { present = -1, mark0 = 0, mark1 = 1, mark2 = 2, free
 
 struct xa_impl {
   // ---- array fields ------------------------------------------------------
-  static xa_word head(const xarray &xa) noexcept { return xa.head_.load(std::memory_order_acquire); }
+  static xa_word head(const xarray &xa) noexcept {
+    return xa.head_.load(std::memory_order_acquire);
+  }
   static void publish_head(xarray &xa, xa_word w) noexcept {
     xa.head_.store(w, std::memory_order_release);
   }
@@ -39,7 +41,8 @@ struct xa_impl {
   // ---- node memory (node_memory.cpp) -------------------------------------
   /// A fresh node from the state's preallocation or the array's resource;
   /// nullptr (and the state's error set to no_memory) when that fails.
-  static xa_node *alloc_node(xa_state &s, unsigned shift, xa_node *parent, unsigned offset) noexcept;
+  static xa_node *alloc_node(xa_state &s, unsigned shift, xa_node *parent,
+                             unsigned offset) noexcept;
   /// Allocates one node into the state's preallocation; false on failure.
   static bool prealloc_one(xa_state &s) noexcept;
   static unsigned spare_count(const xa_state &s) noexcept;

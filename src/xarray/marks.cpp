@@ -26,7 +26,8 @@ void xa_impl::propagate_marks(xarray &xa, xa_node *n) noexcept {
     const std::uint64_t bit = std::uint64_t{1} << n->offset;
     for (unsigned m = 0; m < xa_marks; ++m) {
       std::uint64_t bits = up->marks[m].load(std::memory_order_relaxed);
-      std::uint64_t nb = n->marks[m].load(std::memory_order_relaxed) != 0 ? bits | bit : bits & ~bit;
+      std::uint64_t nb =
+          n->marks[m].load(std::memory_order_relaxed) != 0 ? bits | bit : bits & ~bit;
       if (nb != bits) {
         up->marks[m].store(nb, std::memory_order_release);
         changed = true;

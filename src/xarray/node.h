@@ -26,7 +26,7 @@ struct xa_node {
   unsigned char offset = 0;  // slot in the parent (fixed once linked)
   unsigned char count = 0;   // non-null slots (siblings and nodes included); writer only
   std::atomic<xa_node *> parent{nullptr};
-  xa_node *chain = nullptr;  // link in a state's preallocation list
+  xa_node *chain = nullptr;                   // link in a state's preallocation list
   std::pmr::memory_resource *home = nullptr;  // where the node is freed to
   std::atomic<xa_word> slots[xa_chunk_size] = {};
   std::atomic<std::uint64_t> marks[xa_marks] = {};  // bit i: slot i's subtree has the mark

@@ -16,7 +16,7 @@ unsigned order_slots(unsigned order) { return 1u << (order % xa_chunk_shift); }
 struct split_plan {
   xa_word entry;
   unsigned new_shift;
-  unsigned step;                 // slots per new entry at new_shift
+  unsigned step;                  // slots per new entry at new_shift
   std::uint64_t marks[xa_marks];  // bits to set in every new node (per mark)
 };
 

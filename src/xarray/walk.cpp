@@ -19,8 +19,7 @@ std::uint64_t xa_impl::slot_first(const xa_state &s) noexcept {
 unsigned xa_impl::extent(const xa_node *n, unsigned offset) noexcept {
   const xa_word sib = xa_make_sibling(offset);
   unsigned k = 1;
-  while (offset + k < xa_chunk_size &&
-         n->slots[offset + k].load(std::memory_order_acquire) == sib)
+  while (offset + k < xa_chunk_size && n->slots[offset + k].load(std::memory_order_acquire) == sib)
     ++k;
   return k;
 }
@@ -71,7 +70,8 @@ xa_word xa_impl::reload(xa_state &s) noexcept {
   if (s.pos_ != xa_state::pos::walked) return load(s);
   if (!s.node_) return head(*s.xa_);
   xa_word w = s.node_->slots[s.offset_].load(std::memory_order_acquire);
-  while (xa_word_sibling(w)) w = s.node_->slots[xa_sibling_offset(w)].load(std::memory_order_acquire);
+  while (xa_word_sibling(w))
+    w = s.node_->slots[xa_sibling_offset(w)].load(std::memory_order_acquire);
   return w;
 }
 
@@ -199,8 +199,7 @@ unsigned xa_state::get_order() noexcept {
   if (!valid() || !node_) return 0;
   detail::xa_word w = node_->slots[offset_].load(std::memory_order_acquire);
   if (w == 0 || detail::xa_word_node(w)) return 0;
-  return node_->shift +
-         static_cast<unsigned>(std::countr_zero(xa_impl::extent(node_, offset_)));
+  return node_->shift + static_cast<unsigned>(std::countr_zero(xa_impl::extent(node_, offset_)));
 }
 
 bool xa_state::get_mark(xa_mark mark) const noexcept {

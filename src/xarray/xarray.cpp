@@ -185,8 +185,8 @@ xarray::iterator xarray::range::begin() const noexcept {
 
 xarray::iterator &xarray::iterator::operator++() noexcept {
   std::uint64_t i = cur_.index;
-  void *e = mark_ < 0 ? xa_->find_after(i, max_)
-                      : xa_->find_after(i, max_, static_cast<xa_mark>(mark_));
+  void *e =
+      mark_ < 0 ? xa_->find_after(i, max_) : xa_->find_after(i, max_, static_cast<xa_mark>(mark_));
   if (e)
     cur_ = {i, e};
   else
@@ -278,8 +278,7 @@ void xarray::release(std::uint64_t index) noexcept {
 
 std::error_code xarray::set_mark(std::uint64_t index, xa_mark mark) noexcept {
   auto m = static_cast<unsigned>(mark);
-  if (m >= xa_max_marks || (is_alloc() && m == detail::xa_free_mark))
-    return errc::invalid_argument;
+  if (m >= xa_max_marks || (is_alloc() && m == detail::xa_free_mark)) return errc::invalid_argument;
   std::lock_guard g(*this);
   xa_state s(*this, index);
   if (xa_impl::load(s) != 0) xa_impl::set_mark(s, m);
