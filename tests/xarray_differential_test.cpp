@@ -6,6 +6,7 @@
 #include "test_env.h"
 #include "xa_test_support.h"
 
+#include <maple/rcu.h>
 #include <maple/xa_state.h>
 #include <maple/xarray.h>
 
@@ -51,6 +52,24 @@ void compare_all(const xarray &xa, xa_model &model, rng &r, int profile, const c
         if ((rg.marks >> m) & 1) return true;
       return false;
     }()) << where;
+  }
+  // The same walks through one cursor in one read section.
+  for (int m = -1; m < static_cast<int>(maple::xa_max_marks); ++m) {
+    std::vector<std::uint64_t> got, want;
+    {
+      maple::rcu::read_guard g;
+      maple::xa_state xas(const_cast<xarray &>(xa), 0);
+      auto step = [&] {
+        return m < 0 ? xas.find(kMax) : xas.find_marked(kMax, static_cast<xa_mark>(m));
+      };
+      for (void *e = step(); e; e = step()) {
+        if (xas.retry(e)) continue;
+        got.push_back(xas.index());
+      }
+    }
+    for (auto &[f, rg] : model.ranges)
+      if ((m < 0 || ((rg.marks >> m) & 1)) && !maple::xa_is_zero(rg.entry)) want.push_back(f);
+    ASSERT_EQ(got, want) << where << " cursor walk, mark " << m;
   }
   // Searches from random places.
   for (int k = 0; k < 8; ++k) {
