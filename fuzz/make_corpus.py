@@ -284,7 +284,127 @@ def cursor_seeds():
           bytes([w(C_WALK)]) + bytes([C_STORE]) + RESERVED + bytes([w(C_RESET_PAUSE), 1]))
 
 
+# ---- fuzz_gap ------------------------------------------------------------------------
+# op = b % 16 (fuzz_gap.cpp).
+G_STORE, G_ERASE_RANGE, G_ERASE, G_FILL = 0, 2, 3, 4
+G_SEARCH, G_SEARCH_REV, G_ALLOC, G_ALLOC_REV, G_CYCLIC, G_CURSOR, G_FAIL, G_CLEAR = (
+    5, 7, 8, 9, 10, 11, 12, 13)
+
+WHOLE = bytes([0])  # window [0, max]
+
+
+def win_from(first):
+    """[first, max]."""
+    return bytes([1]) + first
+
+
+def win(first, length):
+    """[first, first + length]."""
+    return bytes([2]) + first + varint(length)
+
+
+def win_abs(first, last):
+    """Both bounds decoded as indices."""
+    return bytes([3]) + first + last
+
+
+def size(n):
+    """A size of 1..32 in one byte, else 1..4096 as a varint."""
+    if 1 <= n <= 32:
+        return bytes([(n - 1) << 3])
+    assert 1 <= n <= 4096
+    return bytes([2]) + varint(n - 1)
+
+
+SIZE_EXACT, SIZE_PLUS_ONE, SIZE_ZERO = bytes([3]), bytes([4]), bytes([7])
+
+
+def size_pow2(k):
+    """2^k (k < 32)."""
+    return bytes([5 | (k << 3)])
+
+
+def size_huge(d):
+    """max - d (d < 32)."""
+    return bytes([6 | (d << 3)])
+
+
+def gfill(base, n, stride, width, pages=False):
+    """n <= 128 ranges; stride 1..16, width 1..8 (x64 / x16 with pages)."""
+    b = (stride - 1) | ((width - 1) << 4) | (0x80 if pages else 0)
+    return bytes([G_FILL]) + base + bytes([b, n - 1])
+
+
+def search(w, sz, rev=False):
+    return bytes([G_SEARCH_REV if rev else G_SEARCH]) + w + sz
+
+
+def alloc(w, sz, entry, rev=False):
+    return bytes([G_ALLOC_REV if rev else G_ALLOC]) + w + sz + entry
+
+
+def cyclic(entry, mode=1, lo=b"", hi=b"", nxt=b""):
+    """mode bit 0: [0, max]; else min = lo, max = lo + byte (bit 1) or hi;
+    bit 2: next = nxt first."""
+    return bytes([G_CYCLIC, mode]) + lo + hi + nxt + entry
+
+
+def cursor(w, sz, at, then=0, entry=NULL, rev=False, write=False):
+    b = (1 if rev else 0) | (2 if write else 0)
+    return bytes([G_CURSOR, b]) + w + sz + at + bytes([then]) + entry
+
+
+def gap_seeds():
+    # Ranges [10i, 10i + 5]: 4-index gaps, then searches and allocations of
+    # every kind into them, forward and reverse, and past the data.
+    gaps = gfill(idx(0), 128, 10, 6)
+    queries = (search(WHOLE, size(4)) + search(WHOLE, size(4), rev=True) +
+               search(WHOLE, size(5)) + search(win(idx(100), 600), size(3), rev=True) +
+               search(win(idx(97), 10), SIZE_EXACT) + search(win(idx(96), 3), SIZE_EXACT) +
+               search(win(idx(95), 3), SIZE_PLUS_ONE) + search(WHOLE, SIZE_ZERO) +
+               search(win_from(idx_bound(3, 3)), size(2)) + search(WHOLE, size_huge(0)) +
+               search(win_abs(idx(500), idx(400)), size(1)))
+    write("fuzz_gap", "searches", gaps + queries + bytes([G_ERASE]) + idx(55) + queries)
+    allocs = b"".join(alloc(WHOLE, size(1 + k % 4), val(k), rev=k % 2 == 1) for k in range(40))
+    write("fuzz_gap", "allocs", gaps + allocs + queries +
+          alloc(win(idx(200), 300), size(4), val(1)) + alloc(WHOLE, size(4), NULL) +
+          alloc(WHOLE, size(4), RESERVED) + alloc(win(idx(6), 3), SIZE_EXACT, val(2)))
+    # Page-like spacing (VMA layout), a mmap loop of cursor searches that
+    # store into the window, top-down and bottom-up.
+    mmap = (gfill(idx(1000), 128, 16, 4, pages=True) +
+            b"".join(cursor(win(idx(1000), 3000), size(1 + k % 9), idx(k * 7), then=k % 16,
+                            entry=val(k), rev=k % 3 != 0, write=True) for k in range(48)) +
+            b"".join(cursor(WHOLE, size(2 + k % 5), idx(k), then=2 * k) for k in range(12)))
+    write("fuzz_gap", "mmap", mmap)
+    # alloc_cyclic: sequential ids, busy, wrapping at a small max and at
+    # the top of the index space.
+    cyc = (b"".join(cyclic(val(k), mode=2, lo=idx(10), hi=bytes([20])) for k in range(24)) +
+           bytes([G_ERASE]) + idx(12) + bytes([G_ERASE]) + idx(15) +
+           b"".join(cyclic(val(k), mode=2, lo=idx(10), hi=bytes([20])) for k in range(4)) +
+           cyclic(val(1), mode=4 | 1, nxt=idx_top(1)) + cyclic(val(2)) + cyclic(val(3)) +
+           cyclic(val(4)) + cyclic(NULL) + cyclic(val(5), mode=0, lo=idx(9), hi=idx(3)))
+    write("fuzz_gap", "cyclic", cyc)
+    # Allocation failures on each allocating operation, then clear.
+    write("fuzz_gap", "nomem",
+          gfill(idx(0), 128, 4, 2) +
+          bytes([G_FAIL, 0, 0]) + WHOLE + size(2) + val(3) +
+          bytes([G_FAIL, 1, 1]) + WHOLE + size(2) + val(4) +
+          bytes([G_FAIL, 0, 2, 1]) + val(5) +
+          bytes([G_FAIL, 0, 3, 2]) + WHOLE + size(2) + idx(0) + bytes([0]) + val(6) +
+          bytes([G_FAIL, 2, 3, 2]) + WHOLE + size(2) + idx(9) + bytes([8]) + val(7) +
+          bytes([G_CLEAR]) + search(WHOLE, size(7)))
+    # Trivial trees: empty, only [0, 0], the whole index space used.
+    write("fuzz_gap", "trivial",
+          search(WHOLE, size(1)) + search(WHOLE, size_huge(0), rev=True) +
+          search(WHOLE, size_pow2(31)) + cursor(WHOLE, size(3), idx(5), then=1) +
+          bytes([G_STORE]) + rng(idx(0)) + val(1) + search(WHOLE, size(1)) +
+          search(win_abs(idx(0), idx(0)), size(1)) + alloc(WHOLE, size(1), val(2), rev=True) +
+          bytes([G_STORE]) + rng(idx(0), to_max=True) + val(3) + search(WHOLE, size(1)) +
+          alloc(WHOLE, size(1), val(4)) + cyclic(val(5)))
+
+
 if __name__ == "__main__":
     tree_seeds()
     kernel_seeds()
     cursor_seeds()
+    gap_seeds()

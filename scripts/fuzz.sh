@@ -8,7 +8,8 @@
 #
 #   bash scripts/fuzz.sh [SECONDS-PER-TARGET] [TARGET...]
 #
-# Defaults: MAPLE_FUZZ_SECONDS or 60 seconds; targets fuzz_tree fuzz_cursor.
+# Defaults: MAPLE_FUZZ_SECONDS or 60 seconds; targets fuzz_tree fuzz_cursor
+# fuzz_gap.
 # Environment:
 #   MAPLE_FUZZ_SECONDS   seconds per target (when no argument is given)
 #   MAPLE_FUZZ_PARALLEL  targets fuzzed at the same time (default: the number
@@ -26,7 +27,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs=${1:-${MAPLE_FUZZ_SECONDS:-60}}
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_tree fuzz_cursor)
+[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_tree fuzz_cursor fuzz_gap)
 max_len=${MAPLE_FUZZ_MAX_LEN:-2048}
 ncpu=$(nproc 2>/dev/null || echo 2)
 parallel=${MAPLE_FUZZ_PARALLEL:-$ncpu}

@@ -18,11 +18,15 @@
 #include <cstdint>
 #include <ostream>
 
-// Defined (explicitly instantiated) in small_engine.cpp.
+// Defined (explicitly instantiated) in small_engine.cpp and wide_engine.cpp.
 extern template class maple::basic_cursor<4>;
 extern template class maple::basic_write_cursor<4>;
 extern template class maple::basic_write_guard<4>;
 extern template class maple::basic_read_guard<4>;
+extern template class maple::basic_cursor<32>;
+extern template class maple::basic_write_cursor<32>;
+extern template class maple::basic_write_guard<32>;
+extern template class maple::basic_read_guard<32>;
 
 namespace maple {
 inline void PrintTo(cursor_state s, std::ostream *os) { *os << to_string(s); }

@@ -97,6 +97,35 @@ TEST(RcuConcurrency, SynchronizeWaitsForAPreExistingReader) {
   EXPECT_FALSE(synchronized_while_reading.load());
 }
 
+// A reader that, inside its section, starts a thread which registers (its
+// first guard) and waits for it: synchronize() running meanwhile must not
+// block that registration (it would wait for the reader forever).
+TEST(RcuConcurrency, ReaderMayWaitForANewReaderThreadDuringSynchronize) {
+  std::latch entered(1);
+  std::latch sync_started(1);
+  std::atomic<bool> child_read{false};
+  std::thread reader([&] {
+    rcu::read_guard g;
+    entered.count_down();
+    sync_started.wait();
+    std::this_thread::sleep_for(50ms);  // let synchronize() start waiting for us
+    std::thread child([&] {
+      rcu::read_guard child_guard;
+      child_read = true;
+    });
+    child.join();
+  });
+  entered.wait();
+  auto sync = std::async(std::launch::async, [&] {
+    sync_started.count_down();
+    rcu::synchronize();
+  });
+  bool done = finishes(sync);
+  reader.join();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(child_read.load());
+}
+
 // Two readers relay a baton: each posts (bumps `step`) once it is inside a
 // fresh section, and leaves that section only after the other has posted
 // from a fresh one of its own. From the first posts on, some reader is

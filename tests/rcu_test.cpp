@@ -225,6 +225,17 @@ TEST(RcuDeathTest, BarrierAndDeferInsideAReadSectionAbort) {
       "defer called inside a read section");
 }
 
+TEST(RcuDeathTest, RetireListAddInsideAReadSectionAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        rcu::read_guard g;
+        rcu::retire_list list;
+        list.add(nullptr, count_call);
+      },
+      "retire_list::add called inside a read section");
+}
+
 TEST(RcuDeathTest, BarrierFromACallbackAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(

@@ -311,7 +311,8 @@ TYPED_TEST(WriteKinds, RootCollapseErasingRightToLeft) {
     harness<TypeParam> h;
     const std::uint64_t n = this->kSlots == 4 ? 600 : 5000;
     ASSERT_TRUE(h.fill(n, 10, 10 - gap));
-    ASSERT_GE(h.t.height(), 4u);
+    // (5000 ranges make 3 levels of 32-slot nodes: MAPLE_TEST_WIDE.)
+    ASSERT_GE(h.t.height(), this->kSlots >= 32 ? 3u : 4u);
     unsigned height = h.t.height();
     int collapses = 0;
     for (std::uint64_t i = n; i-- > 0;) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <maple/raw_tree.h>
+#include <maple/rcu.h>
 
 #include <cstdint>
 #include <system_error>
@@ -265,6 +266,7 @@ class basic_read_guard {
   basic_cursor<Slots> cursor(std::uint64_t first, std::uint64_t last) const noexcept;
 
  private:
+  rcu::read_guard rcu_;  // an RCU read section for the guard's lifetime
   const tree_type *t_;
   std::uint64_t section_;
 };

@@ -25,11 +25,14 @@
 #include <cstdint>
 #include <iosfwd>
 #include <iterator>
+#include <memory>
 #include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace maple {
 
@@ -68,6 +71,8 @@ enum class tree_flags : unsigned {
   /// O(log n) instead of scanning. Internal nodes then hold fewer children
   /// (10 instead of 16 at the default geometry). Needs Slots >= 6.
   alloc = 1,
+  /// Created in RCU mode (see set_rcu_mode()).
+  rcu = 2,
 };
 constexpr tree_flags operator|(tree_flags a, tree_flags b) noexcept {
   return static_cast<tree_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
@@ -78,6 +83,10 @@ constexpr bool has_flag(tree_flags set, tree_flags f) noexcept {
 
 /// Number format of dump().
 enum class dump_format { hex, dec };
+
+/// A callable usable as dup()'s transform: void *(void *entry).
+template <class F>
+concept entry_transform_callable = std::is_invocable_r_v<void *, F &, void *>;
 
 template <unsigned Slots>
 class basic_raw_tree {
@@ -141,6 +150,36 @@ class basic_raw_tree {
 
   /// Removes everything; O(nodes).
   void clear() noexcept;
+
+  // ---- duplication (src/core/dup.h) ---------------------------------------
+
+  /// Maps a source entry to the copy's entry in dup(): nullptr drops the
+  /// range; a reserved entry makes dup() fail with invalid_argument.
+  using entry_transform = void *(*)(void *context, void *entry);
+
+  /// Makes `dst` a node-for-node copy of this tree in one depth-first pass,
+  /// O(nodes) (the kernel's mtree_dup, used by fork). `dst` must be empty,
+  /// another tree, and have the same flags(); it may use another memory
+  /// resource. The copy is built aside and published whole: a reader of
+  /// `dst` sees it empty or complete. Errors: invalid_argument (dst not
+  /// empty, the same tree, different flags), no_memory; on error `dst` is
+  /// left empty and every node allocated for the copy is freed. Takes both
+  /// trees' locks.
+  std::error_code dup(basic_raw_tree &dst) const { return dup(dst, nullptr, nullptr); }
+  /// As dup(dst), with each stored entry replaced by fn(context, entry):
+  /// fork's "the child's copy of each VMA". Entries mapped to nullptr are
+  /// erased from the copy afterwards (that may need nodes: no_memory then
+  /// also leaves `dst` empty). If fn throws, `dst` is left empty and the
+  /// exception propagates. fn runs with both locks held.
+  std::error_code dup(basic_raw_tree &dst, entry_transform fn, void *context) const;
+  /// The same with any callable void *(void *).
+  template <entry_transform_callable F>
+  std::error_code dup(basic_raw_tree &dst, F &&transform) const {
+    using Fn = std::remove_reference_t<F>;
+    return dup(
+        dst, [](void *ctx, void *e) -> void * { return (*static_cast<Fn *>(ctx))(e); },
+        const_cast<void *>(static_cast<const void *>(std::addressof(transform))));
+  }
 
   /// Builds the contents of an empty tree from ranges sorted by index and
   /// not overlapping (nullptr entries are skipped), in one pass with full
@@ -283,17 +322,48 @@ class basic_raw_tree {
   /// True for an allocation tree (tree_flags::alloc).
   bool tracks_gaps() const noexcept { return has_flag(flags_, tree_flags::alloc); }
 
+  // ---- RCU mode ----------------------------------------------------------
+  // In RCU mode readers run beside a writer without any lock (the kernel's
+  // MT_FLAGS_USE_RCU): writers never change a node a reader may be reading
+  // except by single-word stores that keep every state consistent; new nodes
+  // are built aside and published with one store; replaced nodes are marked
+  // dead and freed after a grace period (maple::rcu, maple/rcu.h). A reader
+  // sees, for every index, the entry before or after a concurrent write.
+  //  * load/lookup/find/find_after/find_rev/empty/empty_area* and the
+  //    inspection calls enter a read section by themselves;
+  //  * iteration (ranges(), begin()) and cursors must run inside one: hold a
+  //    maple::rcu::read_guard, or use read() / basic_read_guard;
+  //  * an iteration that meets a node replaced meanwhile walks again from
+  //    the root and goes on after the last range it reported (a range
+  //    written meanwhile across that point is not reported);
+  //  * writes must not be made inside a read section (they may wait for a
+  //    grace period), and the memory resource must outlive the deferred
+  //    frees: call maple::rcu::barrier() before destroying a custom one.
+
+  /// Switches RCU mode on or off (takes the write lock). After switching it
+  /// off, readers must again be kept apart from writers by the caller.
+  void set_rcu_mode(bool on) noexcept;
+  bool rcu_mode() const noexcept { return rcu_.load(std::memory_order_relaxed); }
+
  private:
   friend struct detail::engine<Slots>;
   std::atomic<std::uintptr_t> root_{0};  // tagged: node pointer or direct entry
   unsigned height_ = 0;
-  std::uint64_t epoch_ = 0;     // bumped by every write (stale-cursor checks)
-  std::uint64_t tenure_ = 0;    // bumped when a write guard takes or drops the lock
-  bool alloc_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
+  std::atomic<std::uint64_t> epoch_{0};  // bumped by every write (stale-cursor checks)
+  std::uint64_t tenure_ = 0;             // bumped when a write guard takes or drops the lock
+  bool alloc_wrapped_ = false;           // alloc_cyclic's next overflowed to 0
   tree_flags flags_ = tree_flags::none;
+  std::atomic<bool> rcu_{false};
   std::pmr::memory_resource *mr_;
   mutable std::mutex lock_;
 };
+
+/// dup(source, destination): source.dup(destination[, transform]).
+template <unsigned Slots, class... Transform>
+std::error_code dup(const basic_raw_tree<Slots> &source, basic_raw_tree<Slots> &destination,
+                    Transform &&...transform) {
+  return source.dup(destination, std::forward<Transform>(transform)...);
+}
 
 /// The library's engine: 16-slot, 256-byte nodes.
 using raw_tree = basic_raw_tree<16>;

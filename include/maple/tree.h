@@ -33,6 +33,7 @@ struct entry_codec<U *> {
   static U *decode(void *w) noexcept { return static_cast<U *>(w); }
   static lookup_type none() noexcept { return nullptr; }
   static lookup_type wrap(void *w) noexcept { return decode(w); }
+  static void *unwrap(lookup_type v) noexcept { return encode(v); }  // nullptr stays nullptr
 };
 
 // Unsigned integers: value entries; lookups return std::optional.
@@ -44,9 +45,20 @@ struct entry_codec<U> {
   static U decode(void *w) noexcept { return static_cast<U>(value_of_entry(w)); }
   static lookup_type none() noexcept { return std::nullopt; }
   static lookup_type wrap(void *w) noexcept { return w ? lookup_type(decode(w)) : std::nullopt; }
+  // nullopt -> nullptr; a value too large -> a reserved word (invalid_argument).
+  static void *unwrap(const lookup_type &v) noexcept {
+    if (!v) return nullptr;
+    return encodable(*v) ? encode(*v) : reinterpret_cast<void *>(std::uintptr_t{2});
+  }
 };
 
 }  // namespace detail
+
+/// A callable usable as tree<T>::dup()'s transform: T -> T* (pointers) or
+/// T -> std::optional<T> (integers).
+template <class F, class T>
+concept value_transform_for =
+    std::is_invocable_r_v<typename detail::entry_codec<T>::lookup_type, F &, T>;
 
 /// One stored range of a typed tree.
 template <class T>
@@ -124,6 +136,21 @@ class tree {
   }
   bool empty() const noexcept { return raw_.empty(); }
 
+  /// Makes the empty `dst` a node-for-node copy of this tree, O(nodes); see
+  /// raw_tree::dup. Errors: invalid_argument (dst not empty or this tree),
+  /// no_memory; on error dst is left empty.
+  std::error_code dup(tree &dst) const { return raw_.dup(dst.raw_); }
+  /// As dup(dst), storing transform(value) instead of each value: a
+  /// callable T -> lookup_type (T* -> T*, or U -> std::optional<U>); nullptr
+  /// or std::nullopt drops the range from the copy. A value that cannot be
+  /// stored makes dup fail with invalid_argument.
+  template <value_transform_for<T> F>
+  std::error_code dup(tree &dst, F &&transform) const {
+    return raw_.dup(dst.raw_, [&transform](void *e) -> void * {
+      return codec::unwrap(transform(codec::decode(e)));
+    });
+  }
+
   /// Bidirectional iterator yielding typed_range<T>.
   class iterator {
    public:
@@ -186,6 +213,10 @@ class tree {
   void dump_dot(std::ostream &os) const { raw_.dump_dot(os); }
   tree_stats stats() const { return raw_.stats(); }
   unsigned height() const noexcept { return raw_.height(); }
+  tree_flags flags() const noexcept { return raw_.flags(); }
+  /// RCU mode: see basic_raw_tree::set_rcu_mode().
+  void set_rcu_mode(bool on) noexcept { raw_.set_rcu_mode(on); }
+  bool rcu_mode() const noexcept { return raw_.rcu_mode(); }
 
   /// The untyped engine underneath (for the advanced API).
   raw_tree &raw() noexcept { return raw_; }

@@ -147,7 +147,9 @@ void basic_cursor<S>::check_use(const char *op) const noexcept {
         self->section_ = rs.counter;
       }
     }
-    if (positioned && epoch_ != E::epoch(*tree_))
+    // In RCU mode readers run beside writers by design: only the cursor's
+    // own tree's writes (write cursors) invalidate a position.
+    if (positioned && (write_ || !E::rcu_mode(*tree_)) && epoch_ != E::epoch(*tree_))
       detail::cursor_rule_broken(op, state_, index_, last_,
                                  "the tree was modified since the cursor was positioned, by a "
                                  "write the cursor did not make; set()/reset() it first");
@@ -285,6 +287,9 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
     p.off = offset_ == detail::before_start ? 0 : offset_ + 1;
   else
     p.off = inclusive ? offset_ : offset_ + 1;
+  // Everything before the first slot considered is behind the cursor: a
+  // walk again from the root (a dead leaf in RCU mode) resumes after it.
+  const std::uint64_t floor = p.off <= p.end ? p.first() : p.max + 1;
   for (;;) {
     for (; p.off <= p.end; ++p.off) {
       std::uint64_t first = p.first();
@@ -304,7 +309,10 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
         return e;
       }
     }
-    if (!Wk::next_leaf(p)) {  // past the end of the tree
+    auto st = Wk::next_leaf(p);
+    if (st == Wk::step::edge ||
+        (st == Wk::step::dead && !Wk::rewalk_after(*tree_, p.max + 1, floor, p))) {
+      // past the end of the tree
       node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
       offset_ = p.end + 1;
       state_ = cursor_state::overflow;
@@ -332,9 +340,13 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
   } else {
     p.off = offset_ - 1;
   }
+  const std::uint64_t ceil = have ? p.last() : p.min - 1;  // p.min > 0 unless at the edge
   for (;;) {
     if (!have) {
-      if (!Wk::prev_leaf(p)) {  // before the start of the tree
+      auto st = Wk::prev_leaf(p);
+      if (st == Wk::step::edge ||
+          (st == Wk::step::dead && !Wk::rewalk_before(*tree_, p.min - 1, ceil, p))) {
+        // before the start of the tree
         node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
         offset_ = detail::before_start;
         state_ = cursor_state::underflow;

@@ -52,7 +52,7 @@ struct engine {
   static unsigned height(const tree_t &t) noexcept { return t.height_; }
   static void set_height(tree_t &t, unsigned h) noexcept { t.height_ = h; }
   static std::mutex &lock(const tree_t &t) noexcept { return t.lock_; }
-  static bool rcu_mode(const tree_t &) noexcept { return false; }
+  static bool rcu_mode(const tree_t &t) noexcept { return t.rcu_mode(); }
   static bool tracks_gaps(const tree_t &t) noexcept { return t.tracks_gaps(); }
   /// Children an internal node holds at most / at least (non-root, not
   /// rightmost), and the kind of the tree's internal nodes.
@@ -65,8 +65,12 @@ struct engine {
   static node_kind internal_kind(const tree_t &t) noexcept {
     return tracks_gaps(t) ? node_kind::gap_internal : node_kind::internal;
   }
-  static std::uint64_t epoch(const tree_t &t) noexcept { return t.epoch_; }
-  static void bump_epoch(tree_t &t) noexcept { ++t.epoch_; }
+  static std::uint64_t epoch(const tree_t &t) noexcept {
+    return t.epoch_.load(std::memory_order_relaxed);
+  }
+  static void bump_epoch(tree_t &t) noexcept {
+    t.epoch_.store(t.epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   static std::uint64_t &tenure(tree_t &t) noexcept { return t.tenure_; }
   static std::uint64_t tenure(const tree_t &t) noexcept { return t.tenure_; }
 

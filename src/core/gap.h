@@ -71,7 +71,9 @@ struct gap_search {
         if (first > max) return errc::busy;
         if (!p.entry() && fits(first, p.last(), min, max, size, false, start)) return {};
       }
-      if (!W::next_leaf(p)) return errc::busy;
+      auto st = W::next_leaf(p);
+      if (st == W::step::edge) return errc::busy;
+      if (st == W::step::dead && !W::rewalk_after(t, p.max + 1, 0, p)) return errc::busy;
     }
   }
 
@@ -94,7 +96,9 @@ struct gap_search {
         if (p.off == 0) break;
         --p.off;
       }
-      if (!W::prev_leaf(p)) return errc::busy;
+      auto st = W::prev_leaf(p);
+      if (st == W::step::edge) return errc::busy;
+      if (st == W::step::dead && !W::rewalk_before(t, p.min - 1, max_index, p)) return errc::busy;
     }
   }
 

@@ -8,8 +8,10 @@
 #include "core/check.h"
 #include "core/cursor_impl.h"
 #include "core/dump.h"
+#include "core/dup.h"
 #include "core/engine.h"
 #include "core/gap.h"
+#include "core/reclaim.h"
 #include "core/walk.h"
 #include "core/write.h"
 
@@ -20,13 +22,28 @@
 
 namespace maple {
 
+namespace detail {
+/// One-shot reads of an RCU-mode tree run inside a read section of their own.
+class rcu_read_scope {
+ public:
+  explicit rcu_read_scope(bool on) noexcept {
+    if (on) g_.emplace();
+  }
+
+ private:
+  std::optional<rcu::read_guard> g_;
+};
+}  // namespace detail
+
 template <unsigned S>
 basic_raw_tree<S>::basic_raw_tree(std::pmr::memory_resource *mr) noexcept
     : mr_(mr ? mr : detail::default_node_resource()) {}
 
 template <unsigned S>
 basic_raw_tree<S>::basic_raw_tree(tree_flags flags, std::pmr::memory_resource *mr) noexcept
-    : flags_(flags), mr_(mr ? mr : detail::default_node_resource()) {
+    : flags_(flags),
+      rcu_(has_flag(flags, tree_flags::rcu)),
+      mr_(mr ? mr : detail::default_node_resource()) {
   // An allocation node needs room for 3 children and their gaps (S >= 6).
   if (has_flag(flags, tree_flags::alloc) && detail::gap_fanout<S> < 3) std::abort();
 }
@@ -38,23 +55,27 @@ basic_raw_tree<S>::~basic_raw_tree() {
 
 template <unsigned S>
 void *basic_raw_tree<S>::load(std::uint64_t index) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::walker<S>::load(*this, index);
 }
 
 template <unsigned S>
 range_entry basic_raw_tree<S>::lookup(std::uint64_t index) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::walker<S>::lookup(*this, index);
 }
 
 template <unsigned S>
 std::optional<range_entry> basic_raw_tree<S>::find(std::uint64_t index,
                                                    std::uint64_t max) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::walker<S>::find(*this, index, max);
 }
 
 template <unsigned S>
 std::optional<range_entry> basic_raw_tree<S>::find_after(std::uint64_t index,
                                                          std::uint64_t max) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   // Continue after the whole range holding index (stored or empty).
   std::uint64_t past = detail::walker<S>::lookup(*this, index).last;
   if (past == max_index) return std::nullopt;
@@ -64,6 +85,7 @@ std::optional<range_entry> basic_raw_tree<S>::find_after(std::uint64_t index,
 template <unsigned S>
 std::optional<range_entry> basic_raw_tree<S>::find_rev(std::uint64_t index,
                                                        std::uint64_t min) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::walker<S>::find_rev(*this, index, min);
 }
 
@@ -119,12 +141,29 @@ std::error_code basic_raw_tree<S>::bulk_load(std::span<const range_entry> ranges
 template <unsigned S>
 void basic_raw_tree<S>::clear() noexcept {
   std::lock_guard<std::mutex> g(lock_);
-  using E = detail::engine<S>;
-  ++epoch_;
+  detail::engine<S>::bump_epoch(*this);
   detail::word root = root_.load(std::memory_order_relaxed);
   root_.store(0, std::memory_order_release);
   height_ = 0;
-  if (detail::is_node_word(root)) E::free_subtree(*this, root, max_index);
+  if (!detail::is_node_word(root)) return;
+  detail::node_reclaimer<S> r(*this);  // RCU mode: dead, freed after a grace period
+  r.retire_subtree(root, max_index);
+}
+
+template <unsigned S>
+void basic_raw_tree<S>::set_rcu_mode(bool on) noexcept {
+  std::lock_guard<std::mutex> g(lock_);
+  rcu_.store(on, std::memory_order_relaxed);
+}
+
+template <unsigned S>
+std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
+                                       void *context) const {
+  if (&dst == this) return errc::invalid_argument;
+  std::scoped_lock g(dst.lock_, lock_);
+  std::error_code ec = detail::duplicator<S>::dup(*this, dst, fn, context);
+  if (!ec) dst.alloc_wrapped_ = alloc_wrapped_;
+  return ec;
 }
 
 // ---- free ranges ---------------------------------------------------------------
@@ -133,6 +172,7 @@ template <unsigned S>
 std::error_code basic_raw_tree<S>::empty_area(std::uint64_t min, std::uint64_t max,
                                               std::uint64_t size,
                                               std::uint64_t &start) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::gap_search<S>::lowest(*this, min, max, size, start);
 }
 
@@ -140,6 +180,7 @@ template <unsigned S>
 std::error_code basic_raw_tree<S>::empty_area_rev(std::uint64_t min, std::uint64_t max,
                                                   std::uint64_t size,
                                                   std::uint64_t &start) const noexcept {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::gap_search<S>::highest(*this, min, max, size, start);
 }
 
@@ -203,7 +244,7 @@ void basic_raw_tree<S>::iterator::set_position(const Pos &p) noexcept {
   leaf_max_ = p.max;
   end_ = p.end;
   offset_ = p.off;
-  cur_ = {p.first(), p.last(), p.entry()};
+  cur_ = {p.first(), p.last(), p.hit};  // what the scan saw: the slot may change
   at_end_ = false;
 }
 
@@ -227,7 +268,7 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() cons
   }
   typename Wk::leaf_pos p;
   Wk::descend(root, lo_, p);
-  if (!Wk::scan_forward(p, hi_)) return it;
+  if (!Wk::scan_forward(*t_, p, hi_)) return it;
   it.set_position(p);
   return it;
 }
@@ -255,8 +296,10 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::next_leaf() n
   p.min = leaf_min_;
   p.max = leaf_max_;
   p.end = end_;
-  p.off = end_;
-  if (leaf_max_ >= hi_ || !Wk::next_leaf(p) || !Wk::scan_forward(p, hi_)) {
+  p.off = end_ + 1;
+  // Ranges up to cur_.last are reported: a walk again from the root (RCU
+  // mode, a leaf replaced meanwhile) goes on after it.
+  if (leaf_max_ >= hi_ || !Wk::scan_forward(*tree_, p, hi_, cur_.last + 1)) {
     at_end_ = true;
     return *this;
   }
@@ -294,7 +337,9 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     p.end = end_;
     p.off = offset_;
     if (p.off == 0) {
-      if (!Wk::prev_leaf(p)) {
+      auto st = Wk::prev_leaf(p);
+      if (st == Wk::step::edge ||
+          (st == Wk::step::dead && !Wk::rewalk_before(*tree_, p.min - 1, cur_.first - 1, p))) {
         at_end_ = true;
         return *this;
       }
@@ -302,7 +347,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
       --p.off;
     }
   }
-  if (!Wk::scan_backward(p, lo_)) {
+  if (!Wk::scan_backward(*tree_, p, lo_, at_end_ ? max_index : cur_.first - 1)) {
     at_end_ = true;
     return *this;
   }
@@ -314,21 +359,25 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
 
 template <unsigned S>
 check_report basic_raw_tree<S>::validate() const {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::checker<S>::validate(*this);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::dump(std::ostream &os, dump_format fmt) const {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   detail::dumper<S>::dump(*this, os, fmt);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::dump_dot(std::ostream &os) const {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   detail::dumper<S>::dump_dot(*this, os);
 }
 
 template <unsigned S>
 tree_stats basic_raw_tree<S>::stats() const {
+  detail::rcu_read_scope rcu_section(rcu_mode());
   return detail::dumper<S>::stats(*this);
 }
 

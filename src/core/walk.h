@@ -12,6 +12,10 @@
 
 namespace maple::detail {
 
+/// Steps between leaves that met a dead node (RCU mode) and walked again
+/// from the root: a statistic for the tests of the retry paths.
+inline std::atomic<std::uint64_t> dead_steps{0};
+
 template <unsigned S>
 struct walker {
   using E = engine<S>;
@@ -24,6 +28,7 @@ struct walker {
     node_t *leaf = nullptr;
     std::uint64_t min = 0, max = 0;
     unsigned end = 0, off = 0;
+    void *hit = nullptr;  // the entry a scan stopped on (read once: it may change)
 
     std::uint64_t first() const noexcept { return leaf->slot_min(off, min); }
     std::uint64_t last() const noexcept { return leaf->slot_max(off, end, max); }
@@ -38,24 +43,65 @@ struct walker {
     return w > 0xFFFF ? S - 1 : static_cast<unsigned>(w & 0xFF);
   }
 
-  /// Implied bounds of a node, recovered through parent links.
-  static std::uint64_t node_max(const node_t *n) noexcept {
-    while (!n->is_root()) {
-      unsigned s = n->parent_slot();
-      const node_t *p = n->parent_node();
-      if (s < P) return load_relaxed(p->pivot[s]);
-      n = p;
+  /// Result of a step between leaves. `dead`: the step met a node that a
+  /// writer has replaced (RCU mode; its parent word names itself), so the
+  /// position cannot go on from there; the caller walks again from the root
+  /// (rewalk_after / rewalk_before, or the whole operation again). The
+  /// position is unchanged then.
+  enum class step { moved, edge, dead };
+
+  /// What a node's parent word says, read once: it is the root, it is dead
+  /// (a writer replaced it), or par / slot name its parent. A node can turn
+  /// into the root (root collapse) between two reads, so the word is
+  /// decoded from one load.
+  enum class up { parent, root, dead };
+  static up parent_of(const node_t *n, const node_t *&par, unsigned &slot) noexcept {
+    word pw = load_acquire(n->parent);
+    if (pw & root_parent) return up::root;
+    if (pw == reinterpret_cast<word>(n)) {
+      dead_steps.fetch_add(1, std::memory_order_relaxed);
+      return up::dead;
     }
-    return max_index;
+    par = reinterpret_cast<const node_t *>(pw & node_addr_mask);
+    slot = static_cast<unsigned>((pw & 0xFF) >> 2);
+    return up::parent;
   }
-  static std::uint64_t node_min(const node_t *n) noexcept {
-    while (!n->is_root()) {
-      unsigned s = n->parent_slot();
-      const node_t *p = n->parent_node();
-      if (s > 0) return load_relaxed(p->pivot[s - 1]) + 1;
+
+  /// Implied bounds of a node, recovered through parent links; false if a
+  /// dead node is met on the way.
+  static bool node_max(const node_t *n, std::uint64_t &out) noexcept {
+    for (;;) {
+      const node_t *p;
+      unsigned s;
+      up u = parent_of(n, p, s);
+      if (u == up::dead) return false;
+      if (u == up::root) {
+        out = max_index;
+        return true;
+      }
+      if (s < P) {
+        out = load_relaxed(p->pivot[s]);
+        return true;
+      }
       n = p;
     }
-    return 0;
+  }
+  static bool node_min(const node_t *n, std::uint64_t &out) noexcept {
+    for (;;) {
+      const node_t *p;
+      unsigned s;
+      up u = parent_of(n, p, s);
+      if (u == up::dead) return false;
+      if (u == up::root) {
+        out = 0;
+        return true;
+      }
+      if (s > 0) {
+        out = load_relaxed(p->pivot[s - 1]) + 1;
+        return true;
+      }
+      n = p;
+    }
   }
 
   /// Descends from `root_ref` to the leaf holding index.
@@ -111,50 +157,58 @@ struct walker {
     return {p.first(), p.last(), p.entry()};
   }
 
-  /// Moves to the first slot of the next leaf; false at the right edge.
-  static bool next_leaf(leaf_pos &p) noexcept {
-    if (p.max == max_index) return false;
-    const node_t *n = p.leaf;
-    node_t *par = n->parent_node();
-    unsigned s = n->parent_slot();
+  /// Moves to the first slot of the next leaf.
+  static step next_leaf(leaf_pos &p) noexcept {
+    if (p.max == max_index) return step::edge;
+    const node_t *n = p.leaf, *par;
+    unsigned s;
+    if (parent_of(n, par, s) != up::parent) return step::dead;  // or became the root
     const unsigned pe = internal_end(par);
     if (s < pe) {  // the common case: a sibling leaf
       node_t *leaf = node_t::from_ref(load_acquire(par->slot[s + 1]));
       // Scans go on: ask for the leaf after this one while this one is read.
       if (s + 2 <= pe) prefetch_node(node_t::from_ref(load_relaxed(par->slot[s + 2])), 0);
+      std::uint64_t max;
+      if (s + 1 < P)
+        max = load_relaxed(par->pivot[s + 1]);
+      else if (!node_max(par, max))
+        return step::dead;
+      if (par->is_dead()) {
+        dead_steps.fetch_add(1, std::memory_order_relaxed);
+        return step::dead;
+      }
       p.min = p.max + 1;
-      p.max = s + 1 < P ? load_relaxed(par->pivot[s + 1]) : node_max(par);
+      p.max = max;
       p.leaf = leaf;
       p.end = leaf->end(p.max);
       p.off = 0;
-      return true;
+      return step::moved;
     }
     for (;;) {
-      par = n->parent_node();
-      s = n->parent_slot();
-      if (s < internal_end(par)) break;
       n = par;
+      if (parent_of(n, par, s) != up::parent) return step::dead;  // or became the root
+      if (s < internal_end(par)) break;
     }
     word ref = load_acquire(par->slot[s + 1]);
     while (!node_t::ref_is_leaf(ref)) ref = load_acquire(node_t::from_ref(ref)->slot[0]);
     node_t *leaf = node_t::from_ref(ref);
+    std::uint64_t max;
+    if (!node_max(leaf, max)) return step::dead;
     p.min = p.max + 1;
-    p.max = node_max(leaf);
+    p.max = max;
     p.leaf = leaf;
     p.end = leaf->end(p.max);
     p.off = 0;
-    return true;
+    return step::moved;
   }
 
-  /// Moves to the last slot of the previous leaf; false at the left edge.
-  static bool prev_leaf(leaf_pos &p) noexcept {
-    if (p.min == 0) return false;
-    const node_t *n = p.leaf;
-    node_t *par;
+  /// Moves to the last slot of the previous leaf.
+  static step prev_leaf(leaf_pos &p) noexcept {
+    if (p.min == 0) return step::edge;
+    const node_t *n = p.leaf, *par;
     unsigned s;
     for (;;) {
-      par = n->parent_node();
-      s = n->parent_slot();
+      if (parent_of(n, par, s) != up::parent) return step::dead;  // or became the root
       if (s > 0) break;
       n = par;
     }
@@ -164,34 +218,87 @@ struct walker {
       ref = load_acquire(c->slot[internal_end(c)]);
     }
     node_t *leaf = node_t::from_ref(ref);
+    std::uint64_t min;
+    if (!node_min(leaf, min)) return step::dead;
     p.max = p.min - 1;
-    p.min = node_min(leaf);
+    p.min = min;
     p.leaf = leaf;
     p.end = leaf->end(p.max);
     p.off = p.end;
-    return true;
+    return step::moved;
   }
 
-  /// From p, the first stored range at or after p's slot starting <= max.
-  static bool scan_forward(leaf_pos &p, std::uint64_t max) noexcept {
+  /// After a dead step: walks again from the root to the slot holding
+  /// `from`, then on to the first slot starting at or after `floor` (an
+  /// iteration passes the end of what it reported + 1, so that a range
+  /// written meanwhile across that point is not reported twice over). False:
+  /// no such slot.
+  static bool rewalk_after(const tree_t &t, std::uint64_t from, std::uint64_t floor,
+                           leaf_pos &p) noexcept {
+    for (;;) {
+      word root = E::root(t);
+      if (!is_node_word(root)) return false;  // from >= 1: a root entry is behind
+      descend(root, from, p);
+      for (;;) {
+        if (p.first() >= floor) return true;
+        if (p.off < p.end) {
+          ++p.off;
+          continue;
+        }
+        step s = next_leaf(p);
+        if (s == step::edge) return false;
+        if (s == step::dead) break;
+      }
+    }
+  }
+  /// Backward counterpart: the slot holding `from`, then back to the last
+  /// slot ending at or before `ceil`.
+  static bool rewalk_before(const tree_t &t, std::uint64_t from, std::uint64_t ceil,
+                            leaf_pos &p) noexcept {
+    for (;;) {
+      word root = E::root(t);
+      if (!is_node_word(root)) return false;
+      descend(root, from, p);
+      for (;;) {
+        if (p.last() <= ceil) return true;
+        if (p.off > 0) {
+          --p.off;
+          continue;
+        }
+        step s = prev_leaf(p);
+        if (s == step::edge) return false;
+        if (s == step::dead) break;
+      }
+    }
+  }
+
+  /// From p, the first stored range at or after p's slot starting <= max;
+  /// after a dead step it goes on from the root (see rewalk_after).
+  static bool scan_forward(const tree_t &t, leaf_pos &p, std::uint64_t max,
+                           std::uint64_t floor = 0) noexcept {
     for (;;) {
       for (; p.off <= p.end; ++p.off) {
         if (p.first() > max) return false;
-        if (p.entry()) return true;
+        if ((p.hit = p.entry())) return true;
       }
-      if (!next_leaf(p)) return false;
+      step s = next_leaf(p);
+      if (s == step::edge) return false;
+      if (s == step::dead && !rewalk_after(t, p.max + 1, floor, p)) return false;
     }
   }
   /// From p, the last stored range at or before p's slot ending >= min.
-  static bool scan_backward(leaf_pos &p, std::uint64_t min) noexcept {
+  static bool scan_backward(const tree_t &t, leaf_pos &p, std::uint64_t min,
+                            std::uint64_t ceil = max_index) noexcept {
     for (;;) {
       for (;;) {
         if (p.last() < min) return false;
-        if (p.entry()) return true;
+        if ((p.hit = p.entry())) return true;
         if (p.off == 0) break;
         --p.off;
       }
-      if (!prev_leaf(p)) return false;
+      step s = prev_leaf(p);
+      if (s == step::edge) return false;
+      if (s == step::dead && !rewalk_before(t, p.min - 1, ceil, p)) return false;
     }
   }
 
@@ -208,8 +315,8 @@ struct walker {
     if (!is_node_word(ref)) return index == 0 ? root_entry(ref) : std::nullopt;
     leaf_pos p;
     descend(ref, index, p);
-    if (!scan_forward(p, max)) return std::nullopt;
-    return range_entry{p.first(), p.last(), p.entry()};
+    if (!scan_forward(t, p, max)) return std::nullopt;
+    return range_entry{p.first(), p.last(), p.hit};
   }
 
   static std::optional<range_entry> find_rev(const tree_t &t, std::uint64_t index,
@@ -219,8 +326,8 @@ struct walker {
     if (!is_node_word(ref)) return min == 0 ? root_entry(ref) : std::nullopt;
     leaf_pos p;
     descend(ref, index, p);
-    if (!scan_backward(p, min)) return std::nullopt;
-    return range_entry{p.first(), p.last(), p.entry()};
+    if (!scan_backward(t, p, min)) return std::nullopt;
+    return range_entry{p.first(), p.last(), p.hit};
   }
 };
 

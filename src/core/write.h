@@ -23,6 +23,7 @@
 
 #include "core/engine.h"
 #include "core/gap_tracking.h"
+#include "core/reclaim.h"
 #include "core/walk.h"
 #include "core/write_trace.h"
 
@@ -106,6 +107,7 @@ struct writer {
     unsigned nfresh = 0;
 
     node_supply *supply;
+    node_reclaimer<S> reclaim{t};  // frees (or retires, RCU mode) when the write ends
     bool dry() const noexcept { return supply->how == node_supply::mode::dry; }
     bool gaps() const noexcept { return E::tracks_gaps(t); }
     /// Most and fewest items a node of the level holds.
@@ -288,7 +290,7 @@ struct writer {
           retire(o, node_t::from_ref(n->slot[s]), d + 1, cmin, cmax, false);
       }
     }
-    if (!keep_self && !(o.virtual_root && d == 0)) E::free_node(o.t, n);
+    if (!keep_self && !(o.virtual_root && d == 0)) o.reclaim.retire(n);
   }
 
   // ---- the store -------------------------------------------------------------
@@ -312,6 +314,10 @@ struct writer {
         n = E::alloc_node(o.t);  // may throw std::bad_alloc
         break;
     }
+    // Until commit_parents names its parent, a new node reads as dead: a
+    // reader that reaches it early (RCU mode, through a child adopted
+    // first) walks again from the root instead of following a stale word.
+    if (sup.how != node_supply::mode::dry) n->set_dead();
     ++sup.used;
     o.fresh_leaf[o.nfresh] = leaf;
     o.fresh[o.nfresh++] = n;
@@ -343,20 +349,20 @@ struct writer {
         if (e == 0 && n->slot[0] == 0) {
           E::set_root(t, 0);
           E::set_height(t, 0);
-          E::free_node(t, n);
+          o.reclaim.retire(n);
           return;
         }
         if (e == 1 && n->pivot[0] == 0 && n->slot[1] == 0 && only0 != 0 && !is_node_word(only0)) {
           E::set_root(t, only0);
           E::set_height(t, 0);
-          E::free_node(t, n);
+          o.reclaim.retire(n);
           return;
         }
         break;
       }
       if (W::internal_end(n) != 0) break;
       word child = n->slot[0];
-      E::free_node(t, n);
+      o.reclaim.retire(n);
       n = node_t::from_ref(child);
       leaf = node_t::ref_is_leaf(child);
       --new_h;
@@ -658,13 +664,13 @@ struct writer {
         if (single && k == 1) {
           if (leaf) count_kind(write_kind::node_store);
           if (o.dry()) break;
-          commit_parents(o);
           node_t *n = node_t::from_ref(o.out[0].w);
           if (d == 0) {
+            commit_parents(o, n, nullptr, 0);
             install_root(o, n, leaf, o.h);
           } else {
             level &p = o.L[d - 1];
-            n->set_parent(p.n, p.slot);
+            commit_parents(o, n, p.n, p.slot);
             store_release(p.n->slot[p.slot], o.out[0].w);
             if (o.gaps()) G::propagate(n, leaf, o.L[d].min, o.R[d].max);
           }
@@ -673,7 +679,7 @@ struct writer {
         }
         if (whole && k == 1) {
           if (o.dry()) break;
-          commit_parents(o);
+          commit_parents(o, node_t::from_ref(o.out[0].w), nullptr, 0);
           for (unsigned j = 0; j < d; ++j) {
             o.lo_bound[j] = 0;
             o.hi_bound[j] = max_index;
@@ -689,7 +695,7 @@ struct writer {
           fill_node(o, r, its, k, false, 0);
           count_kind(write_kind::root_split);
           if (o.dry()) break;
-          commit_parents(o);
+          commit_parents(o, r, nullptr, 0);
           install_root(o, r, false, o.h + 1);
           retire(o, o.L[0].n, 0, 0, max_index, false);
           break;
@@ -716,9 +722,20 @@ struct writer {
   }
 
   /// Sets the parent links of every child of the new internal nodes (reused
-  /// children included) once all allocations have succeeded.
-  static void commit_parents(op &o) noexcept {
-    for (unsigned i = 0; i < o.nfresh; ++i)
+  /// children included) once all allocations have succeeded. `top` (the new node about to be
+  /// published; nullptr when a node is rewritten in place) gets its parent word first (`parent`
+  /// nullptr: the root marker), then the new nodes adopt their children top-down (new nodes were
+  /// allocated level by level upwards). So every new node names its parent before any child names
+  /// it: a reader climbing from a reused child (RCU mode) never meets an unset parent word.
+  static void commit_parents(op &o, node_t *top = nullptr, node_t *parent = nullptr,
+                             unsigned slot = 0) noexcept {
+    if (top) {
+      if (parent)
+        top->set_parent(parent, slot);
+      else
+        top->set_root();
+    }
+    for (unsigned i = o.nfresh; i-- > 0;)
       if (!o.fresh_leaf[i]) adopt_children(o.fresh[i], W::internal_end(o.fresh[i]) + 1);
   }
 

@@ -15,8 +15,8 @@
 //    deferring thread once the batch holds batch_weight objects, and by
 //    barrier(). There is no background thread.
 //
-// Records of exited threads are recycled, so the registry stays as large as
-// the peak number of live reader threads.
+// Records of exited threads are recycled (never freed), so the registry
+// stays as large as the peak number of live reader threads.
 #include <maple/rcu.h>
 
 #include <atomic>
@@ -45,8 +45,8 @@ constexpr std::size_t batch_weight = 1024;
 
 struct reader_record {
   std::atomic<std::uint64_t> gp_seen{0};  // 0: outside any read section
-  reader_record *next = nullptr;          // registry list; set once, under registry::lock
-  bool in_use = false;                    // under registry::lock
+  reader_record *next = nullptr;          // registry list; set once, under state::registry_lock
+  bool in_use = false;                    // under state::registry_lock
 };
 
 struct deferred_call {
@@ -184,8 +184,16 @@ void backend_synchronize() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
   std::uint64_t target = s.gp.fetch_add(1, std::memory_order_seq_cst) + 1;
-  std::lock_guard lock(s.registry_lock);
-  for (const reader_record *r = s.records; r != nullptr; r = r->next) wait_for_reader(*r, target);
+  // The scan waits without the lock (a reader may be waiting to register a
+  // thread it started): records are never freed and only prepended, and the
+  // `next` links of those already listed never change. Threads registering
+  // after this point read a gp >= target, so they need no waiting for.
+  const reader_record *first = nullptr;
+  {
+    std::lock_guard lock(s.registry_lock);
+    first = s.records;
+  }
+  for (const reader_record *r = first; r != nullptr; r = r->next) wait_for_reader(*r, target);
 }
 
 bool backend_defer(void (*fn)(void *), void *arg, std::size_t weight) noexcept {

@@ -41,12 +41,13 @@ retire_list &retire_list::operator=(retire_list &&other) noexcept {
 }
 
 void retire_list::add(void *p, deleter del) noexcept {
+  // Checked on every call, not only when the fallback below needs it.
+  if (in_read_section()) detail::fatal("retire_list::add called inside a read section");
   if (head_ == nullptr || head_->count == chunk::capacity) {
     chunk *c = detail::fail_this_allocation() ? nullptr : new (std::nothrow) chunk;
     if (c == nullptr) {
       // No room: everything held is already unreachable for new readers, so
       // one grace period makes all of it, p included, safe to free now.
-      if (in_read_section()) detail::fatal("retire_list::add called inside a read section");
       detail::backend_synchronize();
       free_chunks(std::exchange(head_, nullptr));
       size_ = 0;

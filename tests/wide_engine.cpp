@@ -1,0 +1,18 @@
+// tests/wide_engine.cpp - instantiates the engine with the kernel's 32-bit
+// node width (basic_raw_tree<32>: 32 slots, 31 pivots) and with the widest
+// geometry the node layout allows (basic_raw_tree<64>), for the regression
+// catalogue's node-size entries (4: parent-slot encoding of wide nodes; 33:
+// tests parameterised by node size). See docs/regressions.md.
+#include "core/raw_tree_impl.h"
+
+template class maple::basic_raw_tree<32>;
+template class maple::basic_cursor<32>;
+template class maple::basic_write_cursor<32>;
+template class maple::basic_write_guard<32>;
+template class maple::basic_read_guard<32>;
+
+template class maple::basic_raw_tree<64>;
+template class maple::basic_cursor<64>;
+template class maple::basic_write_cursor<64>;
+template class maple::basic_write_guard<64>;
+template class maple::basic_read_guard<64>;
