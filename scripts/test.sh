@@ -100,7 +100,7 @@ stage_tsan() {
 stage_install() {
   local prefix=$tmp/prefix cxx=${CXX:-c++} pcdir
   [[ -f build/release/CMakeCache.txt ]] || configure_release
-  cmake --build build/release --target maple -j "$build_jobs"
+  cmake --build build/release --target maple maple_xarray -j "$build_jobs"
   cmake --install build/release --prefix "$prefix"
 
   echo "--- find_package consumer"

@@ -2,6 +2,7 @@
 // typed and the raw API, and one deferred free through the RCU layer (which
 // links liburcu in the default build). Returns nonzero on any mismatch.
 #include <maple/maple.h>
+#include <maple/xarray.h>
 
 #include <cstdio>
 #include <optional>
@@ -44,6 +45,12 @@ int main() {
   expect(r && r->first == 10 && r->last == 20, "raw find");
   expect(maple::value_of_entry(raw.erase(10)) == 7 && raw.empty(), "raw erase");
   expect(raw.validate().ok, "validate raw tree");
+
+  maple::xarray xa;
+  expect(!xa.store_order(512, 9, maple::make_value_entry(9)), "xarray order-9 store");
+  expect(maple::value_of_entry(xa.load(1000)) == 9, "xarray load inside it");
+  expect(xa.get_order(600) == 9 && xa.validate().ok, "xarray order and validate");
+  expect(maple::value_of_entry(xa.erase(777)) == 9 && xa.empty(), "xarray erase");
 
   static int freed = 0;
   {
