@@ -27,6 +27,7 @@
 #include "core/write_trace.h"
 
 #include <maple/cursor.h>
+#include <maple/failing_resource.h>
 #include <maple/raw_tree.h>
 #include <maple/rcu.h>
 #include <maple/tree.h>
@@ -441,67 +442,48 @@ TEST(RcuDeadNodes, IteratorGoesOnAfterARewrite) {
 
 // ---- reclamation -------------------------------------------------------------------
 
-/// Counts what is outstanding.
-class counting_resource : public std::pmr::memory_resource {
- public:
-  std::atomic<long> outstanding{0};
-
- private:
-  void *do_allocate(std::size_t n, std::size_t a) override {
-    ++outstanding;
-    return std::pmr::new_delete_resource()->allocate(n, a);
-  }
-  void do_deallocate(void *p, std::size_t n, std::size_t a) override {
-    --outstanding;
-    std::pmr::new_delete_resource()->deallocate(p, n, a);
-  }
-  bool do_is_equal(const std::pmr::memory_resource &o) const noexcept override {
-    return this == &o;
-  }
-};
-
 TEST(RcuReclamation, ClearAndDestroyReturnEveryNodeAfterTheGracePeriod) {
-  counting_resource res;
+  maple::failing_resource res;  // never fails here: counts outstanding blocks
   {
     maple::raw_tree t(maple::tree_flags::rcu, &res);
     reference_model m;
     layout(t, m);
     for (std::uint64_t i = 0; i < 2000; ++i) ASSERT_FALSE(t.store(i * 3, i * 3 + 1, val(i)));
-    EXPECT_GT(res.outstanding.load(), 0);
+    EXPECT_GT(res.outstanding(), 0u);
     t.clear();
     maple::rcu::barrier();
-    EXPECT_EQ(res.outstanding.load(), 0);
+    EXPECT_EQ(res.outstanding(), 0u);
     layout(t, m);
-    EXPECT_GT(res.outstanding.load(), 0);
+    EXPECT_GT(res.outstanding(), 0u);
   }  // destroyed in RCU mode
   maple::rcu::barrier();
-  EXPECT_EQ(res.outstanding.load(), 0);
+  EXPECT_EQ(res.outstanding(), 0u);
 }
 
 TEST(RcuReclamation, ReplacedNodesWaitForReaders) {
-  counting_resource res;
+  maple::failing_resource res;  // never fails here: counts outstanding blocks
   maple::raw_tree t(maple::tree_flags::rcu, &res);
   reference_model m;
   layout(t, m);
   baton b;
-  long held = 0;
+  std::size_t held = 0;
   std::thread reader([&] {
     maple::rcu::read_guard g;
     b.pass();
     b.wait_for(2);
   });
   b.wait_for(1);
-  const long before = res.outstanding.load();
+  const std::size_t before = res.outstanding();
   ASSERT_FALSE(t.store(0, 5000, nullptr));  // replaces most of the tree
-  held = res.outstanding.load();
+  held = res.outstanding();
   EXPECT_GE(held, before);  // nothing freed while the reader is in its section
   b.pass();
   reader.join();
   maple::rcu::barrier();
-  EXPECT_LT(res.outstanding.load(), held);
+  EXPECT_LT(res.outstanding(), held);
   t.clear();
   maple::rcu::barrier();
-  EXPECT_EQ(res.outstanding.load(), 0);
+  EXPECT_EQ(res.outstanding(), 0u);
 }
 
 // Regression 13 (append disabled when readers are possible): in RCU mode no
