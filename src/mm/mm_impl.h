@@ -1,0 +1,197 @@
+// Internals of maple::mm::address_space: the VMA object, the mmap lock, the
+// per-VMA lock and the primitives every syscall is built from (split,
+// expand, detach, one tree store each). docs/mm.md explains the design.
+#pragma once
+
+#include <maple/mm.h>
+#include <maple/raw_tree.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+namespace maple::mm::detail {
+
+inline constexpr std::uint64_t page_mask = page_size - 1;
+inline constexpr std::uint64_t page_align(std::uint64_t x) noexcept {
+  return (x + page_mask) & ~page_mask;
+}
+inline constexpr std::uint64_t pages(std::uint64_t bytes) noexcept { return bytes >> page_shift; }
+inline constexpr std::uint64_t pmd_size = std::uint64_t{2} << 20;
+
+inline std::error_code err(std::errc e) noexcept { return std::make_error_code(e); }
+inline std::error_code einval() noexcept { return err(std::errc::invalid_argument); }
+inline std::error_code enomem() noexcept { return err(std::errc::not_enough_memory); }
+/// A tree error as the errno the kernel would give (no_memory -> ENOMEM).
+inline std::error_code to_errno(std::error_code ec) noexcept {
+  if (!ec || ec.category() != maple::error_category()) return ec;
+  switch (static_cast<maple::errc>(ec.value())) {
+    case maple::errc::exists: return err(std::errc::file_exists);
+    case maple::errc::invalid_argument: return einval();
+    default: return enomem();
+  }
+}
+
+// A VMA as kept in the tree. Fields (v) change only while the VMA is
+// write-locked (lock_seq == the mm's current write sequence) and no reader
+// holds it; readers copy them while holding a read reference.
+struct vma_object {
+  vma_info v;
+  // 0: detached; 1: attached; +1 per reader; writer_bit while a writer
+  // waits for readers to drain (the kernel's vm_refcnt since v6.15).
+  std::atomic<std::uint32_t> refcnt{0};
+  std::atomic<std::uint64_t> lock_seq{~std::uint64_t{0}};
+  static constexpr std::uint32_t writer_bit = 0x40000000;
+};
+
+// The mmap lock: a reader-writer lock that knows its writer, so that the
+// tree (external lock) and the helpers can assert it is held.
+class mmap_lock {
+ public:
+  void lock() {
+    m_.lock();
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
+  void unlock() {
+    owner_.store(std::thread::id{}, std::memory_order_relaxed);
+    m_.unlock();
+  }
+  void lock_shared() { m_.lock_shared(); }
+  void unlock_shared() { m_.unlock_shared(); }
+  bool held_for_write() const noexcept {
+    return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+
+ private:
+  std::shared_mutex m_;
+  std::atomic<std::thread::id> owner_{};
+};
+
+}  // namespace maple::mm::detail
+
+namespace maple::mm {
+
+struct address_space::impl {
+  using vma_object = detail::vma_object;
+
+  impl(const layout &l, std::pmr::memory_resource *mr);
+  ~impl();
+
+  // ---- locking --------------------------------------------------------------
+  mutable detail::mmap_lock lock;
+  // Odd while the mmap lock is held for writing; a VMA whose lock_seq
+  // equals it is write-locked (all are released at once by the unlock).
+  std::atomic<std::uint64_t> mm_lock_seq{0};
+  void write_lock() const;
+  void write_unlock() const;
+  struct writer {  // RAII mmap write lock
+    explicit writer(const impl &i) : i_(i) { i_.write_lock(); }
+    ~writer() { i_.write_unlock(); }
+    writer(const writer &) = delete;
+    writer &operator=(const writer &) = delete;
+    const impl &i_;
+  };
+  /// vma_start_write: waits for readers of v to leave, then marks it
+  /// write-locked for the rest of this mmap write section.
+  void vma_write_lock(vma_object *v) const;
+
+  // ---- state ------------------------------------------------------------------
+  maple::raw_tree mt;
+  layout lay;
+  std::size_t map_count = 0;
+  mm_stats st{};
+  // Counted by lock-free readers.
+  mutable std::atomic<std::uint64_t> fault_retries{0}, fault_fallbacks{0};
+  std::uint64_t next_anon_vma = 1;
+  std::uint64_t next_shmem_inode = 1;
+
+  // ---- tree primitives (mmap write lock held) -----------------------------------
+  vma_object *load(std::uint64_t addr) const noexcept {
+    return static_cast<vma_object *>(mt.load(addr));
+  }
+  /// First VMA with end > addr.
+  vma_object *find_vma(std::uint64_t addr) const noexcept;
+  /// Last VMA with start < addr.
+  vma_object *vma_prev(std::uint64_t addr) const noexcept;
+  /// First VMA intersecting [start, end).
+  vma_object *find_intersection(std::uint64_t start, std::uint64_t end) const noexcept;
+
+  /// A new, unattached VMA (nullptr when out of memory).
+  vma_object *new_vma(const vma_info &v) noexcept;
+  /// Publishes v over [v.start, v.end) in one store (overwriting whatever
+  /// is there), attaching it. On error v is not attached.
+  std::error_code store(vma_object *v);
+  /// Detaches v (write-locked, no reader left) and frees it after a grace
+  /// period. Does not touch the tree.
+  void retire(vma_object *v);
+
+  /// __split_vma: splits v at addr. new_below: the new VMA is the lower
+  /// part (v keeps the upper); else the new VMA is the upper part.
+  /// check_count: refuse with ENOMEM at the map limit (split_vma).
+  std::error_code split(vma_object *v, std::uint64_t addr, bool new_below, bool check_count,
+                        vma_object **created = nullptr);
+
+  /// Mergeability of a proposed range with neighbour n (is_mergeable_vma +
+  /// anon_vma compatibility), ignoring pgoff contiguity and adjacency.
+  static bool mergeable(const vma_object &n, const vma_info &p, bool p_is_existing) noexcept;
+  static bool can_merge_after(const vma_object *prev, const vma_info &p,
+                              bool p_is_existing) noexcept;
+  static bool can_merge_before(const vma_object *next, const vma_info &p,
+                               bool p_is_existing) noexcept;
+  static bool anon_vmas_compatible(const vma_object &a, const vma_object &b) noexcept;
+
+  /// vma_merge_new_range + the standalone fallback: places the range p
+  /// (nothing mapped there), merging with neighbours. out: the VMA now
+  /// covering p.
+  std::error_code map_new_range(const vma_info &p, vma_object **out = nullptr);
+  /// vma_modify: gives [start, end) of v (start >= v.start, end <= v.end)
+  /// the attributes of `attrs` (flags, anon_name, policy), merging with a
+  /// neighbour when possible, splitting otherwise. out: the VMA now
+  /// covering [start, end). prev is updated as mprotect_fixup does.
+  std::error_code modify(vma_object *v, std::uint64_t start, std::uint64_t end,
+                         const vma_info &attrs, vma_object **out);
+
+  /// do_vmi_munmap on [start, end) (aligned, non-empty).
+  std::error_code unmap(std::uint64_t start, std::uint64_t end);
+
+  /// get_unmapped_area; MAP_FIXED returns addr after the checks.
+  std::error_code get_unmapped_area(const file_ref &file, std::uint64_t addr, std::uint64_t len,
+                                    std::uint64_t pgoff, unsigned flags, std::uint64_t &out) const;
+  std::error_code unmapped_area_topdown(std::uint64_t len, std::uint64_t low, std::uint64_t high,
+                                        std::uint64_t align, std::uint64_t &out) const;
+  std::error_code unmapped_area_bottomup(std::uint64_t len, std::uint64_t low, std::uint64_t high,
+                                         std::uint64_t align, std::uint64_t &out) const;
+  std::uint64_t vm_start_gap(const vma_object *v) const noexcept;
+
+  /// Walks [start, end) VMA by VMA as madvise does; fn(v, s, e) for each
+  /// mapped part (may replace VMAs). Holes give ENOMEM after the walk.
+  template <class Fn>
+  std::error_code walk_range(std::uint64_t start, std::uint64_t end, Fn &&fn);
+
+  vma_info snapshot(const vma_object *v) const { return v->v; }
+  std::string check() const;
+};
+
+template <class Fn>
+std::error_code address_space::impl::walk_range(std::uint64_t start, std::uint64_t end, Fn &&fn) {
+  std::error_code unmapped;
+  vma_object *v = find_vma(start);
+  while (true) {
+    if (!v) return detail::enomem();
+    if (start < v->v.start) {  // a hole: finish the walk, then report it
+      unmapped = detail::enomem();
+      start = v->v.start;
+      if (start >= end) return unmapped;
+    }
+    std::uint64_t e = std::min(v->v.end, end);
+    if (std::error_code ec = fn(v, start, e)) return ec;
+    start = e;
+    if (start >= end) return unmapped;
+    v = find_vma(start);
+  }
+}
+
+}  // namespace maple::mm
