@@ -1,0 +1,218 @@
+// maple-vma - replays a real strace log of a program's memory syscalls into
+// maple::mm address spaces and checks them against the kernel's own
+// /proc/PID/maps snapshots (docs/mm.md "Replaying traces").
+//
+//   maple-vma                      the shipped trace (data/traces/threads-fork)
+//                                  with --check --stats
+//   maple-vma replay TRACE [--maps-dir DIR] [--check] [--pid PID] [--stats] [--quiet]
+//
+// TRACE: a file (plain or .xz) or - for stdin. Exit status: 0 success (and
+// every snapshot matched with --check), 1 a snapshot differed or a call the
+// kernel accepted was refused by the model (--check), 2 bad usage, an
+// unreadable or malformed trace.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "replay.h"
+#include "strace_parser.h"
+#include "trace_input.h"
+
+#ifndef MAPLE_VMA_DEFAULT_TRACE
+#define MAPLE_VMA_DEFAULT_TRACE ""
+#endif
+
+namespace {
+
+using namespace maple::vma_tool;
+
+int usage(std::ostream &o, int rc) {
+  o << "usage: maple-vma [replay TRACE [--maps-dir DIR] [--check] [--pid PID] [--stats] "
+       "[--quiet]]\n"
+       "  TRACE        strace -f -tt -y log (plain, .xz, or - for stdin)\n"
+       "  --maps-dir   directory of maps.{start,init,fork,end}.PID files (default: TRACE's)\n"
+       "  --check      compare with every maps file at its marker pair; exit 1 on a mismatch\n"
+       "  --pid PID    print only the address spaces of PID\n"
+       "  --stats      syscalls, VMAs, splits/merges, tree shape, throughput\n"
+       "  --quiet      do not print the final maps\n"
+       "With no arguments: replay " MAPLE_VMA_DEFAULT_TRACE " --check --stats\n";
+  return rc;
+}
+
+struct options {
+  std::string trace;
+  std::optional<std::string> maps_dir;
+  bool check = false, stats = false, quiet = false;
+  std::optional<std::int64_t> pid;
+};
+
+void progress_bar(std::size_t done, std::size_t total) {
+  int pct = total ? static_cast<int>(done * 100 / total) : 100;
+  int fill = pct / 4;
+  std::fprintf(stderr, "\rreplay [%.*s%*s] %3d%%", fill, "#########################", 25 - fill, "",
+               pct);
+  if (done == total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    o.trace = MAPLE_VMA_DEFAULT_TRACE;
+    o.check = o.stats = true;
+    if (o.trace.empty()) return usage(std::cerr, 2);
+  } else {
+    if (args[0] == "-h" || args[0] == "--help") return usage(std::cout, 0);
+    if (args[0] != "replay") return usage(std::cerr, 2);
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string &a = args[i];
+      auto value = [&]() -> std::optional<std::string> {
+        if (i + 1 >= args.size()) return std::nullopt;
+        return args[++i];
+      };
+      if (a == "--check") o.check = true;
+      else if (a == "--stats") o.stats = true;
+      else if (a == "--quiet") o.quiet = true;
+      else if (a == "--maps-dir") {
+        o.maps_dir = value();
+        if (!o.maps_dir) return usage(std::cerr, 2);
+      } else if (a == "--pid") {
+        std::optional<std::string> v = value();
+        if (!v || v->empty() || v->find_first_not_of("0123456789") != std::string::npos)
+          return usage(std::cerr, 2);
+        o.pid = std::stoll(*v);
+      } else if (o.trace.empty() && (a == "-" || a.rfind("-", 0) != 0)) {
+        o.trace = a;
+      } else {
+        std::cerr << "maple-vma: unknown argument '" << a << "'\n";
+        return usage(std::cerr, 2);
+      }
+    }
+    if (o.trace.empty()) return usage(std::cerr, 2);
+  }
+  if (!o.maps_dir) {
+    o.maps_dir = o.trace == "-" ? std::string{}
+                                : std::filesystem::path(o.trace).parent_path().string();
+    if (o.maps_dir->empty() && o.trace != "-") o.maps_dir = ".";
+  }
+
+  std::string text, why;
+  if (!read_trace(o.trace, text, why)) {
+    std::cerr << "maple-vma: " << why << "\n";
+    return 2;
+  }
+  parsed_trace pt = parse_trace(text);
+  text.clear();
+  text.shrink_to_fit();
+  for (std::size_t i = 0; i < pt.errors.size() && i < 20; ++i) {
+    const parse_error &e = pt.errors[i];
+    std::cerr << o.trace << ":" << e.line << ": " << e.reason << "\n    " << e.text << "\n";
+  }
+  if (pt.errors.size() > 20) std::cerr << "... " << pt.errors.size() - 20 << " more errors\n";
+
+  snapshot_set snaps = snapshot_set::load(*o.maps_dir, why);
+  if (!why.empty()) std::cerr << "maple-vma: " << why << "\n";
+  if (o.check && snaps.files.empty()) {
+    std::cerr << "maple-vma: --check: no maps.* files in '" << *o.maps_dir << "'\n";
+    return 2;
+  }
+  replay_options ro;
+  ro.check = o.check;
+  if (isatty(2) && pt.events.size() > 20000) ro.progress = progress_bar;
+  replayer r(std::move(snaps), ro);
+  r.run(pt.events);
+
+  if (!o.quiet) {
+    for (const auto &m : r.mms()) {
+      if (!m->used) continue;
+      if (o.pid && m->pid != *o.pid) continue;
+      std::cout << "== mm " << m->id << ": pid " << m->pid << " " << m->label << " ("
+                << m->state << "), " << m->as->map_count() << " VMAs ==\n"
+                << m->as->maps();
+    }
+  }
+  for (const divergence &d : r.divergences())
+    std::cerr << o.trace << ":" << d.line << ": model diverges: " << d.what << "\n";
+
+  bool ok = r.divergences().empty();
+  if (o.check) {
+    std::size_t matched = 0;
+    std::cout << "== check against " << (*o.maps_dir).c_str() << " ==\n";
+    for (const comparison &c : r.comparisons()) {
+      std::cout << (c.matched ? "MATCH " : "DIFF  ") << c.file << " (pid " << c.pid
+                << ", marker at line " << c.line << ")\n";
+      for (const std::string &n : c.ignored) std::cout << "      ignored: " << n << "\n";
+      if (!c.matched) std::cout << c.diff;
+      matched += c.matched;
+    }
+    std::vector<std::string> missing = r.uncompared();
+    for (const std::string &f : missing)
+      std::cout << "NOT COMPARED " << f << " (no marker pair for it in the trace)\n";
+    std::cout << "check: " << matched << "/" << r.comparisons().size() + missing.size()
+              << " snapshot files match";
+    if (!r.divergences().empty())
+      std::cout << ", " << r.divergences().size() << " model divergences";
+    std::cout << "\n";
+    ok = ok && matched == r.comparisons().size() && missing.empty();
+  }
+
+  if (o.stats) {
+    const replay_stats &s = r.stats();
+    std::cout << "== stats ==\n"
+              << "trace: " << pt.lines << " lines, " << pt.events.size() << " events, "
+              << s.syscalls << " syscalls (" << s.applied << " applied to a model, "
+              << s.markers << " markers)\n";
+    for (const auto &[name, count] : s.calls) {
+      std::cout << "  " << std::left << std::setw(14) << name << std::right << std::setw(8)
+                << count;
+      auto f = s.failed.find(name);
+      if (f != s.failed.end()) std::cout << "  (" << f->second << " failed)";
+      auto k = s.skipped.find(name);
+      if (k != s.skipped.end()) std::cout << "  (" << k->second << " before the start marker)";
+      std::cout << "\n";
+    }
+    std::uint64_t vmas = 0, splits = 0, merges = 0, created = 0, nodes = 0, bytes = 0;
+    unsigned height = 0;
+    int mms = 0;
+    for (const auto &m : r.mms()) {
+      if (!m->used) continue;
+      ++mms;
+      maple::mm::mm_stats ms = m->as->stats();
+      maple::mm::address_space::tree_shape ts = m->as->tree_stats();
+      vmas += m->as->map_count();
+      splits += ms.splits;
+      merges += ms.merges;
+      created += ms.vmas_created;
+      nodes += ts.nodes;
+      bytes += ts.bytes;
+      height = std::max(height, ts.height);
+      std::cout << "  mm " << m->id << " (pid " << m->pid << "): " << m->as->map_count()
+                << " VMAs, " << ms.splits << " splits, " << ms.merges << " merges, tree height "
+                << ts.height << ", " << ts.nodes << " nodes, " << ts.bytes << " bytes\n";
+    }
+    std::cout << "address spaces: " << mms << ", VMAs at the end: " << vmas << ", created "
+              << created << ", splits " << splits << ", merges " << merges << "\n"
+              << "tree: max height " << height << ", " << nodes << " nodes, " << bytes
+              << " bytes";
+    if (vmas) std::cout << " (" << std::fixed << std::setprecision(1) << double(bytes) / double(vmas) << " bytes per VMA)";
+    std::cout << "\n";
+    double rate = s.seconds > 0 ? double(s.syscalls) / s.seconds : 0;
+    std::cout << "replay: " << std::fixed << std::setprecision(3) << s.seconds * 1e3 << " ms, "
+              << std::setprecision(0) << rate << " syscalls/s\n";
+  }
+  if (!pt.errors.empty()) return 2;
+  if (o.check && !ok) return 1;
+  return 0;
+}

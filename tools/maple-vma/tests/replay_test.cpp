@@ -1,0 +1,2 @@
+#include <gtest/gtest.h>
+#include "strace_parser.h"
