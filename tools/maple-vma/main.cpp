@@ -44,6 +44,8 @@ int usage(std::ostream &o, int rc) {
        "  --pid PID    print only the address spaces of PID\n"
        "  --stats      syscalls, VMAs, splits/merges, tree shape, throughput\n"
        "  --quiet      do not print the final maps\n"
+       "  --touch LIST when VMAs count as written (anon_vma): any of mmap,mremap,fork, or\n"
+       "               none (default: mmap,mremap,fork; docs/mm.md \"Replaying traces\")\n"
        "With no arguments: replay " MAPLE_VMA_DEFAULT_TRACE " --check --stats\n";
   return rc;
 }
@@ -53,6 +55,7 @@ struct options {
   std::optional<std::string> maps_dir;
   bool check = false, stats = false, quiet = false;
   std::optional<std::int64_t> pid;
+  std::string touch = "mmap,mremap,fork";
 };
 
 void progress_bar(std::size_t done, std::size_t total) {
@@ -82,12 +85,19 @@ int main(int argc, char **argv) {
         if (i + 1 >= args.size()) return std::nullopt;
         return args[++i];
       };
-      if (a == "--check") o.check = true;
-      else if (a == "--stats") o.stats = true;
-      else if (a == "--quiet") o.quiet = true;
+      if (a == "--check")
+        o.check = true;
+      else if (a == "--stats")
+        o.stats = true;
+      else if (a == "--quiet")
+        o.quiet = true;
       else if (a == "--maps-dir") {
         o.maps_dir = value();
         if (!o.maps_dir) return usage(std::cerr, 2);
+      } else if (a == "--touch") {
+        std::optional<std::string> v = value();
+        if (!v) return usage(std::cerr, 2);
+        o.touch = *v;
       } else if (a == "--pid") {
         std::optional<std::string> v = value();
         if (!v || v->empty() || v->find_first_not_of("0123456789") != std::string::npos)
@@ -103,8 +113,8 @@ int main(int argc, char **argv) {
     if (o.trace.empty()) return usage(std::cerr, 2);
   }
   if (!o.maps_dir) {
-    o.maps_dir = o.trace == "-" ? std::string{}
-                                : std::filesystem::path(o.trace).parent_path().string();
+    o.maps_dir =
+        o.trace == "-" ? std::string{} : std::filesystem::path(o.trace).parent_path().string();
     if (o.maps_dir->empty() && o.trace != "-") o.maps_dir = ".";
   }
 
@@ -130,6 +140,9 @@ int main(int argc, char **argv) {
   }
   replay_options ro;
   ro.check = o.check;
+  ro.touch_on_mmap = o.touch.find("mmap") != std::string::npos;
+  ro.touch_on_move = o.touch.find("mremap") != std::string::npos;
+  ro.touch_at_fork = o.touch.find("fork") != std::string::npos;
   if (isatty(2) && pt.events.size() > 20000) ro.progress = progress_bar;
   replayer r(std::move(snaps), ro);
   r.run(pt.events);
@@ -138,8 +151,8 @@ int main(int argc, char **argv) {
     for (const auto &m : r.mms()) {
       if (!m->used) continue;
       if (o.pid && m->pid != *o.pid) continue;
-      std::cout << "== mm " << m->id << ": pid " << m->pid << " " << m->label << " ("
-                << m->state << "), " << m->as->map_count() << " VMAs ==\n"
+      std::cout << "== mm " << m->id << ": pid " << m->pid << " " << m->label << " (" << m->state
+                << "), " << m->as->map_count() << " VMAs ==\n"
                 << m->as->maps();
     }
   }
@@ -172,8 +185,8 @@ int main(int argc, char **argv) {
     const replay_stats &s = r.stats();
     std::cout << "== stats ==\n"
               << "trace: " << pt.lines << " lines, " << pt.events.size() << " events, "
-              << s.syscalls << " syscalls (" << s.applied << " applied to a model, "
-              << s.markers << " markers)\n";
+              << s.syscalls << " syscalls (" << s.applied << " applied to a model, " << s.markers
+              << " markers)\n";
     for (const auto &[name, count] : s.calls) {
       std::cout << "  " << std::left << std::setw(14) << name << std::right << std::setw(8)
                 << count;
@@ -204,9 +217,10 @@ int main(int argc, char **argv) {
     }
     std::cout << "address spaces: " << mms << ", VMAs at the end: " << vmas << ", created "
               << created << ", splits " << splits << ", merges " << merges << "\n"
-              << "tree: max height " << height << ", " << nodes << " nodes, " << bytes
-              << " bytes";
-    if (vmas) std::cout << " (" << std::fixed << std::setprecision(1) << double(bytes) / double(vmas) << " bytes per VMA)";
+              << "tree: max height " << height << ", " << nodes << " nodes, " << bytes << " bytes";
+    if (vmas)
+      std::cout << " (" << std::fixed << std::setprecision(1) << double(bytes) / double(vmas)
+                << " bytes per VMA)";
     std::cout << "\n";
     double rate = s.seconds > 0 ? double(s.syscalls) / s.seconds : 0;
     std::cout << "replay: " << std::fixed << std::setprecision(3) << s.seconds * 1e3 << " ms, "

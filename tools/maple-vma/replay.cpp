@@ -38,7 +38,9 @@ std::string hexs(std::uint64_t v) {
   return o.str();
 }
 
-std::string errname(std::error_code ec) { return ec.message() + " (" + std::to_string(ec.value()) + ")"; }
+std::string errname(std::error_code ec) {
+  return ec.message() + " (" + std::to_string(ec.value()) + ")";
+}
 
 }  // namespace
 
@@ -110,8 +112,8 @@ std::string unified_diff(const std::vector<std::string> &a, const std::vector<st
     auto at = [&](std::size_t i, std::size_t j) -> std::uint32_t & { return t[i * (m + 1) + j]; };
     for (std::size_t i = n; i-- > 0;)
       for (std::size_t j = m; j-- > 0;)
-        at(i, j) = a[pre + i] == b[pre + j] ? at(i + 1, j + 1) + 1
-                                            : std::max(at(i + 1, j), at(i, j + 1));
+        at(i, j) =
+            a[pre + i] == b[pre + j] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
     std::size_t i = 0, j = 0;
     while (i < n || j < m) {
       if (i < n && j < m && a[pre + i] == b[pre + j]) {
@@ -141,8 +143,10 @@ std::string unified_diff(const std::vector<std::string> &a, const std::vector<st
     std::size_t s = k >= ctx ? k - ctx : 0;
     std::size_t e = k;
     for (std::size_t q = k; q < ops.size(); ++q) {
-      if (ops[q].c != ' ') e = q;
-      else if (q - e > 2 * ctx) break;
+      if (ops[q].c != ' ')
+        e = q;
+      else if (q - e > 2 * ctx)
+        break;
     }
     std::size_t stop = std::min(ops.size(), e + ctx + 1);
     std::size_t a0 = ops[s].ai, b0 = ops[s].bi, al = 0, bl = 0;
@@ -196,8 +200,7 @@ std::string compare_maps(const std::string &kernel, const std::string &model,
           kl.end == ml.end && kl.inode != ml.inode) {
         std::ostringstream o;
         o << "/dev/zero (deleted) at " << std::hex << ml.start << std::dec
-          << ": shmem inode (kernel " << kl.inode << ", model " << ml.inode
-          << ") is not in strace";
+          << ": shmem inode (kernel " << kl.inode << ", model " << ml.inode << ") is not in strace";
         ignored.push_back(o.str());
         mmns::maps_line fixed = ml;
         fixed.inode = kl.inode;
@@ -317,14 +320,15 @@ struct replayer::impl {
                 (ml.x ? mmns::vm::exec : 0) | mmns::vm::mayread | mmns::vm::maywrite |
                 mmns::vm::mayexec;
       if (ml.shared) v.flags |= mmns::vm::mayshare | (ml.w ? mmns::vm::shared : 0);
-      bool special = ml.name.size() > 2 && ml.name.front() == '[' &&
-                     ml.name != "[heap]" && ml.name != "[stack]" &&
-                     ml.name.rfind("[anon:", 0) != 0 && ml.name.rfind("[anon_shmem:", 0) != 0;
+      bool special = ml.name.size() > 2 && ml.name.front() == '[' && ml.name != "[heap]" &&
+                     ml.name != "[stack]" && ml.name.rfind("[anon:", 0) != 0 &&
+                     ml.name.rfind("[anon_shmem:", 0) != 0;
       bool is_file = !ml.name.empty() && ml.name.front() != '[';
       if (special) {
         v.special_name = ml.name;
         v.flags |= mmns::vm::dontexpand;
-        if (ml.name.rfind("[vvar", 0) == 0) v.flags |= mmns::vm::io | mmns::vm::pfnmap | mmns::vm::dontdump;
+        if (ml.name.rfind("[vvar", 0) == 0)
+          v.flags |= mmns::vm::io | mmns::vm::pfnmap | mmns::vm::dontdump;
         v.pgoff = 0;
       } else if (is_file) {
         mmns::file_ref &f = files[ml.name];
@@ -375,7 +379,8 @@ struct replayer::impl {
     auto it = tasks.find(e.tid);
     if (it != tasks.end()) return it->second;
     // Created by a clone whose result line comes later: apply it now.
-    if (auto c = created_by.find(e.tid); c != created_by.end() && !creations_done.count(c->second.event)) {
+    if (auto c = created_by.find(e.tid);
+        c != created_by.end() && !creations_done.count(c->second.event)) {
       apply_creation(c->second.event);
       it = tasks.find(e.tid);
       if (it != tasks.end()) return it->second;
@@ -419,7 +424,8 @@ struct replayer::impl {
         // The hidden anon_vma state: a writable private VMA present at a fork
         // counts as written (docs/mm.md "Replaying traces").
         for (const mmns::vma_info &v : pm->as->vmas()) {
-          if ((v.flags & mmns::vm::write) && !(v.flags & mmns::vm::shared) && v.special_name.empty())
+          if ((v.flags & mmns::vm::write) && !(v.flags & mmns::vm::shared) &&
+              v.special_name.empty())
             (void)pm->as->touch(v.start, v.end - v.start);
         }
       }
@@ -509,7 +515,8 @@ struct replayer::impl {
       p.mm = new_mm(p.tgid, p.execs, label);
       p.mm->awaiting_start = snaps.files.count(snapshot_name('a', p.tgid, p.execs)) != 0;
       p.mm->used = true;
-      if (old && old->pid == p.tgid) old->state = "replaced by execve at line " + std::to_string(e.line);
+      if (old && old->pid == p.tgid)
+        old->state = "replaced by execve at line " + std::to_string(e.line);
       // A new image: a fresh fd table is not needed (fds survive exec), but the
       // CLONE_FILES sharing with the parent ends.
       p.fds = std::make_shared<fd_table>(*p.fds);
@@ -569,6 +576,9 @@ struct replayer::impl {
         diverge(e, "at " + hexs(ret(e)) + ": model says " + errname(ec));
       else if (out != ret(e))
         diverge(e, "model placed it at " + hexs(out) + ", kernel at " + hexs(ret(e)));
+      else if (opt.touch_on_mmap && !f && (flags & mmns::map_type) == mmns::map_private &&
+               (a2 & mmns::prot_write))
+        (void)as.touch(out, a1);  // written at once (docs/mm.md "Replaying traces")
     } else if (n == "munmap") {
       if (!num(e, 0, a0) || !num(e, 1, a1)) return;
       if (std::error_code ec = as.munmap(a0, a1)) diverge(e, "model says " + errname(ec));
@@ -590,7 +600,8 @@ struct replayer::impl {
       if (opt.touch_on_move && a2 > a1) {
         // Data kept by a growing/moving mremap was written (anon_vma: the
         // moved VMA keeps its pgoff).
-        if (auto v = as.vma_lookup(a0); v && !(v->flags & mmns::vm::shared) && (v->flags & mmns::vm::write))
+        if (auto v = as.vma_lookup(a0);
+            v && !(v->flags & mmns::vm::shared) && (v->flags & mmns::vm::write))
           (void)as.touch(a0, a1);
       }
       std::uint64_t out = 0;
@@ -609,7 +620,8 @@ struct replayer::impl {
         if (a0 == 0) return;
       }
       if (a0 == 0) {
-        if (ret(e) != l.brk) diverge(e, "brk is " + hexs(l.brk) + " in the model, " + hexs(ret(e)) + " in the kernel");
+        if (ret(e) != l.brk)
+          diverge(e, "brk is " + hexs(l.brk) + " in the model, " + hexs(ret(e)) + " in the kernel");
         return;
       }
       if (ret(e) != a0) return;  // refused by the kernel: nothing changed
@@ -634,7 +646,8 @@ struct replayer::impl {
       std::string name;
       if (e.args.size() > 4 && e.args[4].k == arg::kind::string) name = e.args[4].text;
       if (a1 == 0) {
-        if (std::error_code ec = as.set_anon_name(a2, a3, name)) diverge(e, "model says " + errname(ec));
+        if (std::error_code ec = as.set_anon_name(a2, a3, name))
+          diverge(e, "model says " + errname(ec));
       }
     } else if (n == "mlockall" || n == "munlockall" || n == "mbind" || n == "shmat" ||
                n == "shmdt" || n == "remap_file_pages" || n == "io_setup" || n == "io_destroy" ||
@@ -699,7 +712,8 @@ void replayer::run(const std::vector<event> &events) {
         m.task_gone(e.tid, "killed by " + e.name);
         break;
     }
-    if (m.opt.progress && (i % 4096 == 0 || i + 1 == events.size())) m.opt.progress(i + 1, events.size());
+    if (m.opt.progress && (i % 4096 == 0 || i + 1 == events.size()))
+      m.opt.progress(i + 1, events.size());
   }
   st_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -78,9 +78,10 @@ struct replay_stats {
 };
 
 struct replay_options {
-  bool check = false;          ///< compare at the marker pairs
-  bool touch_at_fork = true;   ///< writable private VMAs count as written at a fork
-  bool touch_on_move = true;   ///< a moved/grown mremap source counts as written
+  bool check = false;         ///< compare at the marker pairs
+  bool touch_at_fork = true;  ///< writable private VMAs count as written at a fork
+  bool touch_on_move = true;  ///< a moved/grown mremap source counts as written
+  bool touch_on_mmap = true;  ///< private writable anonymous mmaps count as written at once
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< called now and then
 };
 

@@ -36,8 +36,8 @@ struct arg {
     other,      ///< anything else, kept as raw text
   };
   kind k = kind::other;
-  std::string key;   ///< "flags" for `flags=...` (named arguments and struct fields)
-  std::string text;  ///< the raw text (value part), or the unescaped string
+  std::string key;                 ///< "flags" for `flags=...` (named arguments and struct fields)
+  std::string text;                ///< the raw text (value part), or the unescaped string
   std::uint64_t value = 0;         ///< integer value (two's complement if negative), fd number,
                                    ///< numeric bits of flags
   bool negative = false;           ///< integer written with '-'
