@@ -118,10 +118,10 @@ std::string unified_diff(const std::vector<std::string> &a, const std::vector<st
     while (i < n || j < m) {
       if (i < n && j < m && a[pre + i] == b[pre + j]) {
         ops.push_back({' ', pre + i++, pre + j++});
-      } else if (j < m && (i == n || at(i, j + 1) >= at(i + 1, j))) {
-        ops.push_back({'+', pre + i, pre + j++});
-      } else {
+      } else if (i < n && (j == m || at(i + 1, j) >= at(i, j + 1))) {
         ops.push_back({'-', pre + i++, pre + j});
+      } else {
+        ops.push_back({'+', pre + i, pre + j++});
       }
     }
   } else {

@@ -319,9 +319,9 @@ bool parse_one(std::string_view raw, arg &a, std::string &why, std::size_t depth
       if (s.find('|') == std::string_view::npos) {
         if (!parse_integer(s, v, neg)) {
           // "1.5", "7 s", "0x1g"...: keep it raw unless it looks numeric.
-          bool numeric_chars = std::all_of(s.begin() + (s.front() == '-'), s.end(), [](char c) {
-            return is_hex(c) || c == 'x' || c == 'X';
-          });
+          // A word of letters and digits that starts like a number is a
+          // bad number ("0x12g4"); "1.5", "7 s"... are kept raw.
+          bool numeric_chars = std::all_of(s.begin() + (s.front() == '-'), s.end(), is_ident);
           if (numeric_chars) {
             why = "bad number '" + std::string(s.substr(0, 40)) + "'";
             return false;
