@@ -26,6 +26,7 @@ address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
 
 address_space::impl::~impl() {
   // No reader may run now: VMAs go at once, tree nodes after a grace period.
+  writer w(*this);
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
   mt.clear();
