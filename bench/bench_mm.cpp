@@ -25,6 +25,13 @@ namespace {
 
 constexpr std::uint64_t base = 0x100000000ULL;
 
+// Room for 10^5 VMAs (vm.max_map_count is 65530 by default).
+mm::layout big_layout() {
+  mm::layout l;
+  l.max_map_count = 1 << 20;
+  return l;
+}
+
 // n one-page VMAs, every other page, alternating protections (no merging).
 void populate(mm::address_space &as, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -38,10 +45,10 @@ void populate(mm::address_space &as, std::size_t n) {
 }
 
 void BM_fork_dup(benchmark::State &state) {
-  mm::address_space parent;
+  mm::address_space parent(big_layout());
   populate(parent, static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    mm::address_space child;
+    mm::address_space child(big_layout());
     if (parent.fork(child)) state.SkipWithError("fork failed");
     benchmark::DoNotOptimize(child.map_count());
   }
@@ -49,10 +56,10 @@ void BM_fork_dup(benchmark::State &state) {
 }
 
 void BM_fork_reinsert(benchmark::State &state) {
-  mm::address_space parent;
+  mm::address_space parent(big_layout());
   populate(parent, static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    mm::address_space child;
+    mm::address_space child(big_layout());
     for (const mm::vma_info &v : parent.vmas()) {
       if (child.insert_vma(v)) state.SkipWithError("insert failed");
     }

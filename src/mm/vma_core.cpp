@@ -37,12 +37,13 @@ address_space::impl::~impl() {
 
 void address_space::impl::write_lock() const {
   lock.lock();
-  const_cast<impl *>(this)->mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // odd
+  mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // odd
 }
 
 void address_space::impl::write_unlock() const {
+  retired.submit();
   // Releases every VMA write lock taken in this section at once.
-  const_cast<impl *>(this)->mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // even
+  mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // even
   lock.unlock();
 }
 
@@ -110,7 +111,7 @@ void address_space::impl::retire(vma_object *v) {
     std::this_thread::yield();
   }
   ++st.vmas_freed;
-  rcu::defer([](void *p) { delete static_cast<vma_object *>(p); }, v);
+  retired.add_delete(v);
 }
 
 std::error_code address_space::impl::split(vma_object *v, std::uint64_t addr, bool new_below,
