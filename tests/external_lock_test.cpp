@@ -299,8 +299,7 @@ TYPED_TEST(ExternalLockDifferential, EveryWriteUnderTheUserLock) {
         case 6: {
           const bool rev = r.chance(1, 2);
           what = rev ? "alloc_rrange" : "alloc_range";
-          const std::uint64_t size = 1 + r.below(64), lo = r.below(kSpan / 2),
-                              hi = lo + kSpan / 4;
+          const std::uint64_t size = 1 + r.below(64), lo = r.below(kSpan / 2), hi = lo + kSpan / 4;
           std::uint64_t at = 0;
           void *e = fresh();
           std::error_code ec =
@@ -487,8 +486,7 @@ TEST_F(ExternalLockDeathTest, WritesWithoutTheLockAbort) {
   bool wrapped = false;
   EXPECT_DEATH((void)t.alloc_range(val(1), 1, 0, 100, at), not_held("alloc_range()"));
   EXPECT_DEATH((void)t.alloc_rrange(val(1), 1, 0, 100, at), not_held("alloc_rrange()"));
-  EXPECT_DEATH((void)t.alloc_cyclic(val(1), 0, 100, next, at, wrapped),
-               not_held("alloc_cyclic()"));
+  EXPECT_DEATH((void)t.alloc_cyclic(val(1), 0, 100, next, at, wrapped), not_held("alloc_cyclic()"));
   EXPECT_DEATH({ maple::write_guard w(t); }, not_held("write_guard()"));
 }
 
