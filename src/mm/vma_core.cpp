@@ -21,7 +21,9 @@ bool held_for_write(const void *ctx) noexcept {
 
 address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
     : mt(tree_flags::alloc | tree_flags::rcu, mr), lay(l) {
-  (void)held_for_write;
+  // Tree writers serialise on the mmap lock, as the kernel's mm_mt does
+  // (checked builds assert it is held on every tree write).
+  mt.set_external_lock({held_for_write, &lock});
 }
 
 address_space::impl::~impl() {
