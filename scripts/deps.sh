@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The one list of system packages the project uses.
 PACKAGES=(
   cmake g++ make pkg-config liburcu-dev          # build (liburcu: the RCU layer)
+  liblzma-dev                                    # maple-vma: .xz traces
   libgtest-dev libgmock-dev                      # tests
   libbenchmark-dev libabsl-dev llvm-14-dev       # benchmarks and their peers
   libboost-dev                                   #   (boost::icl)

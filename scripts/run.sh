@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job: builds maple (Release, build/release) and runs the example
-# program maple-vma-demo, which loads a real /proc/PID/maps snapshot into a
-# maple tree and checks it. With no arguments it uses its embedded default
-# (data/maps.threads-fork.txt); arguments go to the program, e.g.
-#   bash scripts/run.sh data/maps.gcc-cc1plus.txt
-#   bash scripts/run.sh --full-dump /proc/self/maps
+# The main job: builds maple (Release, build/release) and runs maple-vma, the
+# trace replayer (tools/maple-vma): it replays a real strace log of a
+# program's memory syscalls into maple::mm address spaces and checks them
+# against the kernel's /proc/PID/maps snapshots. With no arguments it uses
+# its embedded default, the shipped trace data/traces/threads-fork with
+# --check --stats; arguments go to the program, e.g.
+#   bash scripts/run.sh replay ../shared/traces/sh-pipeline/trace.strace --check --quiet
+#   bash scripts/run.sh replay data/traces/threads-fork/trace.strace.xz --pid 9671
 set -euo pipefail
 # File arguments are relative to the caller's directory.
 args=()
@@ -18,5 +20,5 @@ bash scripts/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 # Options already in the cache (e.g. set by scripts/test.sh) are kept.
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target maple-vma-demo -j "$jobs"
-exec build/release/examples/maple-vma-demo "${args[@]}"
+cmake --build build/release --target maple-vma -j "$jobs"
+exec build/release/tools/maple-vma "${args[@]}"
