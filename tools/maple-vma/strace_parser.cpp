@@ -23,6 +23,14 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// 'text' (built by appending: GCC 12 warns falsely about "'" + std::string).
+std::string quoted(std::string_view s) {
+  std::string q(1, '\'');
+  q.append(s);
+  q.push_back('\'');
+  return q;
+}
+
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
@@ -323,7 +331,7 @@ bool parse_one(std::string_view raw, arg &a, std::string &why, std::size_t depth
           // bad number ("0x12g4"); "1.5", "7 s"... are kept raw.
           bool numeric_chars = std::all_of(s.begin() + (s.front() == '-'), s.end(), is_ident);
           if (numeric_chars) {
-            why = "bad number '" + std::string(s.substr(0, 40)) + "'";
+            why = "bad number " + quoted(s.substr(0, 40));
             return false;
           }
           a.k = arg::kind::other;
@@ -544,7 +552,7 @@ bool parse_result(std::string_view text, result &out, std::string &why) {
     std::uint64_t v = 0;
     bool neg = false;
     if (!parse_integer(num, v, neg)) {
-      why = num.empty() ? "missing result" : "bad result '" + std::string(num.substr(0, 40)) + "'";
+      why = num.empty() ? "missing result" : "bad result " + quoted(num.substr(0, 40));
       return false;
     }
     out.value = static_cast<std::int64_t>(v);
@@ -775,12 +783,12 @@ std::optional<event> assembler::feed(std::string_view line, std::size_t line_no)
     case raw_line::form::resumed: {
       auto it = open_.find(r.tid);
       if (it == open_.end()) {
-        fail(line_no, line, "'" + std::string(r.name) + " resumed' without an unfinished call");
+        fail(line_no, line, quoted(r.name) + " resumed without an unfinished call");
         return std::nullopt;
       }
       if (it->second.name != r.name) {
         fail(line_no, line,
-             "'" + std::string(r.name) + " resumed' but the unfinished call is " + it->second.name);
+             quoted(r.name) + " resumed but the unfinished call is " + it->second.name);
         open_.erase(it);
         return std::nullopt;
       }

@@ -273,7 +273,7 @@ TEST(StraceParser, MalformedLinesAreRejectedWithLineAndReason) {
       {"1 00:00:00.0 madvise(0x1000, 4096, 4 /* x) = 0\n", 1, "unterminated comment"},
       {"1 00:00:00.0 <... munmap resumed>) = 0\n", 1, "without an unfinished call"},
       {"1 00:00:00.0 munmap(0x1000, 4096 <unfinished ...>\n1 00:00:00.1 <... mmap resumed>) = 0\n",
-       2, "but the unfinished call is munmap"},
+       2, "resumed but the unfinished call is munmap"},
       {"1 00:00:00.0 <... munmap resumed) = 0\n", 1, "resumed>"},
       {"1 00:00:00.0 --- SIGCHLD {si_signo=SIGCHLD}\n", 1, "unterminated signal line"},
       {"1 00:00:00.0 +++ exited with x +++\n", 1, "bad exit status"},
