@@ -16,7 +16,7 @@ if [[ ${1:-} == --check ]]; then
   shift
 fi
 paths=("$@")
-[[ ${#paths[@]} -gt 0 ]] || paths=(include src tests bench examples fuzz)
+[[ ${#paths[@]} -gt 0 ]] || paths=(include src tests bench examples fuzz tools)
 
 fmt=${MAPLE_CLANG_FORMAT:-}
 if [[ -z $fmt ]]; then

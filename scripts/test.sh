@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly
 # The test command (also what CI runs, via .ci/run). Stages:
 #   format    clang-format --dry-run -Werror over include/ src/ tests/ bench/
-#             examples/ fuzz/ (scripts/format.sh --check)
+#             examples/ fuzz/ tools/ (scripts/format.sh --check)
 #   tidy      clang-tidy with .clang-tidy over the library, no warnings
 #             allowed (scripts/tidy.sh)
 #   release   Release build (with -g) with -Werror (tests, examples,
@@ -135,7 +135,7 @@ stage_valgrind() {
   cmake --build "$b" -j "$build_jobs" --target maple_unit_tests maple_cursor_tests \
     maple_rcu_tests maple_dup_tests maple_fault_sweep_tests maple_gap_tests \
     maple_regression_tests maple_external_lock_tests maple-vma-demo maple_fuzz_replay_tree \
-    maple_fuzz_replay_cursor maple_fuzz_replay_gap
+    maple_fuzz_replay_cursor maple_fuzz_replay_gap maple-vma maple_vma_tests maple_fuzz_replay_trace
   # Longest first: the runs share $test_jobs workers. The catalogue's
   # 32-slot copies (RegressionCatalogue/2) and the allocation-tree copies of
   # the typed suites (Suite/2, Suite/3) run the same code paths as the
@@ -154,6 +154,9 @@ stage_valgrind() {
     "$b/tests/maple_fuzz_replay_tree fuzz/corpus/fuzz_tree fuzz/regressions/fuzz_tree"
     "$b/tests/maple_fuzz_replay_cursor fuzz/corpus/fuzz_cursor fuzz/regressions/fuzz_cursor"
     "$b/tests/maple_fuzz_replay_gap fuzz/corpus/fuzz_gap fuzz/regressions/fuzz_gap"
+    "$b/tools/maple-vma replay data/traces/threads-fork/trace.strace.xz --check --quiet"
+    "$b/tools/maple_vma_tests --gtest_brief=1"
+    "$b/tools/maple_fuzz_replay_trace fuzz/corpus/fuzz_trace fuzz/regressions/fuzz_trace"
   )
   mkdir -p "$tmp/vg"
   local i=0
