@@ -9,13 +9,23 @@
 //       rcu       address_space::fault (lock_vma_under_rcu, no lock)
 //       mmap_lock vma_lookup under the mmap lock (the fallback path)
 //   Counters: faults_per_s (reader), writer_ops_per_s.
+//   mm_replay/<trace>   replay of a real trace (parsed beforehand) into
+//       fresh address spaces, with --check's comparisons off: syscalls_per_s.
+//       Traces: data/traces/* and, when present, ../shared/traces/*.
 #include <maple/mm.h>
+
+#include "replay.h"
+#include "trace_input.h"
 
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -117,6 +127,46 @@ void BM_fault(benchmark::State &state) {
 }
 
 }  // namespace
+
+void BM_replay(benchmark::State &state, const std::string &dir) {
+  namespace vt = maple::vma_tool;
+  std::string text, why;
+  std::string trace = std::filesystem::exists(dir + "/trace.strace") ? dir + "/trace.strace"
+                                                                     : dir + "/trace.strace.xz";
+  if (!vt::read_trace(trace, text, why)) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  vt::parsed_trace parsed = vt::parse_trace(text);
+  vt::snapshot_set snaps = vt::snapshot_set::load(dir, why);
+  std::uint64_t syscalls = 0;
+  for (auto _ : state) {
+    vt::replayer r(snaps, vt::replay_options{});
+    r.run(parsed.events);
+    syscalls += r.stats().syscalls;
+  }
+  state.counters["syscalls_per_s"] =
+      benchmark::Counter(static_cast<double>(syscalls), benchmark::Counter::kIsRate);
+}
+
+// One benchmark per trace directory found.
+int register_replays() {
+  for (const char *root :
+       {MAPLE_BENCH_SOURCE_DIR "/data/traces", MAPLE_BENCH_SOURCE_DIR "/../shared/traces"}) {
+    std::error_code ec;
+    for (const auto &d : std::filesystem::directory_iterator(root, ec)) {
+      if (!d.is_directory()) continue;
+      std::string dir = d.path().string();
+      std::string name =
+          std::string("mm_replay/") +
+          (std::string(root).find("shared") != std::string::npos ? "shared/" : "data/") +
+          d.path().filename().string();
+      benchmark::RegisterBenchmark(name.c_str(), BM_replay, dir)->Unit(benchmark::kMillisecond);
+    }
+  }
+  return 0;
+}
+const int replays_registered = register_replays();
 
 BENCHMARK(BM_fork_dup)
     ->Name("mm_fork/dup")
