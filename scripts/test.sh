@@ -17,10 +17,10 @@
 #             tests/consumer project built against it with find_package, with
 #             add_subdirectory, and by hand with pkg-config; each binary run
 #   valgrind  memcheck over the release build's unit tests (tree, cursor,
-#             gap, regression catalogue, RCU, dup, fault sweep; death tests
-#             and the allocation-tree copies of typed tests excluded), the
-#             example and the fuzz corpus replays: no errors, no definite or
-#             indirect leaks
+#             gap, regression catalogue, RCU, dup, fault sweep, external
+#             lock; death tests and the allocation-tree copies of typed
+#             tests excluded), the example and the fuzz corpus replays: no
+#             errors, no definite or indirect leaks
 #   fuzz      the libFuzzer targets, MAPLE_FUZZ_SECONDS (default 60) seconds
 #             each, built with clang in build/fuzz (scripts/fuzz.sh)
 # Prints one summary line per stage; exits nonzero if any stage failed.
@@ -134,8 +134,8 @@ stage_valgrind() {
   [[ -f $b/CMakeCache.txt ]] || configure_release
   cmake --build "$b" -j "$build_jobs" --target maple_unit_tests maple_cursor_tests \
     maple_rcu_tests maple_dup_tests maple_fault_sweep_tests maple_gap_tests \
-    maple_regression_tests maple-vma-demo maple_fuzz_replay_tree maple_fuzz_replay_cursor \
-    maple_fuzz_replay_gap
+    maple_regression_tests maple_external_lock_tests maple-vma-demo maple_fuzz_replay_tree \
+    maple_fuzz_replay_cursor maple_fuzz_replay_gap
   # Longest first: the runs share $test_jobs workers. The catalogue's
   # 32-slot copies (RegressionCatalogue/2) and the allocation-tree copies of
   # the typed suites (Suite/2, Suite/3) run the same code paths as the
@@ -147,6 +147,7 @@ stage_valgrind() {
     "$b/tests/maple_regression_tests --gtest_brief=1 --gtest_filter=-RegressionCatalogue/2.*"
     "$b/tests/maple_gap_tests --gtest_brief=1 --gtest_filter=$typed"
     "$b/tests/maple_rcu_tests --gtest_brief=1 --gtest_filter=-*Death*"
+    "$b/tests/maple_external_lock_tests --gtest_brief=1 --gtest_filter=-*Death*"
     "$b/tests/maple_dup_tests --gtest_brief=1 --gtest_filter=$typed"
     "$b/tests/maple_fault_sweep_tests --gtest_brief=1 --gtest_filter=$typed"
     "$b/examples/maple-vma-demo --no-dump"

@@ -4,12 +4,13 @@
 //
 // Getting one (the lifetime of the guard bounds the cursor's validity):
 //
-//   auto w = tree.lock();                 // write guard: the tree's lock
+//   maple::write_guard w(tree);           // the tree's lock (or asserts an
+//                                         // external one: set_external_lock)
 //   maple::write_cursor c = w.cursor(0x1000, 0x1fff);
 //   if (auto ec = c.preallocate(vma)) return ec;   // may fail: no_memory
 //   c.store_prealloc(vma);                // cannot fail
 //
-//   auto r = tree.read();                 // read guard (RCU read section)
+//   maple::read_guard r(tree);            // read guard (RCU read section)
 //   maple::cursor it = r.cursor(addr);
 //   for (void *e = it.find(max); e; e = it.next(max)) ...
 //
@@ -227,7 +228,11 @@ class basic_write_cursor : public basic_cursor<Slots> {
   bool pre_valid_ = false;
 };
 
-/// RAII holder of the tree's write lock; hands out write cursors.
+/// RAII holder of the tree's write lock; hands out write cursors. With an
+/// external lock (basic_raw_tree::set_external_lock) the guard takes no lock:
+/// the caller must hold the external lock for the guard's whole life, and
+/// checked builds assert it when the guard is made and on every write,
+/// preallocate and store_prealloc of its cursors.
 template <unsigned Slots>
 class basic_write_guard {
  public:
@@ -246,6 +251,7 @@ class basic_write_guard {
  private:
   tree_type *t_;
   std::uint64_t section_;
+  bool locked_ = false;  // took the tree's own mutex (no external lock)
 };
 
 /// RAII read-side section (an RCU read section once RCU mode exists; now

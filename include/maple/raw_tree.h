@@ -12,7 +12,8 @@
 //  * store() overwrites whatever the range spans, trimming partial overlaps;
 //  * storing nullptr erases; adjacent empty ranges coalesce, adjacent equal
 //    entries do not (a range is exactly what was stored);
-//  * writers serialise on the tree's own lock, taken inside each call;
+//  * writers serialise on the tree's own lock, taken inside each call, or
+//    on a lock the user owns and takes around them (set_external_lock());
 //  * reads take no lock: without RCU mode a read must not run concurrently
 //    with a write.
 #pragma once
@@ -84,6 +85,18 @@ constexpr bool has_flag(tree_flags set, tree_flags f) noexcept {
 /// Number format of dump().
 enum class dump_format { hex, dec };
 
+/// A writer lock the user owns and takes around every write of a tree (the
+/// kernel's MT_FLAGS_LOCK_EXTERN with mt_set_external_lock(): the
+/// address-space model's mmap lock). The tree never takes it; it only asks.
+struct external_lock {
+  /// True when the calling thread holds the lock for writing. Called in
+  /// checked builds (MAPLE_CHECKED) before every write; never called in
+  /// other builds. Must not take the lock or write to the tree.
+  bool (*held)(const void *context) noexcept = nullptr;
+  /// Passed to held() (typically the lock object).
+  const void *context = nullptr;
+};
+
 /// A callable usable as dup()'s transform: void *(void *entry).
 template <class F>
 concept entry_transform_callable = std::is_invocable_r_v<void *, F &, void *>;
@@ -129,6 +142,9 @@ class basic_raw_tree {
   bool empty() const noexcept;
 
   // ---- writes (take the tree's lock) -----------------------------------
+  // Each write below takes the tree's own mutex for its duration, unless
+  // the tree uses an external lock (set_external_lock()): then the caller
+  // must hold that lock, and checked builds abort if held() says otherwise.
 
   /// Stores `entry` over [first, last], overwriting and trimming whatever
   /// the range spans. nullptr erases. Errors: invalid_argument (first >
@@ -148,7 +164,8 @@ class basic_raw_tree {
   void *erase(std::uint64_t index, std::error_code &ec) noexcept;
   void *erase(std::uint64_t index);
 
-  /// Removes everything; O(nodes).
+  /// Removes everything; O(nodes). (The destructor frees the nodes without
+  /// taking or asserting any lock: no write may run beside it anyway.)
   void clear() noexcept;
 
   // ---- duplication (src/core/dup.h) ---------------------------------------
@@ -164,13 +181,15 @@ class basic_raw_tree {
   /// `dst` sees it empty or complete. Errors: invalid_argument (dst not
   /// empty, the same tree, different flags), no_memory; on error `dst` is
   /// left empty and every node allocated for the copy is freed. Takes both
-  /// trees' locks.
+  /// trees' locks (internal ones; see below for external locks).
   std::error_code dup(basic_raw_tree &dst) const { return dup(dst, nullptr, nullptr); }
   /// As dup(dst), with each stored entry replaced by fn(context, entry):
   /// fork's "the child's copy of each VMA". Entries mapped to nullptr are
   /// erased from the copy afterwards (that may need nodes: no_memory then
   /// also leaves `dst` empty). If fn throws, `dst` is left empty and the
-  /// exception propagates. fn runs with both locks held.
+  /// exception propagates. fn runs with both locks held. A tree with an
+  /// external lock is not locked here: the caller holds that lock (checked
+  /// builds assert it); only the internal mutexes are taken.
   std::error_code dup(basic_raw_tree &dst, entry_transform fn, void *context) const;
   /// The same with any callable void *(void *).
   template <entry_transform_callable F>
@@ -340,10 +359,29 @@ class basic_raw_tree {
   //    grace period), and the memory resource must outlive the deferred
   //    frees: call maple::rcu::barrier() before destroying a custom one.
 
-  /// Switches RCU mode on or off (takes the write lock). After switching it
-  /// off, readers must again be kept apart from writers by the caller.
+  /// Switches RCU mode on or off (takes the write lock, or with an external
+  /// lock needs it held, as every write). After switching it off, readers
+  /// must again be kept apart from writers by the caller.
   void set_rcu_mode(bool on) noexcept;
   bool rcu_mode() const noexcept { return rcu_.load(std::memory_order_relaxed); }
+
+  // ---- the writer lock -------------------------------------------------------
+  // By default writers serialise on the tree's own mutex, which every write
+  // call and every write guard takes. A user who already serialises all
+  // writes of a tree on a lock of its own (an address space's mmap lock
+  // around its VMA tree) can make the tree use that lock instead.
+
+  /// From now on writers serialise on `lock` instead of the tree's own
+  /// mutex: write calls (store, insert, erase, clear, bulk_load, the alloc_*
+  /// calls, set_rcu_mode, dup on either side) and write guards take no lock,
+  /// and in checked builds each aborts with a message naming the call unless
+  /// lock.held(lock.context) is true. Reads are unaffected. Call it while no
+  /// write runs and no write guard exists (e.g. right after construction). A
+  /// default-constructed external_lock (held == nullptr) switches back to
+  /// the internal lock.
+  void set_external_lock(external_lock lock) noexcept;
+  /// True while writers serialise on an external lock.
+  bool uses_external_lock() const noexcept { return ext_.held != nullptr; }
 
  private:
   friend struct detail::engine<Slots>;
@@ -355,7 +393,9 @@ class basic_raw_tree {
   tree_flags flags_ = tree_flags::none;
   std::atomic<bool> rcu_{false};
   std::pmr::memory_resource *mr_;
-  mutable std::mutex lock_;
+  mutable std::mutex lock_;  // the writer lock unless ext_ is set
+  external_lock ext_{};      // set_external_lock(); held == nullptr: none
+  void destroy() noexcept;   // clear() without taking or asserting a lock
 };
 
 /// dup(source, destination): source.dup(destination[, transform]).

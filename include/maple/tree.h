@@ -217,6 +217,11 @@ class tree {
   /// RCU mode: see basic_raw_tree::set_rcu_mode().
   void set_rcu_mode(bool on) noexcept { raw_.set_rcu_mode(on); }
   bool rcu_mode() const noexcept { return raw_.rcu_mode(); }
+  /// Writers serialise on a lock the caller owns and holds around every
+  /// write, instead of the tree's own mutex; checked builds assert
+  /// lock.held() on each write. See basic_raw_tree::set_external_lock().
+  void set_external_lock(external_lock lock) noexcept { raw_.set_external_lock(lock); }
+  bool uses_external_lock() const noexcept { return raw_.uses_external_lock(); }
 
   /// The untyped engine underneath (for the advanced API).
   raw_tree &raw() noexcept { return raw_; }

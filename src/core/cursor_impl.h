@@ -14,6 +14,7 @@
 #include "core/gap.h"
 #include "core/walk.h"
 #include "core/write.h"
+#include "core/write_lock.h"
 
 #include <maple/cursor.h>
 
@@ -37,12 +38,6 @@ inline read_sections &thread_read_sections() noexcept {
 [[noreturn]] void cursor_rule_broken(const char *op, cursor_state st, std::uint64_t index,
                                      std::uint64_t last, const char *rule) noexcept;
 
-#ifdef MAPLE_CHECKED
-inline constexpr bool checked_build = true;
-#else
-inline constexpr bool checked_build = false;
-#endif
-
 inline constexpr unsigned before_start = ~0u;
 
 }  // namespace detail
@@ -51,14 +46,20 @@ inline constexpr unsigned before_start = ~0u;
 
 template <unsigned S>
 basic_write_guard<S>::basic_write_guard(tree_type &t) : t_(&t) {
-  detail::engine<S>::lock(t).lock();
-  section_ = ++detail::engine<S>::tenure(t);  // odd while held
+  using E = detail::engine<S>;
+  if (E::uses_external_lock(t)) {
+    detail::assert_external_lock_held(t, "write_guard()");  // the caller holds it
+  } else {
+    E::lock(t).lock();
+    locked_ = true;
+  }
+  section_ = ++E::tenure(t);  // odd while held
 }
 
 template <unsigned S>
 basic_write_guard<S>::~basic_write_guard() {
   ++detail::engine<S>::tenure(*t_);
-  detail::engine<S>::lock(*t_).unlock();
+  if (locked_) detail::engine<S>::lock(*t_).unlock();
 }
 
 template <unsigned S>
@@ -550,6 +551,7 @@ void basic_write_cursor<S>::after_write() noexcept {
 
 template <unsigned S>
 std::error_code basic_write_cursor<S>::store(void *entry) noexcept {
+  detail::assert_external_lock_held(*this->tree_, "write_cursor::store()");
   this->check_use("store");
   if (this->index_ > this->last_ || is_reserved_entry(entry)) {
     this->err_ = errc::invalid_argument;
@@ -574,6 +576,7 @@ std::error_code basic_write_cursor<S>::store(void *entry) noexcept {
 
 template <unsigned S>
 void *basic_write_cursor<S>::erase() noexcept {
+  detail::assert_external_lock_held(*this->tree_, "write_cursor::erase()");
   this->check_use("erase");
   void *e = this->position_at(this->index_);
   if (!e) return nullptr;
@@ -583,6 +586,7 @@ void *basic_write_cursor<S>::erase() noexcept {
 
 template <unsigned S>
 std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
+  detail::assert_external_lock_held(*this->tree_, "write_cursor::preallocate()");
   this->check_use("preallocate");
   release();
   if (this->index_ > this->last_ || is_reserved_entry(entry)) {
@@ -615,6 +619,7 @@ std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
 
 template <unsigned S>
 void basic_write_cursor<S>::store_prealloc(void *entry) noexcept {
+  detail::assert_external_lock_held(*this->tree_, "write_cursor::store_prealloc()");
   this->check_use("store_prealloc");
   using E = detail::engine<S>;
   if constexpr (detail::checked_build) {

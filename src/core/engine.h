@@ -52,6 +52,8 @@ struct engine {
   static unsigned height(const tree_t &t) noexcept { return t.height_; }
   static void set_height(tree_t &t, unsigned h) noexcept { t.height_ = h; }
   static std::mutex &lock(const tree_t &t) noexcept { return t.lock_; }
+  static const external_lock &external(const tree_t &t) noexcept { return t.ext_; }
+  static bool uses_external_lock(const tree_t &t) noexcept { return t.uses_external_lock(); }
   static bool rcu_mode(const tree_t &t) noexcept { return t.rcu_mode(); }
   static bool tracks_gaps(const tree_t &t) noexcept { return t.tracks_gaps(); }
   /// Children an internal node holds at most / at least (non-root, not

@@ -36,6 +36,15 @@ void cursor_rule_broken(const char *op, cursor_state st, std::uint64_t index, st
   std::abort();
 }
 
+void external_lock_not_held(const char *op) noexcept {
+  std::fprintf(stderr,
+               "maple: external lock not held in %s: the tree's writers serialise on a lock the "
+               "caller owns (set_external_lock), and its held() says this thread does not hold "
+               "it\n",
+               op);
+  std::abort();
+}
+
 void reserve_exhausted() noexcept {
   std::fputs(
       "maple: store_prealloc() needed more nodes than preallocate() reserved "

@@ -14,6 +14,7 @@
 #include "core/reclaim.h"
 #include "core/walk.h"
 #include "core/write.h"
+#include "core/write_lock.h"
 
 #include <maple/raw_tree.h>
 
@@ -50,7 +51,7 @@ basic_raw_tree<S>::basic_raw_tree(tree_flags flags, std::pmr::memory_resource *m
 
 template <unsigned S>
 basic_raw_tree<S>::~basic_raw_tree() {
-  clear();
+  destroy();  // no lock: nothing else may use a tree being destroyed
 }
 
 template <unsigned S>
@@ -97,14 +98,14 @@ bool basic_raw_tree<S>::empty() const noexcept {
 template <unsigned S>
 std::error_code basic_raw_tree<S>::store(std::uint64_t first, std::uint64_t last, void *entry) {
   if (first > last || is_reserved_entry(entry)) return errc::invalid_argument;
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "store()");
   return detail::writer<S>::store(*this, first, last, entry);
 }
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::insert(std::uint64_t first, std::uint64_t last, void *entry) {
   if (first > last || entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "insert()");
   range_entry r = detail::walker<S>::lookup(*this, first);
   // Empty ranges are coalesced: [first, last] is free iff one empty range
   // holds it all.
@@ -114,7 +115,7 @@ std::error_code basic_raw_tree<S>::insert(std::uint64_t first, std::uint64_t las
 
 template <unsigned S>
 void *basic_raw_tree<S>::erase(std::uint64_t index, std::error_code &ec) noexcept {
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "erase()");
   void *old = nullptr;
   try {
     ec = detail::writer<S>::erase(*this, index, old);
@@ -134,13 +135,18 @@ void *basic_raw_tree<S>::erase(std::uint64_t index) {
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::bulk_load(std::span<const range_entry> ranges) {
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "bulk_load()");
   return detail::bulk_builder<S>::load(*this, ranges);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::clear() noexcept {
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "clear()");
+  destroy();
+}
+
+template <unsigned S>
+void basic_raw_tree<S>::destroy() noexcept {
   detail::engine<S>::bump_epoch(*this);
   detail::word root = root_.load(std::memory_order_relaxed);
   root_.store(0, std::memory_order_release);
@@ -152,15 +158,33 @@ void basic_raw_tree<S>::clear() noexcept {
 
 template <unsigned S>
 void basic_raw_tree<S>::set_rcu_mode(bool on) noexcept {
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "set_rcu_mode()");
   rcu_.store(on, std::memory_order_relaxed);
+}
+
+template <unsigned S>
+void basic_raw_tree<S>::set_external_lock(external_lock lock) noexcept {
+  // No write runs now (the caller's promise): nothing to exclude.
+  ext_ = lock.held != nullptr ? lock : external_lock{};
 }
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
                                        void *context) const {
   if (&dst == this) return errc::invalid_argument;
-  std::scoped_lock g(dst.lock_, lock_);
+  // Internal mutexes are taken (both at once: two threads duplicating in
+  // opposite directions do not deadlock); external locks are the caller's.
+  detail::assert_external_lock_held(*this, "dup() (source tree)");
+  detail::assert_external_lock_held(dst, "dup() (destination tree)");
+  std::unique_lock<std::mutex> src_lock(lock_, std::defer_lock);
+  std::unique_lock<std::mutex> dst_lock(dst.lock_, std::defer_lock);
+  const bool src_internal = !uses_external_lock(), dst_internal = !dst.uses_external_lock();
+  if (src_internal && dst_internal)
+    std::lock(dst_lock, src_lock);
+  else if (src_internal)
+    src_lock.lock();
+  else if (dst_internal)
+    dst_lock.lock();
   std::error_code ec = detail::duplicator<S>::dup(*this, dst, fn, context);
   if (!ec) dst.alloc_wrapped_ = alloc_wrapped_;
   return ec;
@@ -188,7 +212,7 @@ template <unsigned S>
 std::error_code basic_raw_tree<S>::alloc_range(void *entry, std::uint64_t size, std::uint64_t min,
                                                std::uint64_t max, std::uint64_t &start) {
   if (entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "alloc_range()");
   std::uint64_t at = 0;
   if (auto ec = detail::gap_search<S>::lowest(*this, min, max, size, at)) return ec;
   if (auto ec = detail::writer<S>::store(*this, at, at + (size - 1), entry)) return ec;
@@ -200,7 +224,7 @@ template <unsigned S>
 std::error_code basic_raw_tree<S>::alloc_rrange(void *entry, std::uint64_t size, std::uint64_t min,
                                                 std::uint64_t max, std::uint64_t &start) {
   if (entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "alloc_rrange()");
   std::uint64_t at = 0;
   if (auto ec = detail::gap_search<S>::highest(*this, min, max, size, at)) return ec;
   if (auto ec = detail::writer<S>::store(*this, at, at + (size - 1), entry)) return ec;
@@ -213,7 +237,7 @@ std::error_code basic_raw_tree<S>::alloc_cyclic(void *entry, std::uint64_t min, 
                                                 std::uint64_t &next, std::uint64_t &start,
                                                 bool &wrapped) {
   if (entry == nullptr || is_reserved_entry(entry) || min > max) return errc::invalid_argument;
-  std::lock_guard<std::mutex> g(lock_);
+  detail::write_lock_scope<S> g(*this, "alloc_cyclic()");
   using G = detail::gap_search<S>;
   std::uint64_t lo = next > min ? next : min, at = 0;
   bool wrap = false;

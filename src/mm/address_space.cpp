@@ -89,14 +89,8 @@ std::error_code address_space::fork(address_space &child) const {
     dst.mt.clear();
     return detail::to_errno(ec);
   }
-  // The parent's VMAs with an anon_vma now share it with a child.
-  for (range_entry r : src.mt) {
-    auto *pv = static_cast<vma_object *>(r.entry);
-    if (pv->v.anon_vma && !(pv->v.flags & (vm::dontcopy | vm::wipeonfork))) {
-      src.vma_write_lock(pv);
-      pv->v.forked = true;
-    }
-  }
+  // The parent's VMAs keep a singular anon_vma chain (only the child's
+  // copies link to two anon_vmas), so they stay mergeable.
   dst.map_count = made.size();
   dst.next_anon_vma = next_id;
   dst.lay = src.lay;

@@ -5,6 +5,7 @@
 
 #include <maple/mm.h>
 #include <maple/raw_tree.h>
+#include <maple/rcu.h>
 
 #include <algorithm>
 #include <atomic>
@@ -84,7 +85,7 @@ struct address_space::impl {
   mutable detail::mmap_lock lock;
   // Odd while the mmap lock is held for writing; a VMA whose lock_seq
   // equals it is write-locked (all are released at once by the unlock).
-  std::atomic<std::uint64_t> mm_lock_seq{0};
+  mutable std::atomic<std::uint64_t> mm_lock_seq{0};
   void write_lock() const;
   void write_unlock() const;
   struct writer {  // RAII mmap write lock
@@ -107,6 +108,9 @@ struct address_space::impl {
   mutable std::atomic<std::uint64_t> fault_retries{0}, fault_fallbacks{0};
   std::uint64_t next_anon_vma = 1;
   std::uint64_t next_shmem_inode = 1;
+  // VMAs removed in the current write section: one deferred free for all,
+  // handed over when the mmap lock is dropped.
+  mutable rcu::retire_list retired;
 
   // ---- tree primitives (mmap write lock held) -----------------------------------
   vma_object *load(std::uint64_t addr) const noexcept {

@@ -240,7 +240,9 @@ std::error_code address_space::touch(std::uint64_t addr, std::uint64_t len) {
     std::uint64_t id = 0;
     for (vma_object *n : {m.vma_prev(v->v.start), m.find_vma(v->v.end)}) {
       if (!n || id || !n->v.anon_vma || n->v.forked) continue;
-      bool adjacent = n->v.end == v->v.start || n->v.start == v->v.end;
+      const vma_info &a = n->v.end == v->v.start ? n->v : v->v;  // the lower one
+      const vma_info &b = n->v.end == v->v.start ? v->v : n->v;
+      bool adjacent = a.end == b.start && b.pgoff == a.pgoff + detail::pages(a.end - a.start);
       if (adjacent && n->v.file == v->v.file && n->v.policy == v->v.policy &&
           ((n->v.flags ^ v->v.flags) & ~(vm::access | vm::softdirty)) == 0) {
         id = n->v.anon_vma;

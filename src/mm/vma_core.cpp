@@ -21,11 +21,14 @@ bool held_for_write(const void *ctx) noexcept {
 
 address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
     : mt(tree_flags::alloc | tree_flags::rcu, mr), lay(l) {
-  (void)held_for_write;
+  // Tree writers serialise on the mmap lock, as the kernel's mm_mt does
+  // (checked builds assert it is held on every tree write).
+  mt.set_external_lock({held_for_write, &lock});
 }
 
 address_space::impl::~impl() {
   // No reader may run now: VMAs go at once, tree nodes after a grace period.
+  writer w(*this);
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
   mt.clear();
@@ -36,12 +39,13 @@ address_space::impl::~impl() {
 
 void address_space::impl::write_lock() const {
   lock.lock();
-  const_cast<impl *>(this)->mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // odd
+  mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // odd
 }
 
 void address_space::impl::write_unlock() const {
+  retired.submit();
   // Releases every VMA write lock taken in this section at once.
-  const_cast<impl *>(this)->mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // even
+  mm_lock_seq.fetch_add(1, std::memory_order_acq_rel);  // even
   lock.unlock();
 }
 
@@ -109,7 +113,7 @@ void address_space::impl::retire(vma_object *v) {
     std::this_thread::yield();
   }
   ++st.vmas_freed;
-  rcu::defer([](void *p) { delete static_cast<vma_object *>(p); }, v);
+  retired.add_delete(v);
 }
 
 std::error_code address_space::impl::split(vma_object *v, std::uint64_t addr, bool new_below,

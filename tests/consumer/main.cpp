@@ -2,6 +2,7 @@
 // typed and the raw API, and one deferred free through the RCU layer (which
 // links liburcu in the default build). Returns nonzero on any mismatch.
 #include <maple/maple.h>
+#include <maple/mm.h>
 #include <maple/xarray.h>
 
 #include <cstdio>
@@ -51,6 +52,15 @@ int main() {
   expect(maple::value_of_entry(xa.load(1000)) == 9, "xarray load inside it");
   expect(xa.get_order(600) == 9 && xa.validate().ok, "xarray order and validate");
   expect(maple::value_of_entry(xa.erase(777)) == 9 && xa.empty(), "xarray erase");
+
+  maple::mm::address_space as;
+  std::uint64_t at = 0;
+  expect(!as.mmap(0, 3 * 4096, maple::mm::prot_read | maple::mm::prot_write,
+                  maple::mm::map_private | maple::mm::map_anonymous, {}, 0, at),
+         "mm mmap");
+  expect(!as.mprotect(at + 4096, 4096, maple::mm::prot_read) && as.map_count() == 3,
+         "mm mprotect splits");
+  expect(as.validate().empty() && as.maps().find("r--p") != std::string::npos, "mm maps");
 
   static int freed = 0;
   {

@@ -1,0 +1,61 @@
+// The writer lock of a tree: its own mutex, or an external lock the user
+// holds around every write (basic_raw_tree::set_external_lock). Write calls
+// hold a write_lock_scope for their duration; in checked builds
+// (MAPLE_CHECKED) the external lock's held() is asserted instead.
+#pragma once
+
+#include "core/engine.h"
+
+#include <maple/raw_tree.h>
+
+#include <mutex>
+
+namespace maple::detail {
+
+#ifdef MAPLE_CHECKED
+inline constexpr bool checked_build = true;
+#else
+inline constexpr bool checked_build = false;
+#endif
+
+/// Prints which call ran without the external lock, and aborts.
+[[noreturn]] void external_lock_not_held(const char *op) noexcept;
+
+/// Checked builds: aborts naming `op` unless the calling thread holds the
+/// tree's external lock. Trees using their own mutex, and unchecked builds:
+/// nothing (the call compiles away).
+template <unsigned S>
+inline void assert_external_lock_held(const basic_raw_tree<S> &t, const char *op) noexcept {
+  if constexpr (checked_build) {
+    const external_lock &l = engine<S>::external(t);
+    if (l.held != nullptr && !l.held(l.context)) external_lock_not_held(op);
+  } else {
+    (void)t;
+    (void)op;
+  }
+}
+
+/// Serialises one write call: takes the tree's mutex, or with an external
+/// lock takes nothing and (checked builds) asserts that it is held.
+template <unsigned S>
+class write_lock_scope {
+ public:
+  write_lock_scope(const basic_raw_tree<S> &t, const char *op) {
+    if (engine<S>::uses_external_lock(t)) {
+      assert_external_lock_held(t, op);
+    } else {
+      m_ = &engine<S>::lock(t);
+      m_->lock();
+    }
+  }
+  ~write_lock_scope() {
+    if (m_ != nullptr) m_->unlock();
+  }
+  write_lock_scope(const write_lock_scope &) = delete;
+  write_lock_scope &operator=(const write_lock_scope &) = delete;
+
+ private:
+  std::mutex *m_ = nullptr;
+};
+
+}  // namespace maple::detail
