@@ -200,7 +200,7 @@ TEST(MmConcurrency, FaultLookupsSeeOnlyRealStates) {
         // it. The kernel write-locks every VMA a writer touches until
         // mmap_write_unlock [9].
         std::printf("%s\n", msg.str().c_str());
-        MM_KNOWN_BUG("fault path saw a VMA of an unfinished write section (see output)");
+        MM_MODEL_BUG("fault path saw a VMA of an unfinished write section (see output)");
         ADD_FAILURE() << msg.str();
         return;
       }

@@ -295,7 +295,7 @@ TEST_F(MmScenario, FileRefsWithTheSameIdMerge) {
   filemap(X, pg, prot_read, f1, 0x40 * pg);
   filemap(X + pg, pg, prot_read, dup, 0x41 * pg);
   if (as.map_count() == 2u)
-    MM_KNOWN_BUG("merge compares file_ref pointers, not file::id (vma_core.cpp mergeable)");
+    MM_MODEL_BUG("merge compares file_ref pointers, not file::id (vma_core.cpp mergeable)");
   EXPECT_EQ(d(), (V{"100000-102000 r--p 40 /lib/libfoo.so"}));
 }
 
@@ -562,7 +562,7 @@ TEST_F(MmMergeExisting, WholeRangeAcrossSeveralVmasRemerges) {
   piece(4, 1, prot_read | prot_exec);
   auto ec = mprotect(X, 5 * pg, prot_read);
   if (ec)
-    MM_KNOWN_BUG(
+    MM_MODEL_BUG(
         "mprotect over [x][r][-][x][r-x] returns ENOMEM (no hole) once a VMA merged "
         "with the next one, and leaves the rest unchanged");
   ASSERT_FALSE(ec);
@@ -581,7 +581,7 @@ TEST_F(MmScenario, MprotectMergingForwardIsNoHole) {
   anon(X + pg, pg, prot_read);
   anon(X + 2 * pg, pg, prot_exec);
   auto ec = mprotect(X, 3 * pg, prot_read);
-  if (ec) MM_KNOWN_BUG("mprotect returns ENOMEM after a forward merge (see report)");
+  if (ec) MM_MODEL_BUG("mprotect returns ENOMEM after a forward merge (see report)");
   EXPECT_FALSE(ec);
   EXPECT_EQ(d(), (V{"100000-103000 r--p 100"}));
 }
@@ -594,13 +594,13 @@ TEST_F(MmScenario, MadviseAndNameMergingForwardIsNoHole) {
   ASSERT_FALSE(madvise(X + 2 * pg, pg, madv_random));
   // [r][r dontcopy][r rand]: DONTFORK over all merges the first forward.
   auto ec = madvise(X, 3 * pg, madv_dontfork);
-  if (ec) MM_KNOWN_BUG("madvise returns ENOMEM after a forward merge");
+  if (ec) MM_MODEL_BUG("madvise returns ENOMEM after a forward merge");
   EXPECT_FALSE(ec);
   EXPECT_EQ(as.map_count(), 2u);
   EXPECT_TRUE(flags_at(X + 2 * pg) & vm::dontcopy);
   ASSERT_FALSE(name(X + pg, 2 * pg, "n"));
   ec = name(X, 3 * pg, "n");
-  if (ec) MM_KNOWN_BUG("set_anon_name returns ENOMEM after a forward merge");
+  if (ec) MM_MODEL_BUG("set_anon_name returns ENOMEM after a forward merge");
   EXPECT_FALSE(ec);
 }
 
@@ -677,7 +677,7 @@ TEST_F(MmScenario, ParentVmaStillMergesAfterFork) {
   const bool parent_forked = as.vma_lookup(X)->forked;
   anon(X + 2 * pg, pg, rw);
   if (parent_forked || as.map_count() == 2u)
-    MM_KNOWN_BUG("fork marks the parent's VMAs forked, so they no longer merge in the parent");
+    MM_MODEL_BUG("fork marks the parent's VMAs forked, so they no longer merge in the parent");
   EXPECT_FALSE(as.vma_lookup(X)->forked);
   EXPECT_EQ(d(), (V{"100000-103000 rw-p 100"}));
 }
@@ -1021,7 +1021,7 @@ TEST_F(MmScenario, AnonNameErrors) {
 TEST_F(MmScenario, AnonNameOfEightyCharactersIsTooLong) {
   anon(X, 2 * pg);
   auto ec = name(X, pg, std::string(80, 'n'));
-  if (!ec) MM_KNOWN_BUG("set_anon_name accepts an 80-character name (kernel: EINVAL)");
+  if (!ec) MM_MODEL_BUG("set_anon_name accepts an 80-character name (kernel: EINVAL)");
   EXPECT_EQ(errc_of(ec), std::errc::invalid_argument);
 }
 
@@ -1046,7 +1046,7 @@ TEST_F(MmScenario, MlockSplitsAndMunlockRemerges) {
   check();
   EXPECT_EQ(as.map_count(), 1u);
   if (ec)
-    MM_KNOWN_BUG(
+    MM_MODEL_BUG(
         "munlock over a fully mapped range returns ENOMEM when the last change merges "
         "with the following VMA (lock_range re-looks-up at the old boundary)");
   EXPECT_FALSE(ec);
@@ -1059,7 +1059,7 @@ TEST_F(MmScenario, MlockWholeRangeMergingForwardIsNoHole) {
   auto ec = as.mlock(X, 3 * pg);
   check();
   if (ec)
-    MM_KNOWN_BUG(
+    MM_MODEL_BUG(
         "mlock returns ENOMEM after merging with the next VMA (no hole) and leaves "
         "the rest of the range unlocked");
   EXPECT_FALSE(ec);

@@ -20,14 +20,9 @@ namespace mm_test {
 namespace mm = maple::mm;
 inline constexpr std::uint64_t pg = mm::page_size;
 
-/// Tests that show a bug of the model (reported to its author) skip unless
-/// MAPLE_MM_RUN_KNOWN_BUGS=1, so that CI stays green until the fix lands;
-/// with the variable set they run and fail against the bug.
-#define MM_KNOWN_BUG(why)                                                  \
-  do {                                                                     \
-    const char *run_ = std::getenv("MAPLE_MM_RUN_KNOWN_BUGS");             \
-    if (!run_ || *run_ != '1') GTEST_SKIP() << "known model bug: " << why; \
-  } while (0)
+/// Marks the checks that caught real bugs of the model (fixed since): each
+/// names the bug it would show again.
+#define MM_MODEL_BUG(why) ADD_FAILURE() << "model bug: " << why
 
 /// "start-end rwxp pgoff[ name]" (s/p from VM_MAYSHARE; pgoff in pages;
 /// name: the anon name or the file path).

@@ -221,7 +221,9 @@ class address_space {
  public:
   /// An empty address space. Tree nodes come from `mr` (default: the
   /// library's node allocator); a maple::failing_resource there injects
-  /// allocation failures (every call then fails cleanly with ENOMEM).
+  /// allocation failures (every call then fails cleanly with ENOMEM). The
+  /// resource must outlive the address space and the frees it defers past
+  /// RCU grace periods: call maple::rcu::barrier() before destroying it.
   explicit address_space(const layout &l = layout{}, std::pmr::memory_resource *mr = nullptr);
   ~address_space();
   address_space(const address_space &) = delete;

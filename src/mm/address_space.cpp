@@ -37,7 +37,7 @@ std::error_code address_space::insert_vma(const vma_info &v) {
 }
 
 layout address_space::get_layout() const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   return p_->lay;
 }
 
@@ -102,7 +102,7 @@ std::error_code address_space::fork(address_space &child) const {
 // ---- lookups under the mmap lock ------------------------------------------------------
 
 std::optional<vma_info> address_space::find_vma(std::uint64_t addr) const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   vma_object *v = p_->find_vma(addr);
   if (!v) return std::nullopt;
   return v->v;
@@ -110,7 +110,7 @@ std::optional<vma_info> address_space::find_vma(std::uint64_t addr) const {
 
 std::optional<vma_info> address_space::find_vma_prev(std::uint64_t addr,
                                                      std::optional<vma_info> &prev) const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   vma_object *v = p_->find_vma(addr);
   vma_object *pv = p_->vma_prev(v ? v->v.start : addr);
   prev = pv ? std::optional<vma_info>(pv->v) : std::nullopt;
@@ -120,21 +120,21 @@ std::optional<vma_info> address_space::find_vma_prev(std::uint64_t addr,
 
 std::optional<vma_info> address_space::find_vma_intersection(std::uint64_t start,
                                                              std::uint64_t end) const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   vma_object *v = p_->find_intersection(start, end);
   if (!v) return std::nullopt;
   return v->v;
 }
 
 std::optional<vma_info> address_space::vma_lookup(std::uint64_t addr) const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   vma_object *v = p_->load(addr);
   if (!v) return std::nullopt;
   return v->v;
 }
 
 std::vector<vma_info> address_space::vmas() const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   std::vector<vma_info> out;
   out.reserve(p_->map_count);
   for (range_entry r : p_->mt) out.push_back(static_cast<vma_object *>(r.entry)->v);
@@ -142,12 +142,12 @@ std::vector<vma_info> address_space::vmas() const {
 }
 
 std::size_t address_space::map_count() const noexcept {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   return p_->map_count;
 }
 
 mm_stats address_space::stats() const noexcept {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   mm_stats s = p_->st;
   s.fault_retries = p_->fault_retries.load(std::memory_order_relaxed);
   s.fault_fallbacks = p_->fault_fallbacks.load(std::memory_order_relaxed);
@@ -155,7 +155,7 @@ mm_stats address_space::stats() const noexcept {
 }
 
 address_space::tree_shape address_space::tree_stats() const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   maple::tree_stats s = p_->mt.stats();
   return {s.height, s.nodes, s.bytes};
 }

@@ -109,7 +109,7 @@ std::string vma_name(const vma_info &v, const layout &lay) {
 }  // namespace
 
 std::string address_space::maps() const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   std::string out;
   for (range_entry r : p_->mt) {
     const vma_info &v = static_cast<const vma_object *>(r.entry)->v;
@@ -167,7 +167,7 @@ std::string address_space::impl::check() const {
 }
 
 std::string address_space::validate() const {
-  std::shared_lock g(p_->lock);
+  impl::reader g(*p_);
   return p_->check();
 }
 

@@ -23,6 +23,11 @@ inline constexpr std::uint64_t page_align(std::uint64_t x) noexcept {
 inline constexpr std::uint64_t pages(std::uint64_t bytes) noexcept { return bytes >> page_shift; }
 inline constexpr std::uint64_t pmd_size = std::uint64_t{2} << 20;
 
+/// Same open file description (or both anonymous).
+inline bool same_file(const vma_info &a, const vma_info &b) noexcept {
+  return !a.file == !b.file && (!a.file || a.file->id == b.file->id);
+}
+
 inline std::error_code err(std::errc e) noexcept { return std::make_error_code(e); }
 inline std::error_code einval() noexcept { return err(std::errc::invalid_argument); }
 inline std::error_code enomem() noexcept { return err(std::errc::not_enough_memory); }
@@ -94,6 +99,19 @@ struct address_space::impl {
     writer(const writer &) = delete;
     writer &operator=(const writer &) = delete;
     const impl &i_;
+  };
+  // The mmap lock shared, or nothing when this thread holds it for writing
+  // (a caller inside mmap_write_lock() may still look).
+  struct reader {
+    explicit reader(const impl &i) : l_(i.lock.held_for_write() ? nullptr : &i.lock) {
+      if (l_) l_->lock_shared();
+    }
+    ~reader() {
+      if (l_) l_->unlock_shared();
+    }
+    reader(const reader &) = delete;
+    reader &operator=(const reader &) = delete;
+    detail::mmap_lock *l_;
   };
   /// vma_start_write: waits for readers of v to leave, then marks it
   /// write-locked for the rest of this mmap write section.

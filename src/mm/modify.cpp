@@ -67,8 +67,10 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
     }
     nstart = tmp;
     if (nstart >= end) return {};
+    // The VMA holding nstart may now start lower (merged forward): only a
+    // VMA starting above nstart leaves a hole.
     v = m.find_vma(nstart);
-    if (!v || v->v.start != nstart) return enomem();
+    if (!v || v->v.start > nstart) return enomem();
   }
 }
 
@@ -181,7 +183,7 @@ std::error_code lock_range(address_space::impl &m, std::uint64_t addr, std::uint
     }
     if (next_from >= end) break;
     v = m.find_vma(next_from);
-    if (!v || v->v.start != next_from) return enomem();
+    if (!v || v->v.start > next_from) return enomem();
   }
   return hole;
 }
@@ -201,7 +203,7 @@ std::error_code address_space::munlock(std::uint64_t addr, std::uint64_t len) {
 
 std::error_code address_space::set_anon_name(std::uint64_t addr, std::uint64_t len,
                                              std::string_view name) {
-  if (name.size() > 80) return einval();
+  if (name.size() >= 80) return einval();  // 80 bytes with the NUL
   for (char c : name) {
     if (c < 0x20 || c > 0x7e || c == '\\' || c == '`' || c == '$' || c == '[' || c == ']') {
       return einval();
@@ -243,7 +245,7 @@ std::error_code address_space::touch(std::uint64_t addr, std::uint64_t len) {
       const vma_info &a = n->v.end == v->v.start ? n->v : v->v;  // the lower one
       const vma_info &b = n->v.end == v->v.start ? v->v : n->v;
       bool adjacent = a.end == b.start && b.pgoff == a.pgoff + detail::pages(a.end - a.start);
-      if (adjacent && n->v.file == v->v.file && n->v.policy == v->v.policy &&
+      if (adjacent && detail::same_file(n->v, v->v) && n->v.policy == v->v.policy &&
           ((n->v.flags ^ v->v.flags) & ~(vm::access | vm::softdirty)) == 0) {
         id = n->v.anon_vma;
       }

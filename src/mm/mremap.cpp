@@ -70,6 +70,8 @@ std::error_code address_space::mremap(std::uint64_t old_addr, std::uint64_t old_
     }
     if (m.map_count + 2 >= m.lay.max_map_count - 3) return enomem();
   }
+  // mremap_to serves MREMAP_DONTUNMAP too, with the same map-count guard.
+  if (dontunmap && !fixed && m.map_count + 2 >= m.lay.max_map_count - 3) return enomem();
   vma_object *v = m.load(old_addr);
   if (!v) return efault();
   if (old_len > v->v.end - old_addr) return efault();

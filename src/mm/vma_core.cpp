@@ -98,7 +98,12 @@ vma_object *address_space::impl::new_vma(const vma_info &v) noexcept {
 std::error_code address_space::impl::store(vma_object *v) {
   // Attached before publication: a reader that finds it can lock it.
   std::uint32_t was = v->refcnt.load(std::memory_order_relaxed);
-  if (was == 0) v->refcnt.store(1, std::memory_order_release);
+  if (was == 0) {
+    // A new VMA is write-locked for the rest of this write section, so no
+    // fault can use a state that exists only half-way through a call.
+    v->lock_seq.store(mm_lock_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    v->refcnt.store(1, std::memory_order_release);
+  }
   std::error_code ec = detail::to_errno(mt.store(v->v.start, v->v.end - 1, v));
   if (ec && was == 0) v->refcnt.store(0, std::memory_order_relaxed);
   return ec;
@@ -152,7 +157,8 @@ bool address_space::impl::mergeable(const vma_object &n, const vma_info &p,
                                     bool /*p_is_existing*/) noexcept {
   const vma_info &q = n.v;
   if (((q.flags ^ p.flags) & ~vm::softdirty) != 0) return false;
-  if (q.file != p.file) return false;
+  // The same open file description: compared by identity, not object.
+  if (!detail::same_file(q, p)) return false;
   if (q.policy != p.policy || q.anon_name != p.anon_name) return false;
   if (!q.special_name.empty() || !p.special_name.empty()) return false;
   // anon_vma: the side that has one must not share it with a parent
