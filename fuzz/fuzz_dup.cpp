@@ -43,7 +43,7 @@ namespace maple_fuzz {
 namespace {
 
 /// Trees stop growing here (every check is O(n)).
-constexpr std::size_t kMaxRanges = 800;
+constexpr std::size_t kMaxRanges = 500;
 
 /// What a dup transform does, decoded from the input. Every kind is a pure
 /// function of the entry, so the expected copy follows from the model.
