@@ -67,6 +67,8 @@ inline std::string str(const range_entry &r) { return maple_test::describe(r); }
 inline std::string str(const std::optional<range_entry> &r) { return maple_test::describe(r); }
 inline std::string str(const void *p) { return hex(reinterpret_cast<std::uintptr_t>(p)); }
 inline std::string str(std::error_code ec) { return ec ? ec.message() : std::string("ok"); }
+/// Error codes equal, whatever the category of "no error".
+inline bool same(std::error_code a, std::error_code b) { return (!a && !b) || a == b; }
 
 // ---- tracing ------------------------------------------------------------------------
 

@@ -403,8 +403,285 @@ def gap_seeds():
           alloc(WHOLE, size(1), val(4)) + cyclic(val(5)))
 
 
+# ---- fuzz_dup -------------------------------------------------------------------
+D_STORE, D_ERASE_RANGE, D_INSERT, D_ERASE, D_FILL = 0, 2, 3, 4, 5
+D_DUP, D_FAIL, D_REFUSE, D_CLEAR = 7, 11, 12, 139  # 139 % 14 == 13, bit 7 set
+(X_NONE, X_IDENTITY, X_DROP_ODD, X_CHANGE, X_DROP_ALL, X_RESERVED, X_THROWER,
+ X_DROP_X) = range(8)
+
+
+def dfill(base, n, stride, width, tag=0, wide=False):
+    """n <= 128 stores; stride 1..16, width 1..8 (x16 / x3 with wide)."""
+    b = (stride - 1) | ((width - 1) << 4) | (0x80 if wide else 0)
+    return bytes([D_FILL]) + base + bytes([b, n - 1, tag])
+
+
+def pick_nth(k):
+    """A transform's entry: the source's k-th range's."""
+    return bytes([1]) + varint(k)
+
+
+def pick_entry(entry):
+    return bytes([0]) + entry
+
+
+def dup(kind, adopt=False, fail=None, x=b"", delta=None, after=None):
+    """dup() with a transform kind; fail: the destination's allocation that
+    fails (1-based, below 2 * nodes + 4); after: the range stored into the
+    copy (default an invalid range: none)."""
+    b = kind | (0x10 if adopt else 0) | (0x20 if fail is not None else 0)
+    out = bytes([D_DUP, b])
+    if kind in (X_RESERVED, X_THROWER, X_DROP_X):
+        out += x
+    if kind == X_CHANGE:
+        out += bytes([delta or 1])
+    if fail is not None:
+        out += varint(fail - 1)
+    return out + (after if after is not None else idx(9) + bytes([6]) + idx(3))
+
+
+def dfail(k, op, args, after_all=False):
+    """The next write fails at allocation k (every one from k with
+    after_all): op 0 insert, 1 erase, 2 store."""
+    b = (((k - 1) % 16) << 2) | (1 if after_all else 0)
+    if op == 2:
+        return bytes([D_FAIL, b | 2]) + args
+    return bytes([D_FAIL, b, op]) + args
+
+
+def dup_seeds():
+    # A deep tree (three interleaved fills), then every kind of dup.
+    # (About 230 ranges: deep enough for the small engines, cheap to check.)
+    deep = (dfill(idx(0), 96, 10, 6) + dfill(idx(3), 48, 10, 2, tag=1) +
+            dfill(bytes([0]) + varint(2000), 40, 16, 8, tag=3, wide=True))
+    kinds = (dup(X_NONE) + dup(X_IDENTITY, after=rng(idx(15), 40)) + dup(X_DROP_ODD) +
+             dup(X_CHANGE, delta=5) + dup(X_DROP_ALL) +
+             dup(X_RESERVED, x=pick_nth(17)) + dup(X_THROWER, x=pick_nth(40)) +
+             dup(X_DROP_X, x=pick_nth(3)) + dup(X_THROWER, x=pick_entry(val(170))))
+    write("fuzz_dup", "kinds", deep + kinds)
+    # Copies adopted back into the source, so that later dups copy copies.
+    write("fuzz_dup", "adopt",
+          deep + dup(X_DROP_ODD, adopt=True, after=rng(idx(100), 300)) +
+          dup(X_CHANGE, adopt=True, delta=3) + dup(X_NONE, adopt=True) +
+          bytes([D_ERASE_RANGE]) + rng(idx(50), 900) + dup(X_IDENTITY, adopt=True) + kinds)
+    # The destination runs out of memory at each early allocation, and in the
+    # erases that drop entries.
+    nomem = b"".join(dup(X_NONE, fail=k) + dup(X_DROP_ODD, fail=k) for k in
+                     (1, 2, 3, 4, 6, 9, 14, 22, 35, 60, 90, 140))
+    write("fuzz_dup", "nomem", deep + nomem + dup(X_DROP_X, fail=2, x=pick_nth(0)))
+    # Writes into the source that fail (once, or from their k-th allocation on).
+    writes = b"".join(
+        dfail(k, 2, rng(idx(10 * k + 3), 30) + val(k)) +
+        dfail(k, 0, rng(idx(10 * k + 6), 2) + val(k + 1)) +
+        dfail(k, 1, idx(10 * k)) +
+        dfail(k, 2, rng(idx(k), to_max=True) + NULL, after_all=True)
+        for k in range(1, 13))
+    write("fuzz_dup", "writes-nomem", deep + writes + dup(X_NONE))
+    # Large ranges, near the top of the index space, spanning stores.
+    large = (dfill(idx(0), 60, 3, 2) + bytes([D_STORE]) + rng(idx(20), to_max=True) + val(9) +
+             bytes([D_STORE]) + idx_top(4) + bytes([0]) + val(10) +
+             bytes([D_STORE]) + rng_abs(1 << 40, (1 << 41) - 1) + val(11) +
+             bytes([D_INSERT]) + rng(idx(5), 2) + val(12) +
+             dup(X_NONE) + dup(X_CHANGE, delta=2) +
+             bytes([D_ERASE_RANGE]) + rng(idx(0), 100) + dup(X_DROP_ODD, fail=2) +
+             bytes([D_ERASE]) + idx_top(1) + dup(X_IDENTITY))
+    write("fuzz_dup", "large", large)
+    # Trivial trees: empty, a root entry, a lone [0, 0] node-like word in a
+    # leaf (mapped to an ordinary entry), the whole index space; refusals.
+    trivial = (dup(X_NONE) + dup(X_CHANGE) +
+               bytes([D_STORE]) + rng(idx(0)) + val(1) + dup(X_NONE) + dup(X_CHANGE, delta=4) +
+               dup(X_DROP_ALL) + dup(X_RESERVED, x=pick_nth(0)) +
+               bytes([D_CLEAR, D_INSERT]) + rng(idx(0)) + NODE_LIKE + dup(X_CHANGE, delta=1) +
+               dup(X_NONE, fail=1) + bytes([D_STORE]) + rng(idx(3)) + val(2) +
+               dup(X_DROP_X, x=pick_nth(1)) +
+               bytes([D_STORE]) + rng(idx(0), to_max=True) + val(3) + dup(X_NONE) +
+               bytes([D_REFUSE, 0]) + rng(idx(4), 3) + bytes([D_REFUSE, 1, D_REFUSE, 2]))
+    write("fuzz_dup", "trivial", trivial)
+
+
+# ---- fuzz_xarray ----------------------------------------------------------------
+XA_NONE, XA_ALLOC, XA_ALLOC1 = 0, 1, 2
+(XS_STORE, XS_STORE_ORDER, XS_ERASE, XS_INSERT, XS_CMPXCHG, XS_RESERVE, XS_MARK,
+ XS_READS, XS_FIND, XS_EXTRACT, XS_ALLOC, XS_WALK, XS_STEP, XS_SPLIT, XS_STATE_STORE,
+ XS_FAIL) = (0, 2, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18)
+XS_DESTROY = 145  # 145 % 21 == 19, bit 7 set
+
+
+def xi(v):
+    """An index: < 32 in one byte, < 4096 as a varint."""
+    assert v < 4096
+    if v < 32:
+        return bytes([(v << 3) | 2])
+    return bytes([0]) + varint(v)
+
+
+def xi_top(d):
+    return bytes([3]) + varint(d)
+
+
+def xi_far(off):
+    """(1 << 40) + off."""
+    return bytes([6]) + varint(off)
+
+
+def xi_abs(v):
+    return bytes([7]) + (v % (1 << 64)).to_bytes(8, "big")
+
+
+def xorder(o):
+    if o == 0:
+        return bytes([0])
+    if o <= 12:
+        return bytes([next(b for b in range(128, 224) if b % 12 + 1 == o)])
+    if o == 64:
+        return bytes([254])
+    return bytes([224, o - 13])
+
+
+XWIN_ALL = bytes([1])  # [0, max]
+
+
+def xwin(frm, to=None):
+    """[frm, to] (to an index encoding; None: max)."""
+    return bytes([0]) + frm if to is None else bytes([4]) + frm + to
+
+
+def xmark(m):
+    return bytes([1]) if m is None else bytes([m << 1])
+
+
+def xstore(i, e, o=None):
+    if o is None:
+        return bytes([XS_STORE]) + i + e
+    return bytes([XS_STORE_ORDER]) + i + xorder(o) + e
+
+
+def xinsert(i, e, o=0):
+    return bytes([XS_INSERT]) + i + (bytes([1]) + xorder(o) if o else bytes([0])) + e
+
+
+def xfind(w, m=None, after=False):
+    return bytes([XS_FIND]) + w + xmark(m) + bytes([1 if after else 0])
+
+
+def xiter(w, m=None, extract=None):
+    return (bytes([XS_EXTRACT]) + w + xmark(m) +
+            bytes([(extract << 1) | 1 if extract is not None else 0]))
+
+
+def xwalk(w, m=None, pauses=0):
+    return bytes([XS_WALK]) + w + xmark(m) + varint(pauses)
+
+
+def xstep(i, n, dirs):
+    return bytes([XS_STEP]) + i + bytes([n - 1]) + varint(dirs)
+
+
+def xsplit(i, b=0, v=1):
+    """Split the entry holding i; b: (b >> 1) picks the new order."""
+    return bytes([XS_SPLIT]) + i + bytes([b, 0, v])
+
+
+def xstate_store(i, o, e, fail=None, mark=None):
+    b = (1 if fail is not None else 0) | (0 if mark is None else 2 | (mark << 2) | 0x20)
+    return bytes([XS_STATE_STORE]) + i + xorder(o) + bytes([b]) + e + (
+        bytes([fail - 1]) if fail is not None else b"")
+
+
+def xalloc(kind, e=None, cyclic=False, args=b"", nxt=None):
+    """kind 0: 32-bit limit, 1: [idx, idx + varint], 2: [idx, idx], 3: all."""
+    b = (kind << 1) | (1 if cyclic else 0) | (8 if e is None else 0) | (16 if nxt else 0)
+    return bytes([XS_ALLOC, b]) + args + (e or b"") + (nxt or b"")
+
+
+def xreads(*ixs):
+    return bytes([XS_READS, len(ixs) - 1]) + b"".join(ixs)
+
+
+def xa_checks():
+    return (xreads(xi(0), xi(5), xi(64), xi(100), xi(513), xi_top(0)) + xfind(XWIN_ALL) +
+            xfind(xwin(xi(70)), after=True) + xfind(xwin(xi(3)), m=1) +
+            xiter(XWIN_ALL) + xiter(xwin(xi(60), xi(700)), m=2) + xiter(XWIN_ALL, extract=5) +
+            xwalk(XWIN_ALL, pauses=0x5555) + xwalk(XWIN_ALL, m=1, pauses=3) +
+            xstep(xi(60), 40, 0xFFFFFFFFFF) + xstep(xi(130), 20, 0) + xstep(xi(0), 4, 0))
+
+
+def xarray_seeds():
+    # Single entries, multi-index entries of several orders, marks on them,
+    # reservations; every read; then erases and a split.
+    build = (b"".join(xstore(xi(k), val(k % 40)) for k in range(0, 70, 3)) +
+             xstore(xi(128), val(1), o=6) + xstore(xi(200), val(2), o=3) +
+             xstore(xi(1024), val(3), o=9) + xstore(xi_far(0), val(4), o=12) +
+             xstore(xi_top(0), val(5)) + xstore(xi_abs(1 << 33), val(6), o=30) +
+             bytes([XS_MARK]) + xi(6) + bytes([1]) + bytes([XS_MARK]) + xi(130) + bytes([2]) +
+             bytes([XS_MARK]) + xi(1030) + bytes([1]) + bytes([XS_MARK]) + xi(9) + bytes([0]) +
+             bytes([XS_RESERVE]) + xi(300) + bytes([0]) + bytes([XS_MARK]) + xi(300) + bytes([1]))
+    erases = (bytes([XS_ERASE]) + xi(201) + bytes([XS_ERASE]) + xi(6) +
+              bytes([XS_RESERVE]) + xi(300) + bytes([1]) + xstore(xi(1000), NULL) +
+              xstore(xi(140), val(7)))
+    write("fuzz_xarray", "basic", bytes([XA_NONE]) + build + xa_checks() + erases + xa_checks())
+    # inserts and cmpxchg
+    write("fuzz_xarray", "insert-cmpxchg",
+          bytes([XA_NONE]) + build + xinsert(xi(5), val(1)) + xinsert(xi(4), val(1)) +
+          xinsert(xi(256), val(2), o=4) + xinsert(xi(128), val(2), o=2) + xinsert(xi(400), NULL) +
+          bytes([XS_CMPXCHG]) + xi(3) + bytes([0]) + val(9) +
+          bytes([XS_CMPXCHG]) + xi(300) + bytes([1]) + val(9) +
+          bytes([XS_CMPXCHG]) + xi(131) + bytes([2]) + val(1) + val(8) +
+          bytes([XS_CMPXCHG]) + xi(6) + bytes([0]) + NULL + xa_checks())
+    # Splits of every supported distance, marks carried over.
+    splits = (xstore(xi(0), val(1), o=12) + bytes([XS_MARK]) + xi(0) + bytes([2]) +
+              xsplit(xi(5), b=11 << 1) + xa_checks() +
+              xstore(xi(0), val(2), o=12) + xsplit(xi(70), b=6 << 1) +
+              xstore(xi(0), val(3), o=12) + xsplit(xi(70), b=3 << 1) + xa_checks() +
+              xstore(xi_abs(1 << 24), val(4), o=20) + xsplit(xi_abs(1 << 24), b=(8 << 1) | 0x80) +
+              xsplit(xi_abs(1 << 24), b=9 << 1) + xstore(xi(64), val(5), o=6) +
+              xsplit(xi(64), b=0) + xstep(xi(60), 12, 0xFFF))
+    write("fuzz_xarray", "split", bytes([XA_NONE]) + splits)
+    # The advanced API: stores through a state (with a failed first attempt),
+    # marks through it, walks with pauses, steps both ways.
+    state = (b"".join(xstate_store(xi(k * 7), k % 7, val(k), fail=1 + k % 3 if k % 2 else None,
+                                   mark=k % 3 if k % 4 == 1 else None) for k in range(30)) +
+             xa_checks() + xstate_store(xi(0), 64, NULL) + xstate_store(xi_top(3), 2, val(1)))
+    write("fuzz_xarray", "state", bytes([XA_NONE]) + state + xa_checks())
+    # Allocating arrays: alloc, alloc_cyclic with wraps, erase, reserve,
+    # stores of nullptr keeping ids taken; alloc1.
+    allocs = (b"".join(xalloc(0, val(k)) for k in range(70)) +
+              bytes([XS_ERASE]) + xi(5) + bytes([XS_ERASE]) + xi(40) + xstore(xi(41), NULL) +
+              xalloc(0, val(1)) + xalloc(0) + xalloc(0, val(2)) +
+              xalloc(1, val(3), args=xi(10) + varint(8)) + xalloc(2, val(4), args=xi(7) + xi(3)) +
+              b"".join(xalloc(1, val(k), cyclic=True, args=xi(100) + varint(5)) for k in range(8)) +
+              xalloc(3, val(5), cyclic=True, nxt=xi_top(0)) + xalloc(3, val(6), cyclic=True) +
+              xstore(xi(128), val(7), o=5) + xalloc(1, val(8), args=xi(120) + varint(20)) +
+              bytes([XS_MARK]) + xi(3) + bytes([0]) + bytes([XS_MARK]) + xi(3) + bytes([1]) +
+              xa_checks())
+    write("fuzz_xarray", "alloc", bytes([XA_ALLOC]) + allocs)
+    write("fuzz_xarray", "alloc1", bytes([XA_ALLOC1]) + allocs[:200] + xa_checks())
+    # Failures at each allocation of each kind of write.
+    fails = b"".join(
+        bytes([XS_FAIL, ((k % 12) << 1) | (k & 1), k % 7]) + args
+        for k, args in enumerate([
+            xi_far(5) + val(1), xi_abs(1 << 50) + bytes([0]) + val(2), xi_top(2) + bytes([0]),
+            xi_abs(1 << 33) + bytes([2]) + val(3) + val(4), bytes([6]) + val(5),
+            xi(1024) + bytes([0, 0, 3]), xi_abs(1 << 45) + xorder(9) + val(6),
+            xi_far(9000) + val(7), xi_abs(1 << 20) + bytes([1]) + xorder(5) + val(8),
+            xi_top(9) + bytes([0]), xi_far(77) + bytes([2]) + val(3) + val(4),
+            bytes([0]) + val(9), xi(1030) + bytes([0, 0, 4]), xi(4000) + xorder(64) + val(1)]))
+    write("fuzz_xarray", "nomem", bytes([XA_NONE]) + build + fails + xa_checks())
+    write("fuzz_xarray", "nomem-alloc", bytes([XA_ALLOC]) + allocs[:300] + fails)
+    # Trivial arrays: empty, only index 0 (the head), the last index, an
+    # order-64 entry; destroy; invalid words and orders.
+    trivial = (xa_checks() + xstore(xi(0), val(1)) + xa_checks() + xstore(xi(0), val(2), o=64) +
+               xa_checks() + bytes([XS_DESTROY]) + xstore(xi_top(0), val(3)) + xa_checks() +
+               xstore(xi(7), NODE_LIKE) + xstore(xi(7), val(1), o=65) + xinsert(xi(8), RESERVED) +
+               bytes([XS_CMPXCHG]) + xi(0) + bytes([2]) + NODE_LIKE + val(1) +
+               bytes([XS_DESTROY]) + xa_checks())
+    write("fuzz_xarray", "trivial", bytes([XA_NONE]) + trivial)
+
+
 if __name__ == "__main__":
     tree_seeds()
     kernel_seeds()
     cursor_seeds()
     gap_seeds()
+    dup_seeds()
+    xarray_seeds()

@@ -19,9 +19,9 @@
 #   valgrind  memcheck over the release build's unit tests (tree, cursor,
 #             gap, regression catalogue, RCU, dup, fault sweep, external
 #             lock; death tests and the allocation-tree copies of typed
-#             tests excluded), the example and the fuzz corpus replays: no
-#             errors, no definite or indirect leaks
-#   fuzz      the libFuzzer targets, MAPLE_FUZZ_SECONDS (default 60) seconds
+#             tests excluded), the example, maple-vma and its tests, and the
+#             fuzz corpus replays: no errors, no definite or indirect leaks
+#   fuzz      the libFuzzer targets, MAPLE_FUZZ_SECONDS (default 45) seconds
 #             each, built with clang in build/fuzz (scripts/fuzz.sh)
 # Prints one summary line per stage; exits nonzero if any stage failed.
 # Environment: MAPLE_TEST_JOBS (ctest -j and parallel valgrind runs, default
@@ -135,7 +135,8 @@ stage_valgrind() {
   cmake --build "$b" -j "$build_jobs" --target maple_unit_tests maple_cursor_tests \
     maple_rcu_tests maple_dup_tests maple_fault_sweep_tests maple_gap_tests \
     maple_regression_tests maple_external_lock_tests maple-vma-demo maple_fuzz_replay_tree \
-    maple_fuzz_replay_cursor maple_fuzz_replay_gap maple-vma maple_vma_tests maple_fuzz_replay_trace
+    maple_fuzz_replay_cursor maple_fuzz_replay_gap maple-vma maple_vma_tests maple_fuzz_replay_trace \
+    maple_fuzz_replay_dup maple_fuzz_replay_xarray
   # Longest first: the runs share $test_jobs workers. The catalogue's
   # 32-slot copies (RegressionCatalogue/2) and the allocation-tree copies of
   # the typed suites (Suite/2, Suite/3) run the same code paths as the
@@ -157,6 +158,8 @@ stage_valgrind() {
     "$b/tools/maple-vma replay data/traces/threads-fork/trace.strace.xz --check --quiet"
     "$b/tools/maple_vma_tests --gtest_brief=1"
     "$b/tools/maple_fuzz_replay_trace fuzz/corpus/fuzz_trace fuzz/regressions/fuzz_trace"
+    "$b/tests/maple_fuzz_replay_dup fuzz/corpus/fuzz_dup fuzz/regressions/fuzz_dup"
+    "$b/tests/maple_fuzz_replay_xarray fuzz/corpus/fuzz_xarray fuzz/regressions/fuzz_xarray"
   )
   mkdir -p "$tmp/vg"
   local i=0
@@ -190,7 +193,7 @@ stage_valgrind() {
 }
 
 stage_fuzz() {
-  local secs=${MAPLE_FUZZ_SECONDS:-60}
+  local secs=${MAPLE_FUZZ_SECONDS:-45}
   bash scripts/fuzz.sh "$secs" | tee "$tmp/fuzz.log"
   # "fuzz fuzz_tree: ok (60 s, N runs, X exec/s, ...)" -> "fuzz_tree X exec/s"
   local rates

@@ -241,6 +241,36 @@ TYPED_TEST(Dup, RootEntryWithTransform) {
   EXPECT_TRUE(c.validate().ok);
 }
 
+// Found by fuzz_dup (fuzz/regressions/fuzz_dup/dup-transform-lone-zero-leaf):
+// the reverse of the above. A lone [0, 0] entry that looks like a node
+// reference lives in a root leaf; a transform that maps it to an ordinary
+// entry must move it into the root word (the copy failed validate() with
+// "a lone [0,0] entry belongs in the root word" and kept a useless node).
+TYPED_TEST(Dup, TransformMovesALoneZeroEntryOutOfItsLeaf) {
+  maple::failing_resource mr;
+  auto *odd = reinterpret_cast<void *>(std::uintptr_t{0x1002});
+  TypeParam src;
+  ASSERT_FALSE(src.insert(0, 0, odd));
+  ASSERT_EQ(src.height(), 1u);
+  {
+    TypeParam dst(&mr);
+    ASSERT_FALSE(src.dup(dst, [](void *) -> void * { return val(2); }));
+    EXPECT_TRUE(dst.validate().ok) << dst.validate().message;
+    EXPECT_EQ(dst.load(0), val(2));
+    EXPECT_EQ(dst.load(1), nullptr);
+    EXPECT_EQ(dst.height(), 0u);
+    EXPECT_EQ(mr.outstanding(), 0u);
+  }
+  // With a second range dropped by the transform (the erase collapses it).
+  ASSERT_FALSE(src.store(5, 9, val(9)));
+  TypeParam dst2(&mr);
+  ASSERT_FALSE(src.dup(dst2, [&](void *e) -> void * { return e == odd ? val(3) : nullptr; }));
+  EXPECT_TRUE(dst2.validate().ok) << dst2.validate().message;
+  EXPECT_EQ(dst2.load(0), val(3));
+  EXPECT_EQ(dst2.height(), 0u);
+  EXPECT_TRUE(src.validate().ok);
+}
+
 TYPED_TEST(Dup, ClearReturnsEveryNode) {
   maple::failing_resource mr;
   TypeParam t(&mr);

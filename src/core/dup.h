@@ -173,6 +173,21 @@ struct duplicator {
           return ec;
         }
       }
+      // A root leaf holding only [0, 0] is kept as a leaf when its entry
+      // looks like a node reference; a transform may have replaced that entry
+      // by an ordinary one, which belongs in the root word (found by
+      // fuzz_dup).
+      const word top = E::root(tmp);
+      if (is_node_word(top) && node_t::ref_is_leaf(top)) {
+        node_t *n = node_t::from_ref(top);
+        const word only0 = n->slot[0];
+        if (n->end(max_index) == 1 && n->pivot[0] == 0 && n->slot[1] == 0 && only0 != 0 &&
+            !is_node_word(only0)) {
+          E::set_root(tmp, only0);
+          E::set_height(tmp, 0);
+          E::free_node(dst, n);
+        }
+      }
     }
     E::set_height(dst, E::height(tmp));
     E::set_root(dst, E::root(tmp));  // publish (release)
