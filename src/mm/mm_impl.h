@@ -23,6 +23,12 @@ inline constexpr std::uint64_t page_align(std::uint64_t x) noexcept {
 inline constexpr std::uint64_t pages(std::uint64_t bytes) noexcept { return bytes >> page_shift; }
 inline constexpr std::uint64_t pmd_size = std::uint64_t{2} << 20;
 
+/// calc_vm_prot_bits: PROT_* to VM_READ / VM_WRITE / VM_EXEC.
+inline constexpr std::uint64_t prot_bits(unsigned prot) noexcept {
+  return (prot & prot_read ? vm::read : 0) | (prot & prot_write ? vm::write : 0) |
+         (prot & prot_exec ? vm::exec : 0);
+}
+
 /// Same open file description (or both anonymous).
 inline bool same_file(const vma_info &a, const vma_info &b) noexcept {
   return !a.file == !b.file && (!a.file || a.file->id == b.file->id);

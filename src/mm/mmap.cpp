@@ -158,8 +158,7 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
   if ((flags & map_fixed_noreplace) && m.find_intersection(where, where + alen)) {
     return err(std::errc::file_exists);
   }
-  std::uint64_t vmf = (prot & prot_read ? vm::read : 0) | (prot & prot_write ? vm::write : 0) |
-                      (prot & prot_exec ? vm::exec : 0);
+  std::uint64_t vmf = detail::prot_bits(prot);
   if (flags & map_growsdown) vmf |= vm::growsdown;
   if (flags & map_locked) vmf |= vm::locked;
   if ((flags & map_stack) && m.lay.thp_align) vmf |= vm::nohugepage;

@@ -13,11 +13,19 @@ using detail::page_align;
 using detail::page_mask;
 using detail::vma_object;
 
+using detail::prot_bits;
+
 namespace {
 
-std::uint64_t prot_bits(unsigned prot) {
-  return (prot & prot_read ? vm::read : 0) | (prot & prot_write ? vm::write : 0) |
-         (prot & prot_exec ? vm::exec : 0);
+// madvise's and prctl(PR_SET_VMA)'s argument checks: EINVAL for an
+// unaligned start or an overflowing range; end == addr: nothing to do.
+std::error_code advice_range(std::uint64_t addr, std::uint64_t len, std::uint64_t &end) {
+  if (addr & page_mask) return einval();
+  std::uint64_t alen = page_align(len);
+  if (len && !alen) return einval();
+  end = addr + alen;
+  if (end < addr) return einval();
+  return {};
 }
 
 }  // namespace
@@ -108,17 +116,13 @@ std::error_code address_space::madvise(std::uint64_t addr, std::uint64_t len, in
     case madv_soft_offline: break;
     default: return einval();
   }
-  if (addr & page_mask) return einval();
-  std::uint64_t alen = page_align(len);
-  if (len && !alen) return einval();
-  std::uint64_t end = addr + alen;
-  if (end < addr) return einval();
+  std::uint64_t end = 0;
+  if (std::error_code ec = advice_range(addr, len, end)) return ec;
   if (end == addr) return {};
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
     std::uint64_t f = v->v.flags;
     if (!changes_flags) {
-      if ((advice == madv_dontneed || advice == madv_dontneed_locked || advice == madv_free) &&
-          (f & (vm::locked | vm::pfnmap)) && advice != madv_dontneed_locked) {
+      if ((advice == madv_dontneed || advice == madv_free) && (f & (vm::locked | vm::pfnmap))) {
         return einval();
       }
       return std::error_code{};
@@ -170,22 +174,20 @@ std::error_code lock_range(address_space::impl &m, std::uint64_t addr, std::uint
   if (end < start) return enomem();
   vma_object *first = m.load(start);
   if (!first) return enomem();
-  std::error_code hole;
   for (vma_object *v = first; v && v->v.start < end;) {
     std::uint64_t s = std::max(start, v->v.start), e = std::min(end, v->v.end);
     std::uint64_t f = (v->v.flags & ~vm::locked_mask) | add;
-    std::uint64_t next_from = e;
     if (f != v->v.flags && !(v->v.flags & vm::special) && v->v.special_name.empty()) {
       vma_info attrs = v->v;
       attrs.flags = f;
       vma_object *out = nullptr;
       if (std::error_code ec = m.modify(v, s, e, attrs, &out)) return ec;
     }
-    if (next_from >= end) break;
-    v = m.find_vma(next_from);
-    if (!v || v->v.start > next_from) return enomem();
+    if (e >= end) break;
+    v = m.find_vma(e);
+    if (!v || v->v.start > e) return enomem();
   }
-  return hole;
+  return {};
 }
 
 }  // namespace
@@ -211,11 +213,8 @@ std::error_code address_space::set_anon_name(std::uint64_t addr, std::uint64_t l
   }
   impl &m = *p_;
   impl::writer w(m);
-  if (addr & page_mask) return einval();
-  std::uint64_t alen = page_align(len);
-  if (len && !alen) return einval();
-  std::uint64_t end = addr + alen;
-  if (end < addr) return einval();
+  std::uint64_t end = 0;
+  if (std::error_code ec = advice_range(addr, len, end)) return ec;
   if (end == addr) return {};
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
     bool anon_shmem = v->v.file && v->v.file->path == "/dev/zero (deleted)";
