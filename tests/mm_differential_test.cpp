@@ -355,13 +355,18 @@ struct ref_model {
       const rec &V = v[i];
       std::uint64_t nf = (V.flags & ~vm::access) | (prot & 7);
       if (nf & ~(nf >> 4) & vm::access) return E(std::errc::permission_denied);
+      std::uint64_t e = std::min(V.end, end);
+      // Unchanged flags: no accounting change, no split, no merge.
+      if (nf == V.flags) {
+        start = e;
+        continue;
+      }
       if (nf & vm::write) {
         if (!(V.flags & (vm::account | vm::write | vm::hugetlb | vm::shared | vm::noreserve)))
           nf |= vm::account;
       } else if ((V.flags & vm::account) && V.file == 0 && V.anon == 0) {
         nf &= ~vm::account;
       }
-      std::uint64_t e = std::min(V.end, end);
       if (std::error_code ec = modify(i, start, e, nf, V.name)) return ec;
       start = e;
     }
@@ -450,8 +455,10 @@ struct ref_model {
     p.end = newbrk;
     p.flags = vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec | vm::account;
     p.pgoff = oldbrk / pg;
+    // vma_prev_limit(start_brk) returns the VMA before oldbrk when any of it
+    // lies at or above start_brk: one that starts below start_brk counts.
     rec *prev =
-        i > 0 && v[i - 1].end == oldbrk && v[i - 1].start >= lay.start_brk ? &v[i - 1] : nullptr;
+        i > 0 && v[i - 1].end == oldbrk && v[i - 1].end > lay.start_brk ? &v[i - 1] : nullptr;
     if (can_after(prev, p)) {
       prev->end = newbrk;
     } else {
@@ -714,21 +721,6 @@ class driver {
       }
     }
     last_ = op.str();
-    // Known model bug (reported): a range call returns ENOMEM although the
-    // range is fully mapped, once one VMA merged with the next one; the
-    // rest of the range is left unchanged. Counted, then the reference is
-    // re-synchronised from the model so the run goes on.
-    const bool range_op = op.str().rfind("mprotect", 0) == 0 || op.str().rfind("madvise", 0) == 0 ||
-                          op.str().rfind("set_anon_name", 0) == 0;
-    std::string scratch;
-    if (range_op && got == std::errc::not_enough_memory &&
-        (!want || want == std::errc::not_enough_memory) &&
-        (got != want || !compare(op.str(), scratch))) {
-      ++known_bug_hits;
-      if (known_bug_example.empty()) known_bug_example = op.str() + "\n" + before + dump();
-      resync();
-      return compare(op.str(), why);
-    }
     if (got != want) {
       why = op.str() + ": error " + got.message() + " (" + std::to_string(got.value()) +
             "), expected " + want.message() + " (" + std::to_string(want.value()) + ")";
@@ -737,25 +729,10 @@ class driver {
     return compare(op.str(), why);
   }
 
+  /// Both VMA lists in one layout (the model's file and anon_vma ids
+  /// renamed to the reference's where known); differing lines marked '!'.
   std::string dump() const {
-    std::ostringstream s;
-    s << "model:\n";
-    for (const auto &x : as_->vmas())
-      s << "  " << mm_test::describe(x) << " f=" << hex(x.flags) << " av=" << x.anon_vma
-        << (x.forked ? " forked" : "") << "\n";
-    s << "reference:\n";
-    for (const auto &x : ref_.v)
-      s << "  " << hex(x.start) << "-" << hex(x.end) << " f=" << hex(x.flags)
-        << " pg=" << hex(x.pgoff) << " file=" << x.file << " name=" << x.name << " av=" << x.anon
-        << (x.forked ? " forked" : "") << "\n";
-    return s.str();
-  }
-  std::uint64_t ops = 0;
-  std::uint64_t known_bug_hits = 0;
-  std::string known_bug_example;
-  /// The reference takes the model's VMA list (after a known model bug).
-  void resync() {
-    std::vector<rec> nv;
+    std::vector<std::string> m, r = format(ref_.v);
     for (const auto &g : as_->vmas()) {
       rec w;
       w.start = g.start;
@@ -768,27 +745,29 @@ class driver {
         auto it = file_rmap_.find(g.file->id);
         w.file = it != file_rmap_.end() ? it->second : g.file->id;
       }
-      if (g.anon_vma) {
-        auto it = anon_rmap_.find(g.anon_vma);
-        if (it != anon_rmap_.end()) {
-          w.anon = it->second;
-        } else {
-          w.anon = ref_.next_anon++;
-          bij(anon_map_, anon_rmap_, w.anon, g.anon_vma);
-        }
-      }
-      nv.push_back(w);
+      auto it = anon_rmap_.find(g.anon_vma);
+      w.anon = it != anon_rmap_.end() ? it->second : g.anon_vma;
+      m.push_back(format_one(w));
     }
-    ref_.v = std::move(nv);
+    std::string s = "model | reference:\n";
+    for (std::size_t i = 0; i < std::max(m.size(), r.size()); ++i) {
+      const std::string a = i < m.size() ? m[i] : "-", b = i < r.size() ? r[i] : "-";
+      s += (a == b ? "  " : "! ") + a + (a == b ? "" : "  |  " + b) + "\n";
+    }
+    return s;
   }
-  std::string before;  // the reference's list before the failing call
-  void snapshot() {
-    std::ostringstream s;
-    for (const auto &x : ref_.v)
-      s << "  " << hex(x.start) << "-" << hex(x.end) << " f=" << hex(x.flags)
-        << " pg=" << hex(x.pgoff) << " file=" << x.file << " name=" << x.name << " av=" << x.anon
-        << (x.forked ? " forked" : "") << "\n";
-    before = s.str();
+  std::uint64_t ops = 0;
+  std::vector<rec> before;  // the reference's list before the current call
+  void snapshot() { before = ref_.v; }
+  static std::string format_one(const rec &x) {
+    return hex(x.start) + "-" + hex(x.end) + " f=" + hex(x.flags) + " pg=" + hex(x.pgoff) +
+           " file=" + std::to_string(x.file) + " name=" + x.name + " av=" + std::to_string(x.anon) +
+           (x.forked ? " forked" : "");
+  }
+  static std::vector<std::string> format(const std::vector<rec> &v) {
+    std::vector<std::string> out;
+    for (const auto &x : v) out.push_back(format_one(x));
+    return out;
   }
 
  private:
@@ -894,20 +873,15 @@ class driver {
 
 void run_seed(std::uint64_t seed, std::uint64_t max_map_count, std::uint64_t n_ops) {
   driver d(seed, max_map_count);
-  std::vector<std::string> history;
   for (std::uint64_t i = 0; i < n_ops && !::testing::Test::HasFailure(); ++i) {
     std::string why;
     d.snapshot();
     if (!d.step(why)) {
+      std::string before;
+      for (const auto &line : driver::format(d.before)) before += "  " + line + "\n";
       FAIL() << "seed " << seed << " op #" << i << ": " << why << "\nreference before:\n"
-             << d.before << d.dump();
+             << before << d.dump();
     }
-  }
-  if (d.known_bug_hits) {
-    std::printf("seed %llu: %llu calls hit the known range-merge ENOMEM bug; first:\n%s\n",
-                static_cast<unsigned long long>(seed),
-                static_cast<unsigned long long>(d.known_bug_hits), d.known_bug_example.c_str());
-    ADD_FAILURE() << "known model bug hit " << d.known_bug_hits << " times";
   }
 }
 
@@ -915,9 +889,7 @@ std::uint64_t ops_per_seed() {
 #if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
   constexpr std::uint64_t base = 2500;
 #else
-  // 2,500 until the two divergences seed 1 meets past op 5,000 are
-  // understood (docs/mm.md, "Open points"); MAPLE_TEST_SCALE runs longer.
-  constexpr std::uint64_t base = 2500;
+  constexpr std::uint64_t base = 12500;
 #endif
   return maple_test::scaled(base, 100);
 }

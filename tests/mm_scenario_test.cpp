@@ -488,6 +488,51 @@ TEST_F(MmScenario, MprotectAccountRules) {
   EXPECT_TRUE(flags_at(X + 0x50000) & vm::account);
 }
 
+TEST_F(MmScenario, MprotectMergeBothTakesNextsAnonVma) {
+  // prev (no anon_vma) | middle (none) | next (anon_vma): a change to the
+  // whole middle that merges all three gives the survivor next's anon_vma,
+  // as dup_anon_vma(prev, next) does. The differential test's seed 4 found
+  // the model dropping it.
+  anon(X, 3 * pg, rw);
+  anon(X + 3 * pg, pg, prot_none);
+  anon(X + 4 * pg, 4 * pg, prot_read | prot_exec);
+  ASSERT_FALSE(as.touch(X + 4 * pg, pg));
+  const std::uint64_t av = as.vma_lookup(X + 4 * pg)->anon_vma;
+  ASSERT_NE(av, 0u);
+  EXPECT_EQ(as.map_count(), 3u);
+  ASSERT_FALSE(mprotect(X, 5 * pg, prot_read | prot_exec));
+  EXPECT_EQ(d(), (V{"100000-108000 r-xp 100"}));
+  EXPECT_EQ(as.vma_lookup(X)->anon_vma, av);
+  EXPECT_EQ(as.validate(), "");
+}
+
+TEST_F(MmScenario, MprotectToSameFlagsChangesNothing) {
+  // mprotect_fixup returns before its accounting rules when the flags do not
+  // change. An accounted PROT_NONE anon VMA without an anon_vma (a wiped
+  // child after fork) keeps VM_ACCOUNT under mprotect(PROT_NONE), and loses
+  // it under any real change. The differential test's seed 1 met this at
+  // call 9,090, where its reference model was the one in error.
+  anon(X, 3 * pg, rw);
+  ASSERT_FALSE(madvise(X, 3 * pg, madv_wipeonfork));
+  ASSERT_FALSE(as.touch(X, 3 * pg));
+  ASSERT_FALSE(mprotect(X, 3 * pg, prot_none));
+  EXPECT_TRUE(flags_at(X) & vm::account);  // faulted: kept
+  address_space child;
+  ASSERT_FALSE(as.fork(child));
+  auto w = child.vma_lookup(X);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->anon_vma, 0u);
+  EXPECT_TRUE(w->flags & vm::account);
+  ASSERT_FALSE(child.mprotect(X + pg, pg, prot_none));
+  EXPECT_TRUE(child.vma_lookup(X + pg)->flags & vm::account);
+  EXPECT_EQ(child.map_count(), 1u);  // and no split
+  ASSERT_FALSE(child.mprotect(X + pg, pg, prot_read));
+  EXPECT_FALSE(child.vma_lookup(X + pg)->flags & vm::account);
+  EXPECT_TRUE(child.vma_lookup(X)->flags & vm::account);
+  EXPECT_EQ(child.map_count(), 3u);
+  EXPECT_EQ(child.validate(), "");
+}
+
 // The 5.3 table, on a private file mapping so that pgoffs are explicit: F is
 // mapped at X + k pages with offset k pages, so every piece is pgoff-contiguous.
 struct MmMergeExisting : MmScenario {

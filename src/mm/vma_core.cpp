@@ -262,7 +262,10 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
       vma_write_lock(v);
       if (right) vma_write_lock(next);
       prev->v.end = right ? next->v.end : end;
-      if (!prev->v.anon_vma) prev->v.anon_vma = v->v.anon_vma;
+      // prev without an anon_vma takes next's, else v's (dup_anon_vma).
+      if (!prev->v.anon_vma) {
+        prev->v.anon_vma = right && next->v.anon_vma ? next->v.anon_vma : v->v.anon_vma;
+      }
       bool whole = right_side;
       if (!whole) {
         v->v.start = end;
