@@ -239,6 +239,17 @@ class address_space {
   layout get_layout() const;
   /// Changes the layout fields (not the VMAs).
   void set_layout(const layout &l);
+  /// Lock-free lookups (lock_vma_under_rcu(), fault()'s first try) are on
+  /// by default, so VMAs and tree nodes removed by a call are freed only
+  /// after an RCU grace period. A space whose every lookup runs under the
+  /// mmap lock or on the writer's thread (a trace replay, a test) can switch
+  /// them off: removed VMAs and tree nodes are then freed at once, and
+  /// lock_vma_under_rcu() finds nothing, so fault() takes the mmap lock.
+  /// Switching off waits for lock-free lookups in progress to finish. A
+  /// child of fork() keeps its own setting. (exit_mmap does the same when a
+  /// space is destroyed: the destructor frees everything at once.)
+  void set_lockless_lookups(bool on);
+  bool lockless_lookups() const noexcept;
 
   // ---- the memory syscalls ----------------------------------------------------
   // Each mirrors the kernel function named; `len` is rounded up to pages.

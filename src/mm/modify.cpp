@@ -237,9 +237,10 @@ std::error_code address_space::touch(std::uint64_t addr, std::uint64_t len) {
     if (v->v.anon_vma || (v->v.flags & vm::shared) || !v->v.special_name.empty()) {
       return std::error_code{};
     }
-    // anon_vma_prepare: share a compatible neighbour's anon_vma, else a new one.
+    // anon_vma_prepare: share a compatible neighbour's anon_vma (the next
+    // VMA is tried first, as find_mergeable_anon_vma does), else a new one.
     std::uint64_t id = 0;
-    for (vma_object *n : {m.vma_prev(v->v.start), m.find_vma(v->v.end)}) {
+    for (vma_object *n : {m.find_vma(v->v.end), m.vma_prev(v->v.start)}) {
       if (!n || id || !n->v.anon_vma || n->v.forked) continue;
       const vma_info &a = n->v.end == v->v.start ? n->v : v->v;  // the lower one
       const vma_info &b = n->v.end == v->v.start ? v->v : n->v;

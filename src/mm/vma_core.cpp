@@ -29,6 +29,7 @@ address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
 address_space::impl::~impl() {
   // No reader may run now: VMAs go at once, tree nodes after a grace period.
   writer w(*this);
+  mt.set_rcu_mode(false);  // as exit_mmap: the nodes are freed at once too
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
   mt.clear();
@@ -118,7 +119,11 @@ void address_space::impl::retire(vma_object *v) {
     std::this_thread::yield();
   }
   ++st.vmas_freed;
-  retired.add_delete(v);
+  if (lockless.load(std::memory_order_relaxed)) {
+    retired.add_delete(v);
+  } else {
+    delete v;  // no lock-free reader can hold it
+  }
 }
 
 std::error_code address_space::impl::split(vma_object *v, std::uint64_t addr, bool new_below,
