@@ -343,4 +343,97 @@ void check_stats(const Tree &t, const reference_model &m, const node_resource &m
                                              std::to_string(mr.live) + " nodes allocated");
 }
 
+// ---- writes checked against the model ------------------------------------------------
+// The tree targets (fuzz_tree, fuzz_gap, fuzz_dup, fuzz_cursor's tree-level
+// fill) decode and check their plain writes the same way; they live here so
+// that a change to what a write must answer, or to how its arguments are
+// decoded, reaches every target at once and the seed corpora keep one
+// meaning. `injected()` tells, after the call, whether the input made an
+// allocation fail (each target's resource says it in its own way): only then
+// may a write answer no_memory, and it must have changed nothing, which the
+// caller's check_tree() sees, since the model is left as it was.
+
+/// What store(first, last, e) must answer (nullptr: erase the range).
+inline std::error_code store_expect(std::uint64_t first, std::uint64_t last, const void *e) {
+  return first > last || maple::is_reserved_entry(e)
+             ? std::error_code(maple::errc::invalid_argument)
+             : std::error_code();
+}
+
+/// What insert(first, last, e) must answer. Asked before the write: the
+/// model applies the insert itself.
+inline std::error_code insert_expect(const reference_model &m, std::uint64_t first,
+                                     std::uint64_t last, const void *e) {
+  if (first > last || e == nullptr || maple::is_reserved_entry(e))
+    return maple::errc::invalid_argument;
+  if (m.any_in(first, last)) return maple::errc::exists;
+  return {};
+}
+
+/// A write's answer against the model's: a no_memory the input injected is
+/// accepted (returns false, the model unchanged); otherwise the answers must
+/// agree, and on success `apply` updates the model.
+template <class F>
+bool outcome(std::error_code got, std::error_code want, bool injected, const char *what, F apply) {
+  if (got == maple::errc::no_memory && injected) return false;
+  FUZZ_CHECK(got == want,
+             std::string(what) + ": tree says '" + str(got) + "', model '" + str(want) + "'");
+  if (!got) apply();
+  return true;
+}
+
+/// store() of a decoded range and entry, or (erase) erase_range: a store of
+/// nullptr. At max_ranges the tree stops growing (the entry becomes
+/// nullptr). False on an injected no_memory.
+template <class Tree, class Injected>
+bool checked_store(Tree &t, reference_model &m, input &in, bool erase, std::size_t max_ranges,
+                   Injected injected) {
+  std::uint64_t first, last;
+  decode_range(in, m, first, last);
+  void *e = erase ? nullptr : decode_entry(in);
+  if (!erase && m.size() >= max_ranges) e = nullptr;
+  e = dodge(m, first, last, e);
+  trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
+  std::error_code got = t.store(first, last, e);
+  return outcome(got, store_expect(first, last, e), injected(), "store",
+                 [&] { m.store(first, last, e); });
+}
+
+/// insert() of a decoded range and entry. (No dodge: the known bug needs a
+/// write over an occupied [0, 0], which an insert refuses.) False on an
+/// injected no_memory.
+template <class Tree, class Injected>
+bool checked_insert(Tree &t, reference_model &m, input &in, Injected injected) {
+  std::uint64_t first, last;
+  decode_range(in, m, first, last);
+  void *e = decode_entry(in);
+  trace("t.insert(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
+  std::error_code got = t.insert(first, last, e);
+  return outcome(got, insert_expect(m, first, last, e), injected(), "insert",
+                 [&] { m.store(first, last, e); });
+}
+
+/// erase() of a decoded index: the entry it returns against the model's.
+/// False on an injected no_memory.
+template <class Tree, class Injected>
+bool checked_erase(Tree &t, reference_model &m, input &in, Injected injected) {
+  std::uint64_t i = decode_index(in, m);
+  trace("t.erase(%s);", hex(i).c_str());
+  std::error_code ec;
+  void *got = t.erase(i, ec);
+  if (ec == maple::errc::no_memory && injected()) return false;
+  FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
+  void *want = m.erase(i);
+  FUZZ_CHECK(got == want, "erase(" + hex(i) + ") returned " + str(got) + ", model " + str(want));
+  return true;
+}
+
+/// clear() of the tree and the model.
+template <class Tree>
+void clear_both(Tree &t, reference_model &m) {
+  trace("t.clear();");
+  t.clear();
+  m.clear();
+}
+
 }  // namespace maple_fuzz

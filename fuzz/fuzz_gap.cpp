@@ -108,35 +108,20 @@ class gap_fuzzer {
 
   static bool entry_invalid(void *e) { return e == nullptr || maple::is_reserved_entry(e); }
 
+  /// Whether the write just made ran into an injected allocation failure.
+  auto injected() {
+    return [this] { return mr_.armed(); };
+  }
+
   const char *op_store(bool erase) {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = erase ? nullptr : decode_entry(in_);
-    if (!erase && m_.size() >= kMaxRanges) e = nullptr;
-    e = dodge(m_, first, last, e);
-    trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.store(first, last, e);
-    std::error_code want = first > last || maple::is_reserved_entry(e)
-                               ? std::error_code(maple::errc::invalid_argument)
-                               : std::error_code();
-    if (got == maple::errc::no_memory && mr_.armed()) return "store (no memory)";
-    FUZZ_CHECK(got == want, "store: tree says '" + str(got) + "', model '" + str(want) + "'");
-    if (!got) m_.store(first, last, e);
-    return "store";
+    return checked_store(t_, m_, in_, erase, kMaxRanges, injected()) ? "store"
+                                                                     : "store (no memory)";
   }
 
   const char *op_erase() {
     wrote_ = true;
-    std::uint64_t i = index();
-    trace("t.erase(%s);", hex(i).c_str());
-    std::error_code ec;
-    void *got = t_.erase(i, ec);
-    if (ec == maple::errc::no_memory && mr_.armed()) return "erase (no memory)";
-    FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
-    void *want = m_.erase(i);
-    FUZZ_CHECK(got == want, "erase(" + hex(i) + ") returned " + str(got) + ", model " + str(want));
-    return "erase";
+    return checked_erase(t_, m_, in_, injected()) ? "erase" : "erase (no memory)";
   }
 
   /// n ranges [base + i*stride, base + i*stride + width - 1]: deep trees
@@ -339,9 +324,7 @@ class gap_fuzzer {
     } else {
       sec = c.store(e);
     }
-    std::error_code swant = maple::is_reserved_entry(e)
-                                ? std::error_code(maple::errc::invalid_argument)
-                                : std::error_code();
+    std::error_code swant = store_expect(s, l, e);
     if (sec == maple::errc::no_memory && mr_.armed()) return "write cursor store (no memory)";
     FUZZ_CHECK(sec == swant, q + " then store: '" + str(sec) + "', expected '" + str(swant) + "'");
     if (!sec) m_.store(s, l, e);
@@ -365,9 +348,7 @@ class gap_fuzzer {
 
   const char *op_clear() {
     wrote_ = true;
-    trace("t.clear();");
-    t_.clear();
-    m_.clear();
+    clear_both(t_, m_);
     FUZZ_CHECK(mr_.live == 0, "clear() left nodes allocated");
     return "clear";
   }

@@ -89,60 +89,26 @@ class tree_fuzzer {
     }
   }
 
-  /// Applies a write's outcome to the model: on success `apply` runs; on
-  /// no_memory (only while a failure is armed) nothing may have changed.
-  template <class F>
-  void outcome(std::error_code got, std::error_code want, const char *what, F apply) {
-    if (got == maple::errc::no_memory && mr_.armed()) return;  // the tree must be unchanged
-    FUZZ_CHECK(got == want,
-               std::string(what) + ": tree says '" + str(got) + "', model '" + str(want) + "'");
-    if (!got) apply();
+  /// Whether the write just made ran into an injected allocation failure.
+  auto injected() {
+    return [this] { return mr_.armed(); };
   }
 
   const char *op_store(bool erase) {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = erase ? nullptr : decode_entry(in_);
-    if (!erase && m_.size() >= kMaxRanges) e = nullptr;
-    e = dodge(m_, first, last, e);
-    trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.store(first, last, e);
-    std::error_code want = first > last || maple::is_reserved_entry(e)
-                               ? std::error_code(maple::errc::invalid_argument)
-                               : std::error_code();
-    outcome(got, want, "store", [&] { m_.store(first, last, e); });
+    checked_store(t_, m_, in_, erase, kMaxRanges, injected());
     return "store";
   }
 
   const char *op_insert() {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = decode_entry(in_);
-    trace("t.insert(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.insert(first, last, e);
-    // What the model's insert would say (it applies itself, so ask first).
-    std::error_code want;
-    if (first > last || e == nullptr || maple::is_reserved_entry(e))
-      want = maple::errc::invalid_argument;
-    else if (m_.any_in(first, last))
-      want = maple::errc::exists;
-    outcome(got, want, "insert", [&] { m_.store(first, last, e); });
+    checked_insert(t_, m_, in_, injected());
     return "insert";
   }
 
   const char *op_erase() {
     wrote_ = true;
-    std::uint64_t i = index();
-    trace("t.erase(%s);", hex(i).c_str());
-    std::error_code ec;
-    void *got = t_.erase(i, ec);
-    if (ec == maple::errc::no_memory && mr_.armed()) return "erase (no memory)";
-    FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
-    void *want = m_.erase(i);
-    FUZZ_CHECK(got == want, "erase(" + hex(i) + ") returned " + str(got) + ", model " + str(want));
-    return "erase";
+    return checked_erase(t_, m_, in_, injected()) ? "erase" : "erase (no memory)";
   }
 
   const char *op_load() {
@@ -433,23 +399,17 @@ class tree_fuzzer {
       return "bulk_load (fresh tree)";
     }
     wrote_ = true;
-    if (b & 2) {
-      trace("t.clear();");
-      t_.clear();
-      m_.clear();
-    }
+    if (b & 2) clear_both(t_, m_);
     trace("t.bulk_load(v);  // into %s tree", m_.empty() ? "an empty" : "a non-empty");
     if (!m_.empty()) expect = maple::errc::invalid_argument;
     std::error_code got = t_.bulk_load(v);
-    outcome(got, expect, "bulk_load", [&] { m_ = want; });
+    outcome(got, expect, mr_.armed(), "bulk_load", [&] { m_ = want; });
     return "bulk_load";
   }
 
   const char *op_clear() {
     wrote_ = true;
-    trace("t.clear();");
-    t_.clear();
-    m_.clear();
+    clear_both(t_, m_);
     FUZZ_CHECK(mr_.live == 0, "clear() left nodes allocated");
     return "clear";
   }
