@@ -436,4 +436,63 @@ void clear_both(Tree &t, reference_model &m) {
   m.clear();
 }
 
+// ---- fill: many stores at once --------------------------------------------------------
+// Every tree target grows deep trees fast with a fill; the targets differ
+// only in the shapes they decode (kept as they were, so that their corpora
+// mean the same), the stores and their checks are shared.
+
+/// n stores [base + k*stride, base + k*stride + width - 1] (stride may be
+/// smaller than width: overlapping stores), entries val(tag + k), for k
+/// from 0 up, or down from n - 1 (reverse).
+struct fill_plan {
+  std::uint64_t base = 0, n = 0, stride = 0, width = 0, tag = 0;
+  bool reverse = false;
+};
+
+/// A base index, a shape byte b (stride (b & 15) + 1, width ((b >> 4) & 7)
+/// + 1, both scaled when b's top bit is set) and a count byte (1..128; 1 at
+/// max_ranges: the tree stops growing). With any_shape, b == 0xff is
+/// followed by two varints: any stride and width (page-sized VMA patterns).
+/// The tag and the direction are the caller's to decode.
+inline fill_plan decode_fill(input &in, const reference_model &m, bool any_shape,
+                             std::uint64_t stride_scale, std::uint64_t width_scale,
+                             std::size_t max_ranges) {
+  fill_plan p;
+  p.base = decode_index(in, m);
+  std::uint8_t b = in.byte();
+  p.n = in.byte() % 128 + 1;
+  p.stride = (b & 15) + 1;
+  p.width = ((b >> 4) & 7) + 1;
+  if (any_shape && b == 0xff) {
+    p.stride = in.varint() + 1;
+    p.width = in.varint() + 1;
+  } else if (b & 0x80) {
+    p.stride *= stride_scale, p.width *= width_scale;
+  }
+  if (m.size() >= max_ranges) p.n = 1;
+  return p;
+}
+
+/// The stores of a fill (none may fail: no failure is armed), into the tree
+/// and the model.
+template <class Tree>
+void store_fill(Tree &t, reference_model &m, const fill_plan &p) {
+  const auto ull = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  trace(
+      "for (std::uint64_t i = 0; i < %llu; ++i) { std::uint64_t k = %s%s; "
+      "t.store(%s + k * %llu, %s + k * %llu + %llu, val(%llu + k)); }",
+      ull(p.n), p.reverse ? std::to_string(p.n - 1).c_str() : "", p.reverse ? " - i" : "i",
+      hex(p.base).c_str(), ull(p.stride), hex(p.base).c_str(), ull(p.stride), ull(p.width - 1),
+      ull(p.tag));
+  for (std::uint64_t i = 0; i < p.n; ++i) {
+    std::uint64_t k = p.reverse ? p.n - 1 - i : i;
+    std::uint64_t f = sat_add(p.base, sat_mul(k, p.stride));
+    std::uint64_t l = sat_add(f, p.width - 1);
+    void *e = dodge(m, f, l, maple::make_value_entry(p.tag + k));
+    std::error_code ec = t.store(f, l, e);
+    FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
+    m.store(f, l, e);
+  }
+}
+
 }  // namespace maple_fuzz

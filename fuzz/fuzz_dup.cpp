@@ -113,8 +113,6 @@ class dup_fuzzer {
   }
 
  private:
-  std::uint64_t index() { return decode_index(in_, m_); }
-
   /// The source against the model; its resource holds exactly its nodes.
   void check_source(const char *after) {
     check_tree(t_, m_, after);
@@ -167,30 +165,13 @@ class dup_fuzzer {
     return checked_erase(t_, m_, in_, injected()) ? "erase" : "a failed erase";
   }
 
-  /// n stores [base + k*stride, base + k*stride + width - 1], entries tag + k.
+  /// A fill without the any-shape byte, scaled 16 and 3; entries from a tag
+  /// byte.
   const char *op_fill() {
     wrote_ = true;
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1, width = ((b >> 4) & 7) + 1;
-    if (b & 0x80) stride *= 16, width *= 3;
-    std::uint64_t tag = in_.byte();
-    if (m_.size() >= kMaxRanges) n = 1;
-    trace(
-        "for (std::uint64_t k = 0; k < %llu; ++k) t.store(%s + k * %llu, %s + k * %llu + %llu, "
-        "val(%llu + k));",
-        static_cast<unsigned long long>(n), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1),
-        static_cast<unsigned long long>(tag));
-    for (std::uint64_t k = 0; k < n; ++k) {
-      std::uint64_t f = sat_add(base, sat_mul(k, stride)), l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(tag + k));
-      std::error_code ec = t_.store(f, l, e);
-      FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
-      m_.store(f, l, e);
-    }
+    fill_plan p = decode_fill(in_, m_, false, 16, 3, kMaxRanges);
+    p.tag = in_.byte();
+    store_fill(t_, m_, p);
     return "fill";
   }
 

@@ -124,31 +124,12 @@ class gap_fuzzer {
     return checked_erase(t_, m_, in_, injected()) ? "erase" : "erase (no memory)";
   }
 
-  /// n ranges [base + i*stride, base + i*stride + width - 1]: deep trees
-  /// with regular gaps (width < stride) or none.
+  /// Deep trees with regular gaps (width < stride) or none; page-like
+  /// spacing (scaled 64 and 16) when the shape byte's top bit is set;
+  /// entries val(k).
   const char *op_fill() {
     wrote_ = true;
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1;
-    std::uint64_t width = ((b >> 4) & 7) + 1;
-    if (b & 0x80) stride *= 64, width *= 16;  // page-like spacing
-    if (m_.size() >= kMaxRanges) n = 1;
-    trace(
-        "for (std::uint64_t k = 0; k < %llu; ++k) t.store(%s + k * %llu, %s + k * %llu + %llu, "
-        "val(k));",
-        static_cast<unsigned long long>(n), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1));
-    for (std::uint64_t k = 0; k < n; ++k) {
-      std::uint64_t f = sat_add(base, sat_mul(k, stride));
-      std::uint64_t l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(k));
-      std::error_code ec = t_.store(f, l, e);
-      FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
-      m_.store(f, l, e);
-    }
+    store_fill(t_, m_, decode_fill(in_, m_, false, 64, 16, kMaxRanges));
     return "fill";
   }
 

@@ -254,40 +254,14 @@ class tree_fuzzer {
     return "iterator walk";
   }
 
-  /// n stores [base + i*stride, base + i*stride + width - 1] (stride may be
-  /// smaller than width: overlapping stores), entries tag + i.
+  /// A fill of any shape (0xff: any stride and width), scaled 16 and 3;
+  /// entries from a tag byte, whose low bit stores them in reverse order.
   const char *op_fill() {
     wrote_ = true;
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1;
-    std::uint64_t width = ((b >> 4) & 7) + 1;
-    if (b == 0xff) {  // any stride and width (page-sized VMA patterns)
-      stride = in_.varint() + 1;
-      width = in_.varint() + 1;
-    } else if (b & 0x80) {
-      stride *= 16, width *= 3;
-    }
-    std::uint64_t tag = in_.byte();
-    bool reverse = tag & 1;
-    if (m_.size() >= kMaxRanges) n = 1;
-    trace(
-        "for (std::uint64_t i = 0; i < %llu; ++i) { std::uint64_t k = %s; "
-        "t.store(%s + k * %llu, %s + k * %llu + %llu, val(%llu + k)); }",
-        static_cast<unsigned long long>(n), reverse ? "n - 1 - i" : "i", hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1),
-        static_cast<unsigned long long>(tag));
-    for (std::uint64_t i = 0; i < n; ++i) {
-      std::uint64_t k = reverse ? n - 1 - i : i;
-      std::uint64_t f = sat_add(base, sat_mul(k, stride));
-      std::uint64_t l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(tag + k));
-      std::error_code ec = t_.store(f, l, e);
-      FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
-      m_.store(f, l, e);
-    }
+    fill_plan p = decode_fill(in_, m_, true, 16, 3, kMaxRanges);
+    p.tag = in_.byte();
+    p.reverse = p.tag & 1;
+    store_fill(t_, m_, p);
     return "fill";
   }
 
