@@ -495,4 +495,37 @@ void store_fill(Tree &t, reference_model &m, const fill_plan &p) {
   }
 }
 
+// ---- running an input -------------------------------------------------------------------
+
+/// The loop of the targets that drive one tree on a node_resource (fuzz_tree,
+/// fuzz_gap): up to 4096 operations; an armed failure ends with the
+/// operation that armed it; after a write (`wrote`, set by `op`) the tree
+/// against the model; at the end its stats, and a clear() that frees every
+/// node. `op` runs one operation and returns its name.
+template <class Tree, class Op>
+void run_ops(Tree &t, const reference_model &m, node_resource &mr, const input &in, bool &wrote,
+             Op op) {
+  trace("// ---- %s", g_engine_name);
+  for (unsigned step = 0; !in.done() && step < 4096; ++step) {
+    wrote = false;
+    const char *what = op();
+    if (mr.armed()) mr.disarm();
+    if (wrote) check_tree(t, m, what);  // reads cannot change the tree
+  }
+  check_stats(t, m, mr, 0, "the last operation");
+  t.clear();
+  FUZZ_CHECK(mr.live == 0, "clear() left " + std::to_string(mr.live) + " nodes allocated");
+}
+
+/// One input on both engines, each with a fresh driver: the shipped 16-slot
+/// raw_tree and basic_raw_tree<4>, whose tiny nodes make deep trees out of
+/// a few ranges.
+template <template <class> class Fuzzer>
+void run_on_both_engines(const std::uint8_t *data, std::size_t size) {
+  g_engine_name = "16-slot";
+  Fuzzer<maple::raw_tree>(data, size).run();
+  g_engine_name = "4-slot";
+  Fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+}
+
 }  // namespace maple_fuzz

@@ -874,10 +874,6 @@ class cursor_fuzzer {
 }  // namespace maple_fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  using namespace maple_fuzz;
-  g_engine_name = "16-slot";
-  cursor_fuzzer<maple::raw_tree>(data, size).run();
-  g_engine_name = "4-slot";
-  cursor_fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+  maple_fuzz::run_on_both_engines<maple_fuzz::cursor_fuzzer>(data, size);
   return 0;
 }

@@ -41,16 +41,7 @@ class gap_fuzzer {
   gap_fuzzer(const std::uint8_t *data, std::size_t size) : in_(data, size) {}
 
   void run() {
-    trace("// ---- %s", g_engine_name);
-    for (unsigned step = 0; !in_.done() && step < 4096; ++step) {
-      wrote_ = false;
-      const char *what = op();
-      if (mr_.armed()) mr_.disarm();
-      if (wrote_) check_tree(t_, m_, what);
-    }
-    check_stats(t_, m_, mr_, 0, "the last operation");
-    t_.clear();
-    FUZZ_CHECK(mr_.live == 0, "clear() left " + std::to_string(mr_.live) + " nodes allocated");
+    run_ops(t_, m_, mr_, in_, wrote_, [this] { return op(); });
   }
 
  private:
@@ -347,10 +338,6 @@ class gap_fuzzer {
 }  // namespace maple_fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  using namespace maple_fuzz;
-  g_engine_name = "16-slot";
-  gap_fuzzer<maple::raw_tree>(data, size).run();
-  g_engine_name = "4-slot";
-  gap_fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+  maple_fuzz::run_on_both_engines<maple_fuzz::gap_fuzzer>(data, size);
   return 0;
 }
