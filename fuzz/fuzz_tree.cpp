@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <span>
 #include <sstream>
@@ -64,9 +65,9 @@ class tree_fuzzer {
       case 4: return op_erase();
       case 5: return op_load();
       case 6: return op_lookup();
-      case 7: return op_find();
-      case 8: return op_find_after();
-      case 9: return op_find_rev();
+      case 7: return op_find(search::find);
+      case 8: return op_find(search::find_after);
+      case 9: return op_find(search::find_rev);
       case 10: return op_iterate(false);
       case 11: return op_iterate(true);
       case 12: return op_iterator_walk();
@@ -118,37 +119,26 @@ class tree_fuzzer {
     return "lookup";
   }
 
-  const char *op_find() {
-    std::uint64_t i = index(), max = (in_.byte() & 1) ? kMax : index();
-    trace("EXPECT_EQ(t.find(%s, %s), %s);", hex(i).c_str(), hex(max).c_str(),
-          str(m_.find(i, max)).c_str());
-    auto got = t_.find(i, max);
-    auto want = m_.find(i, max);
-    FUZZ_CHECK(got == want,
-               "find(" + hex(i) + ", " + hex(max) + ") = " + str(got) + ", model " + str(want));
-    return "find";
-  }
+  enum class search { find, find_after, find_rev };
 
-  const char *op_find_after() {
-    std::uint64_t i = index(), max = (in_.byte() & 1) ? kMax : index();
-    trace("EXPECT_EQ(t.find_after(%s, %s), %s);", hex(i).c_str(), hex(max).c_str(),
-          str(m_.find_after(i, max)).c_str());
-    auto got = t_.find_after(i, max);
-    auto want = m_.find_after(i, max);
-    FUZZ_CHECK(got == want, "find_after(" + hex(i) + ", " + hex(max) + ") = " + str(got) +
-                                ", model " + str(want));
-    return "find_after";
-  }
-
-  const char *op_find_rev() {
-    std::uint64_t i = index(), min = (in_.byte() & 1) ? 0 : index();
-    trace("EXPECT_EQ(t.find_rev(%s, %s), %s);", hex(i).c_str(), hex(min).c_str(),
-          str(m_.find_rev(i, min)).c_str());
-    auto got = t_.find_rev(i, min);
-    auto want = m_.find_rev(i, min);
-    FUZZ_CHECK(got == want,
-               "find_rev(" + hex(i) + ", " + hex(min) + ") = " + str(got) + ", model " + str(want));
-    return "find_rev";
+  /// find / find_after up to a limit (the top of the index space or
+  /// decoded), find_rev down to one (0 or decoded).
+  const char *op_find(search k) {
+    const bool rev = k == search::find_rev;
+    std::uint64_t i = index(), limit = (in_.byte() & 1) ? (rev ? 0 : kMax) : index();
+    const char *name = rev ? "find_rev" : k == search::find ? "find" : "find_after";
+    auto ask = [&](const auto &x) {
+      return rev                 ? x.find_rev(i, limit)
+             : k == search::find ? x.find(i, limit)
+                                 : x.find_after(i, limit);
+    };
+    std::optional<range_entry> want = ask(m_);
+    trace("EXPECT_EQ(t.%s(%s, %s), %s);", name, hex(i).c_str(), hex(limit).c_str(),
+          str(want).c_str());
+    std::optional<range_entry> got = ask(t_);
+    FUZZ_CHECK(got == want, std::string(name) + "(" + hex(i) + ", " + hex(limit) +
+                                ") = " + str(got) + ", model " + str(want));
+    return name;
   }
 
   void window(std::uint64_t &lo, std::uint64_t &hi) {
