@@ -343,4 +343,189 @@ void check_stats(const Tree &t, const reference_model &m, const node_resource &m
                                              std::to_string(mr.live) + " nodes allocated");
 }
 
+// ---- writes checked against the model ------------------------------------------------
+// The tree targets (fuzz_tree, fuzz_gap, fuzz_dup, fuzz_cursor's tree-level
+// fill) decode and check their plain writes the same way; they live here so
+// that a change to what a write must answer, or to how its arguments are
+// decoded, reaches every target at once and the seed corpora keep one
+// meaning. `injected()` tells, after the call, whether the input made an
+// allocation fail (each target's resource says it in its own way): only then
+// may a write answer no_memory, and it must have changed nothing, which the
+// caller's check_tree() sees, since the model is left as it was.
+
+/// What store(first, last, e) must answer (nullptr: erase the range).
+inline std::error_code store_expect(std::uint64_t first, std::uint64_t last, const void *e) {
+  return first > last || maple::is_reserved_entry(e)
+             ? std::error_code(maple::errc::invalid_argument)
+             : std::error_code();
+}
+
+/// What insert(first, last, e) must answer. Asked before the write: the
+/// model applies the insert itself.
+inline std::error_code insert_expect(const reference_model &m, std::uint64_t first,
+                                     std::uint64_t last, const void *e) {
+  if (first > last || e == nullptr || maple::is_reserved_entry(e))
+    return maple::errc::invalid_argument;
+  if (m.any_in(first, last)) return maple::errc::exists;
+  return {};
+}
+
+/// A write's answer against the model's: a no_memory the input injected is
+/// accepted (returns false, the model unchanged); otherwise the answers must
+/// agree, and on success `apply` updates the model.
+template <class F>
+bool outcome(std::error_code got, std::error_code want, bool injected, const char *what, F apply) {
+  if (got == maple::errc::no_memory && injected) return false;
+  FUZZ_CHECK(got == want,
+             std::string(what) + ": tree says '" + str(got) + "', model '" + str(want) + "'");
+  if (!got) apply();
+  return true;
+}
+
+/// store() of a decoded range and entry, or (erase) erase_range: a store of
+/// nullptr. At max_ranges the tree stops growing (the entry becomes
+/// nullptr). False on an injected no_memory.
+template <class Tree, class Injected>
+bool checked_store(Tree &t, reference_model &m, input &in, bool erase, std::size_t max_ranges,
+                   Injected injected) {
+  std::uint64_t first, last;
+  decode_range(in, m, first, last);
+  void *e = erase ? nullptr : decode_entry(in);
+  if (!erase && m.size() >= max_ranges) e = nullptr;
+  e = dodge(m, first, last, e);
+  trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
+  std::error_code got = t.store(first, last, e);
+  return outcome(got, store_expect(first, last, e), injected(), "store",
+                 [&] { m.store(first, last, e); });
+}
+
+/// insert() of a decoded range and entry. (No dodge: the known bug needs a
+/// write over an occupied [0, 0], which an insert refuses.) False on an
+/// injected no_memory.
+template <class Tree, class Injected>
+bool checked_insert(Tree &t, reference_model &m, input &in, Injected injected) {
+  std::uint64_t first, last;
+  decode_range(in, m, first, last);
+  void *e = decode_entry(in);
+  trace("t.insert(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
+  std::error_code got = t.insert(first, last, e);
+  return outcome(got, insert_expect(m, first, last, e), injected(), "insert",
+                 [&] { m.store(first, last, e); });
+}
+
+/// erase() of a decoded index: the entry it returns against the model's.
+/// False on an injected no_memory.
+template <class Tree, class Injected>
+bool checked_erase(Tree &t, reference_model &m, input &in, Injected injected) {
+  std::uint64_t i = decode_index(in, m);
+  trace("t.erase(%s);", hex(i).c_str());
+  std::error_code ec;
+  void *got = t.erase(i, ec);
+  if (ec == maple::errc::no_memory && injected()) return false;
+  FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
+  void *want = m.erase(i);
+  FUZZ_CHECK(got == want, "erase(" + hex(i) + ") returned " + str(got) + ", model " + str(want));
+  return true;
+}
+
+/// clear() of the tree and the model.
+template <class Tree>
+void clear_both(Tree &t, reference_model &m) {
+  trace("t.clear();");
+  t.clear();
+  m.clear();
+}
+
+// ---- fill: many stores at once --------------------------------------------------------
+// Every tree target grows deep trees fast with a fill; the targets differ
+// only in the shapes they decode (kept as they were, so that their corpora
+// mean the same), the stores and their checks are shared.
+
+/// n stores [base + k*stride, base + k*stride + width - 1] (stride may be
+/// smaller than width: overlapping stores), entries val(tag + k), for k
+/// from 0 up, or down from n - 1 (reverse).
+struct fill_plan {
+  std::uint64_t base = 0, n = 0, stride = 0, width = 0, tag = 0;
+  bool reverse = false;
+};
+
+/// A base index, a shape byte b (stride (b & 15) + 1, width ((b >> 4) & 7)
+/// + 1, both scaled when b's top bit is set) and a count byte (1..128; 1 at
+/// max_ranges: the tree stops growing). With any_shape, b == 0xff is
+/// followed by two varints: any stride and width (page-sized VMA patterns).
+/// The tag and the direction are the caller's to decode.
+inline fill_plan decode_fill(input &in, const reference_model &m, bool any_shape,
+                             std::uint64_t stride_scale, std::uint64_t width_scale,
+                             std::size_t max_ranges) {
+  fill_plan p;
+  p.base = decode_index(in, m);
+  std::uint8_t b = in.byte();
+  p.n = in.byte() % 128 + 1;
+  p.stride = (b & 15) + 1;
+  p.width = ((b >> 4) & 7) + 1;
+  if (any_shape && b == 0xff) {
+    p.stride = in.varint() + 1;
+    p.width = in.varint() + 1;
+  } else if (b & 0x80) {
+    p.stride *= stride_scale, p.width *= width_scale;
+  }
+  if (m.size() >= max_ranges) p.n = 1;
+  return p;
+}
+
+/// The stores of a fill (none may fail: no failure is armed), into the tree
+/// and the model.
+template <class Tree>
+void store_fill(Tree &t, reference_model &m, const fill_plan &p) {
+  const auto ull = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  trace(
+      "for (std::uint64_t i = 0; i < %llu; ++i) { std::uint64_t k = %s%s; "
+      "t.store(%s + k * %llu, %s + k * %llu + %llu, val(%llu + k)); }",
+      ull(p.n), p.reverse ? std::to_string(p.n - 1).c_str() : "", p.reverse ? " - i" : "i",
+      hex(p.base).c_str(), ull(p.stride), hex(p.base).c_str(), ull(p.stride), ull(p.width - 1),
+      ull(p.tag));
+  for (std::uint64_t i = 0; i < p.n; ++i) {
+    std::uint64_t k = p.reverse ? p.n - 1 - i : i;
+    std::uint64_t f = sat_add(p.base, sat_mul(k, p.stride));
+    std::uint64_t l = sat_add(f, p.width - 1);
+    void *e = dodge(m, f, l, maple::make_value_entry(p.tag + k));
+    std::error_code ec = t.store(f, l, e);
+    FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
+    m.store(f, l, e);
+  }
+}
+
+// ---- running an input -------------------------------------------------------------------
+
+/// The loop of the targets that drive one tree on a node_resource (fuzz_tree,
+/// fuzz_gap): up to 4096 operations; an armed failure ends with the
+/// operation that armed it; after a write (`wrote`, set by `op`) the tree
+/// against the model; at the end its stats, and a clear() that frees every
+/// node. `op` runs one operation and returns its name.
+template <class Tree, class Op>
+void run_ops(Tree &t, const reference_model &m, node_resource &mr, const input &in, bool &wrote,
+             Op op) {
+  trace("// ---- %s", g_engine_name);
+  for (unsigned step = 0; !in.done() && step < 4096; ++step) {
+    wrote = false;
+    const char *what = op();
+    if (mr.armed()) mr.disarm();
+    if (wrote) check_tree(t, m, what);  // reads cannot change the tree
+  }
+  check_stats(t, m, mr, 0, "the last operation");
+  t.clear();
+  FUZZ_CHECK(mr.live == 0, "clear() left " + std::to_string(mr.live) + " nodes allocated");
+}
+
+/// One input on both engines, each with a fresh driver: the shipped 16-slot
+/// raw_tree and basic_raw_tree<4>, whose tiny nodes make deep trees out of
+/// a few ranges.
+template <template <class> class Fuzzer>
+void run_on_both_engines(const std::uint8_t *data, std::size_t size) {
+  g_engine_name = "16-slot";
+  Fuzzer<maple::raw_tree>(data, size).run();
+  g_engine_name = "4-slot";
+  Fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+}
+
 }  // namespace maple_fuzz

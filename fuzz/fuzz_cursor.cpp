@@ -833,32 +833,12 @@ class cursor_fuzzer {
     after_write("a tree-level store");
   }
 
+  /// A fill of any shape (0xff: any stride and width), scaled 16 and 3;
+  /// entries val(k). Through the tree: the write guard must be dropped.
   void op_fill() {
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1;
-    std::uint64_t width = ((b >> 4) & 7) + 1;
-    if (b == 0xff) {  // any stride and width (page-sized VMA patterns)
-      stride = in_.varint() + 1;
-      width = in_.varint() + 1;
-    } else if (b & 0x80) {
-      stride *= 16, width *= 3;
-    }
-    if (m_.size() >= kMaxRanges) n = 1;
+    fill_plan p = decode_fill(in_, m_, true, 16, 3, kMaxRanges);
     close_write();
-    trace(
-        "for (std::uint64_t i = 0; i < %llu; ++i) t.store(%s + i * %llu, %s + i * %llu + %llu, "
-        "val(i));",
-        static_cast<unsigned long long>(n), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1));
-    for (std::uint64_t i = 0; i < n; ++i) {
-      std::uint64_t f = sat_add(base, sat_mul(i, stride)), l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(i));
-      FUZZ_CHECK(!t_.store(f, l, e), "fill: store failed");
-      m_.store(f, l, e);
-    }
+    store_fill(t_, m_, p);
     wrote(false);
     after_write("fill");
   }
@@ -894,10 +874,6 @@ class cursor_fuzzer {
 }  // namespace maple_fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  using namespace maple_fuzz;
-  g_engine_name = "16-slot";
-  cursor_fuzzer<maple::raw_tree>(data, size).run();
-  g_engine_name = "4-slot";
-  cursor_fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+  maple_fuzz::run_on_both_engines<maple_fuzz::cursor_fuzzer>(data, size);
   return 0;
 }

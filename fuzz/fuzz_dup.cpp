@@ -113,8 +113,6 @@ class dup_fuzzer {
   }
 
  private:
-  std::uint64_t index() { return decode_index(in_, m_); }
-
   /// The source against the model; its resource holds exactly its nodes.
   void check_source(const char *after) {
     check_tree(t_, m_, after);
@@ -144,96 +142,42 @@ class dup_fuzzer {
     }
   }
 
-  /// A write's outcome: no_memory only while a failure is armed (the tree
-  /// must then be unchanged: the caller's check compares with the model).
-  template <class F>
-  void outcome(std::error_code got, std::error_code want, const char *what, F apply) {
-    if (got == maple::errc::no_memory && mr_.failures() != failures_before_) return;
-    FUZZ_CHECK(same(got, want),
-               std::string(what) + ": tree says '" + str(got) + "', model '" + str(want) + "'");
-    if (!got) apply();
+  /// Whether the write just made ran into an injected allocation failure
+  /// (fail_nth() may have fired once and disarmed itself).
+  auto injected() {
+    return [this] { return mr_.failures() != failures_before_; };
   }
 
   const char *op_store(bool erase) {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = erase ? nullptr : decode_entry(in_);
-    if (!erase && m_.size() >= kMaxRanges) e = nullptr;
-    e = dodge(m_, first, last, e);
-    trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.store(first, last, e);
-    std::error_code want = first > last || maple::is_reserved_entry(e)
-                               ? std::error_code(maple::errc::invalid_argument)
-                               : std::error_code();
-    outcome(got, want, "store", [&] { m_.store(first, last, e); });
+    checked_store(t_, m_, in_, erase, kMaxRanges, injected());
     return "store";
   }
 
   const char *op_insert() {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = dodge(m_, first, last, decode_entry(in_));
-    trace("t.insert(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.insert(first, last, e);
-    std::error_code want;
-    if (first > last || e == nullptr || maple::is_reserved_entry(e))
-      want = maple::errc::invalid_argument;
-    else if (m_.any_in(first, last))
-      want = maple::errc::exists;
-    outcome(got, want, "insert", [&] { m_.store(first, last, e); });
+    checked_insert(t_, m_, in_, injected());
     return "insert";
   }
 
   const char *op_erase() {
     wrote_ = true;
-    std::uint64_t i = index();
-    trace("t.erase(%s);", hex(i).c_str());
-    std::error_code ec;
-    void *got = t_.erase(i, ec);
-    if (ec) {
-      FUZZ_CHECK(ec == maple::errc::no_memory && mr_.failures() != failures_before_,
-                 "erase(" + hex(i) + "): " + str(ec));
-      return "a failed erase";
-    }
-    void *want = m_.erase(i);
-    FUZZ_CHECK(got == want, "erase(" + hex(i) + ") = " + str(got) + ", model " + str(want));
-    return "erase";
+    return checked_erase(t_, m_, in_, injected()) ? "erase" : "a failed erase";
   }
 
-  /// n stores [base + k*stride, base + k*stride + width - 1], entries tag + k.
+  /// A fill without the any-shape byte, scaled 16 and 3; entries from a tag
+  /// byte.
   const char *op_fill() {
     wrote_ = true;
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1, width = ((b >> 4) & 7) + 1;
-    if (b & 0x80) stride *= 16, width *= 3;
-    std::uint64_t tag = in_.byte();
-    if (m_.size() >= kMaxRanges) n = 1;
-    trace(
-        "for (std::uint64_t k = 0; k < %llu; ++k) t.store(%s + k * %llu, %s + k * %llu + %llu, "
-        "val(%llu + k));",
-        static_cast<unsigned long long>(n), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1),
-        static_cast<unsigned long long>(tag));
-    for (std::uint64_t k = 0; k < n; ++k) {
-      std::uint64_t f = sat_add(base, sat_mul(k, stride)), l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(tag + k));
-      std::error_code ec = t_.store(f, l, e);
-      FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
-      m_.store(f, l, e);
-    }
+    fill_plan p = decode_fill(in_, m_, false, 16, 3, kMaxRanges);
+    p.tag = in_.byte();
+    store_fill(t_, m_, p);
     return "fill";
   }
 
   const char *op_clear() {
     wrote_ = true;
-    trace("t.clear();");
-    t_.clear();
-    m_.clear();
+    clear_both(t_, m_);
     return "clear";
   }
 

@@ -41,16 +41,7 @@ class gap_fuzzer {
   gap_fuzzer(const std::uint8_t *data, std::size_t size) : in_(data, size) {}
 
   void run() {
-    trace("// ---- %s", g_engine_name);
-    for (unsigned step = 0; !in_.done() && step < 4096; ++step) {
-      wrote_ = false;
-      const char *what = op();
-      if (mr_.armed()) mr_.disarm();
-      if (wrote_) check_tree(t_, m_, what);
-    }
-    check_stats(t_, m_, mr_, 0, "the last operation");
-    t_.clear();
-    FUZZ_CHECK(mr_.live == 0, "clear() left " + std::to_string(mr_.live) + " nodes allocated");
+    run_ops(t_, m_, mr_, in_, wrote_, [this] { return op(); });
   }
 
  private:
@@ -108,62 +99,28 @@ class gap_fuzzer {
 
   static bool entry_invalid(void *e) { return e == nullptr || maple::is_reserved_entry(e); }
 
+  /// Whether the write just made ran into an injected allocation failure.
+  auto injected() {
+    return [this] { return mr_.armed(); };
+  }
+
   const char *op_store(bool erase) {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = erase ? nullptr : decode_entry(in_);
-    if (!erase && m_.size() >= kMaxRanges) e = nullptr;
-    e = dodge(m_, first, last, e);
-    trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.store(first, last, e);
-    std::error_code want = first > last || maple::is_reserved_entry(e)
-                               ? std::error_code(maple::errc::invalid_argument)
-                               : std::error_code();
-    if (got == maple::errc::no_memory && mr_.armed()) return "store (no memory)";
-    FUZZ_CHECK(got == want, "store: tree says '" + str(got) + "', model '" + str(want) + "'");
-    if (!got) m_.store(first, last, e);
-    return "store";
+    return checked_store(t_, m_, in_, erase, kMaxRanges, injected()) ? "store"
+                                                                     : "store (no memory)";
   }
 
   const char *op_erase() {
     wrote_ = true;
-    std::uint64_t i = index();
-    trace("t.erase(%s);", hex(i).c_str());
-    std::error_code ec;
-    void *got = t_.erase(i, ec);
-    if (ec == maple::errc::no_memory && mr_.armed()) return "erase (no memory)";
-    FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
-    void *want = m_.erase(i);
-    FUZZ_CHECK(got == want, "erase(" + hex(i) + ") returned " + str(got) + ", model " + str(want));
-    return "erase";
+    return checked_erase(t_, m_, in_, injected()) ? "erase" : "erase (no memory)";
   }
 
-  /// n ranges [base + i*stride, base + i*stride + width - 1]: deep trees
-  /// with regular gaps (width < stride) or none.
+  /// Deep trees with regular gaps (width < stride) or none; page-like
+  /// spacing (scaled 64 and 16) when the shape byte's top bit is set;
+  /// entries val(k).
   const char *op_fill() {
     wrote_ = true;
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1;
-    std::uint64_t width = ((b >> 4) & 7) + 1;
-    if (b & 0x80) stride *= 64, width *= 16;  // page-like spacing
-    if (m_.size() >= kMaxRanges) n = 1;
-    trace(
-        "for (std::uint64_t k = 0; k < %llu; ++k) t.store(%s + k * %llu, %s + k * %llu + %llu, "
-        "val(k));",
-        static_cast<unsigned long long>(n), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1));
-    for (std::uint64_t k = 0; k < n; ++k) {
-      std::uint64_t f = sat_add(base, sat_mul(k, stride));
-      std::uint64_t l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(k));
-      std::error_code ec = t_.store(f, l, e);
-      FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
-      m_.store(f, l, e);
-    }
+    store_fill(t_, m_, decode_fill(in_, m_, false, 64, 16, kMaxRanges));
     return "fill";
   }
 
@@ -339,9 +296,7 @@ class gap_fuzzer {
     } else {
       sec = c.store(e);
     }
-    std::error_code swant = maple::is_reserved_entry(e)
-                                ? std::error_code(maple::errc::invalid_argument)
-                                : std::error_code();
+    std::error_code swant = store_expect(s, l, e);
     if (sec == maple::errc::no_memory && mr_.armed()) return "write cursor store (no memory)";
     FUZZ_CHECK(sec == swant, q + " then store: '" + str(sec) + "', expected '" + str(swant) + "'");
     if (!sec) m_.store(s, l, e);
@@ -365,9 +320,7 @@ class gap_fuzzer {
 
   const char *op_clear() {
     wrote_ = true;
-    trace("t.clear();");
-    t_.clear();
-    m_.clear();
+    clear_both(t_, m_);
     FUZZ_CHECK(mr_.live == 0, "clear() left nodes allocated");
     return "clear";
   }
@@ -385,10 +338,6 @@ class gap_fuzzer {
 }  // namespace maple_fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  using namespace maple_fuzz;
-  g_engine_name = "16-slot";
-  gap_fuzzer<maple::raw_tree>(data, size).run();
-  g_engine_name = "4-slot";
-  gap_fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+  maple_fuzz::run_on_both_engines<maple_fuzz::gap_fuzzer>(data, size);
   return 0;
 }

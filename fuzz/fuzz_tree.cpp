@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <span>
 #include <sstream>
@@ -48,16 +49,7 @@ class tree_fuzzer {
   tree_fuzzer(const std::uint8_t *data, std::size_t size) : in_(data, size) {}
 
   void run() {
-    trace("// ---- %s", g_engine_name);
-    for (unsigned step = 0; !in_.done() && step < 4096; ++step) {
-      wrote_ = false;
-      const char *what = op();
-      if (mr_.armed()) mr_.disarm();
-      if (wrote_) check_tree(t_, m_, what);  // reads cannot change the tree
-    }
-    check_stats(t_, m_, mr_, 0, "the last operation");
-    t_.clear();
-    FUZZ_CHECK(mr_.live == 0, "clear() left " + std::to_string(mr_.live) + " nodes allocated");
+    run_ops(t_, m_, mr_, in_, wrote_, [this] { return op(); });
   }
 
  private:
@@ -73,9 +65,9 @@ class tree_fuzzer {
       case 4: return op_erase();
       case 5: return op_load();
       case 6: return op_lookup();
-      case 7: return op_find();
-      case 8: return op_find_after();
-      case 9: return op_find_rev();
+      case 7: return op_find(search::find);
+      case 8: return op_find(search::find_after);
+      case 9: return op_find(search::find_rev);
       case 10: return op_iterate(false);
       case 11: return op_iterate(true);
       case 12: return op_iterator_walk();
@@ -89,60 +81,26 @@ class tree_fuzzer {
     }
   }
 
-  /// Applies a write's outcome to the model: on success `apply` runs; on
-  /// no_memory (only while a failure is armed) nothing may have changed.
-  template <class F>
-  void outcome(std::error_code got, std::error_code want, const char *what, F apply) {
-    if (got == maple::errc::no_memory && mr_.armed()) return;  // the tree must be unchanged
-    FUZZ_CHECK(got == want,
-               std::string(what) + ": tree says '" + str(got) + "', model '" + str(want) + "'");
-    if (!got) apply();
+  /// Whether the write just made ran into an injected allocation failure.
+  auto injected() {
+    return [this] { return mr_.armed(); };
   }
 
   const char *op_store(bool erase) {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = erase ? nullptr : decode_entry(in_);
-    if (!erase && m_.size() >= kMaxRanges) e = nullptr;
-    e = dodge(m_, first, last, e);
-    trace("t.store(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.store(first, last, e);
-    std::error_code want = first > last || maple::is_reserved_entry(e)
-                               ? std::error_code(maple::errc::invalid_argument)
-                               : std::error_code();
-    outcome(got, want, "store", [&] { m_.store(first, last, e); });
+    checked_store(t_, m_, in_, erase, kMaxRanges, injected());
     return "store";
   }
 
   const char *op_insert() {
     wrote_ = true;
-    std::uint64_t first, last;
-    decode_range(in_, m_, first, last);
-    void *e = decode_entry(in_);
-    trace("t.insert(%s, %s, %s);", hex(first).c_str(), hex(last).c_str(), src(e).c_str());
-    std::error_code got = t_.insert(first, last, e);
-    // What the model's insert would say (it applies itself, so ask first).
-    std::error_code want;
-    if (first > last || e == nullptr || maple::is_reserved_entry(e))
-      want = maple::errc::invalid_argument;
-    else if (m_.any_in(first, last))
-      want = maple::errc::exists;
-    outcome(got, want, "insert", [&] { m_.store(first, last, e); });
+    checked_insert(t_, m_, in_, injected());
     return "insert";
   }
 
   const char *op_erase() {
     wrote_ = true;
-    std::uint64_t i = index();
-    trace("t.erase(%s);", hex(i).c_str());
-    std::error_code ec;
-    void *got = t_.erase(i, ec);
-    if (ec == maple::errc::no_memory && mr_.armed()) return "erase (no memory)";
-    FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
-    void *want = m_.erase(i);
-    FUZZ_CHECK(got == want, "erase(" + hex(i) + ") returned " + str(got) + ", model " + str(want));
-    return "erase";
+    return checked_erase(t_, m_, in_, injected()) ? "erase" : "erase (no memory)";
   }
 
   const char *op_load() {
@@ -161,37 +119,26 @@ class tree_fuzzer {
     return "lookup";
   }
 
-  const char *op_find() {
-    std::uint64_t i = index(), max = (in_.byte() & 1) ? kMax : index();
-    trace("EXPECT_EQ(t.find(%s, %s), %s);", hex(i).c_str(), hex(max).c_str(),
-          str(m_.find(i, max)).c_str());
-    auto got = t_.find(i, max);
-    auto want = m_.find(i, max);
-    FUZZ_CHECK(got == want,
-               "find(" + hex(i) + ", " + hex(max) + ") = " + str(got) + ", model " + str(want));
-    return "find";
-  }
+  enum class search { find, find_after, find_rev };
 
-  const char *op_find_after() {
-    std::uint64_t i = index(), max = (in_.byte() & 1) ? kMax : index();
-    trace("EXPECT_EQ(t.find_after(%s, %s), %s);", hex(i).c_str(), hex(max).c_str(),
-          str(m_.find_after(i, max)).c_str());
-    auto got = t_.find_after(i, max);
-    auto want = m_.find_after(i, max);
-    FUZZ_CHECK(got == want, "find_after(" + hex(i) + ", " + hex(max) + ") = " + str(got) +
-                                ", model " + str(want));
-    return "find_after";
-  }
-
-  const char *op_find_rev() {
-    std::uint64_t i = index(), min = (in_.byte() & 1) ? 0 : index();
-    trace("EXPECT_EQ(t.find_rev(%s, %s), %s);", hex(i).c_str(), hex(min).c_str(),
-          str(m_.find_rev(i, min)).c_str());
-    auto got = t_.find_rev(i, min);
-    auto want = m_.find_rev(i, min);
-    FUZZ_CHECK(got == want,
-               "find_rev(" + hex(i) + ", " + hex(min) + ") = " + str(got) + ", model " + str(want));
-    return "find_rev";
+  /// find / find_after up to a limit (the top of the index space or
+  /// decoded), find_rev down to one (0 or decoded).
+  const char *op_find(search k) {
+    const bool rev = k == search::find_rev;
+    std::uint64_t i = index(), limit = (in_.byte() & 1) ? (rev ? 0 : kMax) : index();
+    const char *name = rev ? "find_rev" : k == search::find ? "find" : "find_after";
+    auto ask = [&](const auto &x) {
+      return rev                 ? x.find_rev(i, limit)
+             : k == search::find ? x.find(i, limit)
+                                 : x.find_after(i, limit);
+    };
+    std::optional<range_entry> want = ask(m_);
+    trace("EXPECT_EQ(t.%s(%s, %s), %s);", name, hex(i).c_str(), hex(limit).c_str(),
+          str(want).c_str());
+    std::optional<range_entry> got = ask(t_);
+    FUZZ_CHECK(got == want, std::string(name) + "(" + hex(i) + ", " + hex(limit) +
+                                ") = " + str(got) + ", model " + str(want));
+    return name;
   }
 
   void window(std::uint64_t &lo, std::uint64_t &hi) {
@@ -288,40 +235,14 @@ class tree_fuzzer {
     return "iterator walk";
   }
 
-  /// n stores [base + i*stride, base + i*stride + width - 1] (stride may be
-  /// smaller than width: overlapping stores), entries tag + i.
+  /// A fill of any shape (0xff: any stride and width), scaled 16 and 3;
+  /// entries from a tag byte, whose low bit stores them in reverse order.
   const char *op_fill() {
     wrote_ = true;
-    std::uint64_t base = index();
-    std::uint8_t b = in_.byte();
-    std::uint64_t n = in_.byte() % 128 + 1;
-    std::uint64_t stride = (b & 15) + 1;
-    std::uint64_t width = ((b >> 4) & 7) + 1;
-    if (b == 0xff) {  // any stride and width (page-sized VMA patterns)
-      stride = in_.varint() + 1;
-      width = in_.varint() + 1;
-    } else if (b & 0x80) {
-      stride *= 16, width *= 3;
-    }
-    std::uint64_t tag = in_.byte();
-    bool reverse = tag & 1;
-    if (m_.size() >= kMaxRanges) n = 1;
-    trace(
-        "for (std::uint64_t i = 0; i < %llu; ++i) { std::uint64_t k = %s; "
-        "t.store(%s + k * %llu, %s + k * %llu + %llu, val(%llu + k)); }",
-        static_cast<unsigned long long>(n), reverse ? "n - 1 - i" : "i", hex(base).c_str(),
-        static_cast<unsigned long long>(stride), hex(base).c_str(),
-        static_cast<unsigned long long>(stride), static_cast<unsigned long long>(width - 1),
-        static_cast<unsigned long long>(tag));
-    for (std::uint64_t i = 0; i < n; ++i) {
-      std::uint64_t k = reverse ? n - 1 - i : i;
-      std::uint64_t f = sat_add(base, sat_mul(k, stride));
-      std::uint64_t l = sat_add(f, width - 1);
-      void *e = dodge(m_, f, l, maple::make_value_entry(tag + k));
-      std::error_code ec = t_.store(f, l, e);
-      FUZZ_CHECK(!ec, "fill: store(" + hex(f) + ", " + hex(l) + "): " + str(ec));
-      m_.store(f, l, e);
-    }
+    fill_plan p = decode_fill(in_, m_, true, 16, 3, kMaxRanges);
+    p.tag = in_.byte();
+    p.reverse = p.tag & 1;
+    store_fill(t_, m_, p);
     return "fill";
   }
 
@@ -433,23 +354,17 @@ class tree_fuzzer {
       return "bulk_load (fresh tree)";
     }
     wrote_ = true;
-    if (b & 2) {
-      trace("t.clear();");
-      t_.clear();
-      m_.clear();
-    }
+    if (b & 2) clear_both(t_, m_);
     trace("t.bulk_load(v);  // into %s tree", m_.empty() ? "an empty" : "a non-empty");
     if (!m_.empty()) expect = maple::errc::invalid_argument;
     std::error_code got = t_.bulk_load(v);
-    outcome(got, expect, "bulk_load", [&] { m_ = want; });
+    outcome(got, expect, mr_.armed(), "bulk_load", [&] { m_ = want; });
     return "bulk_load";
   }
 
   const char *op_clear() {
     wrote_ = true;
-    trace("t.clear();");
-    t_.clear();
-    m_.clear();
+    clear_both(t_, m_);
     FUZZ_CHECK(mr_.live == 0, "clear() left nodes allocated");
     return "clear";
   }
@@ -493,10 +408,6 @@ class tree_fuzzer {
 }  // namespace maple_fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  using namespace maple_fuzz;
-  g_engine_name = "16-slot";
-  tree_fuzzer<maple::raw_tree>(data, size).run();
-  g_engine_name = "4-slot";
-  tree_fuzzer<maple::basic_raw_tree<4>>(data, size).run();
+  maple_fuzz::run_on_both_engines<maple_fuzz::tree_fuzzer>(data, size);
   return 0;
 }
