@@ -65,8 +65,10 @@ class xa_state {
   /// entry <= max; otherwise the next present entry after the current one.
   /// Sets index() to where it was found. nullptr when there is none.
   void *find(std::uint64_t max) noexcept;
-  /// Likewise among entries carrying `mark` (from a restart state the index
-  /// moves to the first index of a marked entry holding it).
+  /// Likewise among entries carrying `mark`. From a restart state whose
+  /// index lies in a marked multi-index entry: on one of its sibling slots
+  /// the index moves to the entry's first index; on its own first slot the
+  /// index is kept (as the kernel's xas_find_marked).
   void *find_marked(std::uint64_t max, xa_mark mark) noexcept;
   /// Steps exactly one index forward / backward (wrapping at the ends) and
   /// returns the word there. In a leaf the word may be a sibling word, which
