@@ -1089,6 +1089,10 @@ TEST_F(MmScenario, AnonNameOnSharedAnonPrintsAnonShmem) {
   ASSERT_FALSE(mmap(X, pg, rw, map_shared | map_anonymous | map_fixed));
   ASSERT_FALSE(name(X, pg, "shm"));
   EXPECT_NE(as.maps().find("[anon_shmem:shm]"), std::string::npos) << as.maps();
+  // What counts is the file's kind (vma_is_anon_shmem), not its path.
+  auto f = make_file("/dev/zero (deleted)");
+  filemap(X + 0x10000, pg, prot_read, f, 0);
+  EXPECT_EQ(errc_of(name(X + 0x10000, pg, "x")), std::errc::bad_file_descriptor);
 }
 
 // ---- mlock ---------------------------------------------------------------------------------

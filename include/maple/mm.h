@@ -146,6 +146,9 @@ struct file {
   bool readable = true;     ///< opened for reading
   bool writable = false;    ///< opened for writing (MAP_SHARED + PROT_WRITE needs it)
   bool noexec = false;      ///< on a noexec mount
+  /// The shmem file behind a shared anonymous mapping (shmem_zero_setup):
+  /// such a VMA takes an anon name ("[anon_shmem:NAME]"), other files don't.
+  bool anon_shmem = false;
 };
 using file_ref = std::shared_ptr<const file>;
 

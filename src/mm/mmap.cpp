@@ -215,6 +215,7 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
     shm->dev_minor = 1;
     shm->inode = m.next_shmem_inode++;
     shm->writable = true;
+    shm->anon_shmem = true;
     p.file = std::move(shm);
   }
   if (std::error_code ec = m.map_new_range(p)) return ec;

@@ -217,8 +217,8 @@ std::error_code address_space::set_anon_name(std::uint64_t addr, std::uint64_t l
   if (std::error_code ec = advice_range(addr, len, end)) return ec;
   if (end == addr) return {};
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
-    bool anon_shmem = v->v.file && v->v.file->path == "/dev/zero (deleted)";
-    if (v->v.file && !anon_shmem) return err(std::errc::bad_file_descriptor);
+    // madvise_vma_anon_name: files other than anonymous shmem refuse.
+    if (v->v.file && !v->v.file->anon_shmem) return err(std::errc::bad_file_descriptor);
     if (v->v.anon_name == name) return std::error_code{};
     vma_info attrs = v->v;
     attrs.anon_name = std::string(name);

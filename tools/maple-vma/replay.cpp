@@ -342,6 +342,8 @@ struct replayer::impl {
           nf->dev_minor = ml.dev_minor;
           nf->inode = ml.inode;
           nf->writable = ml.shared && ml.w;
+          // The kernel prints a shared anonymous mapping's shmem file so.
+          nf->anon_shmem = ml.name == "/dev/zero (deleted)";
           f = nf;
         }
         v.file = f;
