@@ -12,6 +12,8 @@
 //   mm_replay/<trace>   replay of a real trace (parsed beforehand) into
 //       fresh address spaces, with --check's comparisons off: syscalls_per_s.
 //       Traces: data/traces/* and, when present, ../shared/traces/*.
+//       /lockless: the spaces keep lock-free lookups on (frees wait for
+//       grace periods), as a peer for maple-vma's default (off).
 #include <maple/mm.h>
 
 #include "replay.h"
@@ -128,7 +130,7 @@ void BM_fault(benchmark::State &state) {
 
 }  // namespace
 
-void BM_replay(benchmark::State &state, const std::string &dir) {
+void BM_replay(benchmark::State &state, const std::string &dir, bool lockless) {
   namespace vt = maple::vma_tool;
   std::string text, why;
   std::string trace = std::filesystem::exists(dir + "/trace.strace") ? dir + "/trace.strace"
@@ -141,7 +143,9 @@ void BM_replay(benchmark::State &state, const std::string &dir) {
   vt::snapshot_set snaps = vt::snapshot_set::load(dir, why);
   std::uint64_t syscalls = 0;
   for (auto _ : state) {
-    vt::replayer r(snaps, vt::replay_options{});
+    vt::replay_options o;
+    o.lockless_lookups = lockless;
+    vt::replayer r(snaps, o);
     r.run(parsed.events);
     syscalls += r.stats().syscalls;
   }
@@ -161,7 +165,13 @@ int register_replays() {
           std::string("mm_replay/") +
           (std::string(root).find("shared") != std::string::npos ? "shared/" : "data/") +
           d.path().filename().string();
-      benchmark::RegisterBenchmark(name.c_str(), BM_replay, dir)->Unit(benchmark::kMillisecond);
+      // As maple-vma replays (lock-free lookups off), and with them on: the
+      // cost of RCU-deferred frees.
+      for (bool lockless : {false, true}) {
+        benchmark::RegisterBenchmark((name + (lockless ? "/lockless" : "")).c_str(), BM_replay, dir,
+                                     lockless)
+            ->Unit(benchmark::kMillisecond);
+      }
     }
   }
   return 0;

@@ -269,8 +269,7 @@ struct replayer::impl {
     m->execs = execs;
     m->label = std::move(label);
     m->as = std::make_unique<mmns::address_space>();
-    // The replay looks VMAs up on its own thread only: no grace periods.
-    m->as->set_lockless_lookups(false);
+    m->as->set_lockless_lookups(opt.lockless_lookups);
     r.mms_.push_back(std::move(m));
     return r.mms_.back().get();
   }

@@ -82,6 +82,9 @@ struct replay_options {
   bool touch_at_fork = true;  ///< writable private VMAs count as written at a fork
   bool touch_on_move = true;  ///< a moved/grown mremap source counts as written
   bool touch_on_mmap = true;  ///< private writable anonymous mmaps count as written at once
+  /// Address spaces keep lock-free lookups on (RCU-deferred frees); off by
+  /// default: the replay looks VMAs up on its own thread only.
+  bool lockless_lookups = false;
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< called now and then
 };
 
