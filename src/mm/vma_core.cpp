@@ -27,9 +27,10 @@ address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
 }
 
 address_space::impl::~impl() {
-  // No reader may run now: VMAs go at once, tree nodes after a grace period.
+  // No reader may run now: VMAs and (RCU mode switched off, as exit_mmap
+  // does) tree nodes are freed at once.
   writer w(*this);
-  mt.set_rcu_mode(false);  // as exit_mmap: the nodes are freed at once too
+  mt.set_rcu_mode(false);
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
   mt.clear();
