@@ -39,22 +39,14 @@ std::error_code address_space::insert_vma(const vma_info &v) {
 void address_space::set_lockless_lookups(bool on) {
   impl &m = *p_;
   impl::writer w(m);
-  if (on == m.lockless.load(std::memory_order_relaxed)) return;
-  if (on) {
-    m.mt.set_rcu_mode(true);
-    m.lockless.store(true, std::memory_order_release);
-    return;
-  }
-  m.lockless.store(false, std::memory_order_release);
-  m.mt.set_rcu_mode(false);
-  // A lookup that saw the flag still set may be walking: nothing is freed
-  // at once before it has left its read section.
-  rcu::synchronize();
+  if (on == m.lockless()) return;
+  m.mt.set_rcu_mode(on);
+  // A lookup that saw RCU mode still on may be walking: nothing is freed at
+  // once before it has left its read section.
+  if (!on) rcu::synchronize();
 }
 
-bool address_space::lockless_lookups() const noexcept {
-  return p_->lockless.load(std::memory_order_relaxed);
-}
+bool address_space::lockless_lookups() const noexcept { return p_->lockless(); }
 
 layout address_space::get_layout() const {
   impl::reader g(*p_);
@@ -217,7 +209,7 @@ vma_read_ref address_space::lock_vma_under_rcu(std::uint64_t addr) const {
     // read section is used after it ends (the Nov 2025 lock_vma_under_rcu
     // use-after-free came from re-using a maple state across a retry).
     rcu::read_guard g;
-    if (!m.lockless.load(std::memory_order_acquire)) return {};
+    if (!m.lockless()) return {};
     auto *v = static_cast<vma_object *>(m.mt.load(addr));
     if (!v) return {};
     switch (vma_start_read(m, v)) {

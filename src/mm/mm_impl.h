@@ -135,9 +135,10 @@ struct address_space::impl {
   // VMAs removed in the current write section: one deferred free for all,
   // handed over when the mmap lock is dropped.
   mutable rcu::retire_list retired;
-  // set_lockless_lookups(): off, lock_vma_under_rcu() finds nothing and
-  // removed VMAs are freed at once (written under the mmap write lock).
-  std::atomic<bool> lockless{true};
+  // Lock-free lookups are allowed exactly while the tree is in RCU mode
+  // (set_lockless_lookups() switches it): off, lock_vma_under_rcu() finds
+  // nothing and removed VMAs are freed at once.
+  bool lockless() const noexcept { return mt.rcu_mode(); }
 
   // ---- tree primitives (mmap write lock held) -----------------------------------
   vma_object *load(std::uint64_t addr) const noexcept {

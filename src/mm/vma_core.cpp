@@ -120,7 +120,7 @@ void address_space::impl::retire(vma_object *v) {
     std::this_thread::yield();
   }
   ++st.vmas_freed;
-  if (lockless.load(std::memory_order_relaxed)) {
+  if (lockless()) {
     retired.add_delete(v);
   } else {
     delete v;  // no lock-free reader can hold it
