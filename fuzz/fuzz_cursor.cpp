@@ -128,7 +128,7 @@ class cursor_model {
     switch (state) {
       case cs::error:
       case cs::none: return nullptr;
-      case cs::root_entry: return limit_without_node(cs::overflow, cs::root_entry);
+      case cs::root_entry: return past_root_entry();
       case cs::start:
       case cs::paused: {
         std::uint64_t x = index;
@@ -147,6 +147,7 @@ class cursor_model {
       }
       default:
         if (!node) return nullptr;
+        if (state == cs::underflow) return turn_back(max, true, false);
         return step_forward(max, false);
     }
   }
@@ -154,8 +155,8 @@ class cursor_model {
   void *find_rev(std::uint64_t min) {
     if (void *r; resume_if_nodeless(false, &r)) return r;
     switch (state) {
-      case cs::error:
-      case cs::none: return nullptr;
+      case cs::error: return nullptr;
+      case cs::none: return none_backward(min);
       case cs::root_entry: return limit_without_node(cs::underflow, cs::root_entry);
       case cs::start:
       case cs::paused: {
@@ -176,6 +177,7 @@ class cursor_model {
       }
       default:
         if (!node) return nullptr;
+        if (state == cs::overflow) return turn_back(min, false, false);
         return step_backward(min, false);
     }
   }
@@ -183,15 +185,18 @@ class cursor_model {
   void *advance(std::uint64_t limit, bool forward, bool stop_on_empty) {
     if (void *r; resume_if_nodeless(forward, &r)) return r;
     if (state == cs::root_entry)  // next/prev from the entry at [0, 0]
-      return limit_without_node(forward ? cs::overflow : cs::underflow, cs::root_entry);
+      return forward ? past_root_entry() : limit_without_node(cs::underflow, cs::root_entry);
     if (state == cs::start || state == cs::paused) {
       position_at(forward && state == cs::paused ? last : index);
       if (state == cs::root_entry)
-        return limit_without_node(forward ? cs::overflow : cs::underflow, cs::root_entry);
+        return forward ? past_root_entry() : limit_without_node(cs::underflow, cs::root_entry);
       if (!forward && state == cs::none) return root_entry_below(limit);
       if (state != cs::active) return nullptr;
     }
+    if (!forward && state == cs::none) return none_backward(limit);
     if (state == cs::error || state == cs::none || !node) return nullptr;
+    if (state == (forward ? cs::underflow : cs::overflow))
+      return turn_back(limit, forward, stop_on_empty);
     return forward ? step_forward(limit, stop_on_empty) : step_backward(limit, stop_on_empty);
   }
 
@@ -234,6 +239,34 @@ class cursor_model {
     }
     return true;
   }
+  /// A forward call from the root entry: none over [1, max].
+  void *past_root_entry() {
+    node = false;
+    index = 1;
+    last = kMax;
+    state = cs::none;
+    return nullptr;
+  }
+  /// A backward call from none: above a root entry it turns back to the
+  /// entry; any other none stays none.
+  void *none_backward(std::uint64_t min) {
+    if (!nodeless(*m_) || index == 0) return nullptr;
+    return root_entry_below(min);
+  }
+  /// The call that turns back after a limit: the range last stood on
+  /// ([index, last]) if the call reports it and the limit allows it, else
+  /// onwards from it.
+  void *turn_back(std::uint64_t lim, bool forward, bool stop_on_empty) {
+    range_entry r = m_->lookup(index);
+    if (forward ? r.first > lim : r.last < lim) {
+      stand(r);
+      state = forward ? cs::overflow : cs::underflow;
+      return nullptr;
+    }
+    stand(r);
+    if (r.entry || stop_on_empty) return r.entry;
+    return forward ? step_forward(lim, false) : step_backward(lim, false);
+  }
   /// A reverse walk above 0 in a root-entry tree found nothing: the entry
   /// at [0, 0] comes next if the limit allows it.
   void *root_entry_below(std::uint64_t min) {
@@ -254,9 +287,7 @@ class cursor_model {
 
   void *step_forward(std::uint64_t max, bool stop_on_empty) {
     spot j;
-    if (state == cs::underflow)
-      j = at == where::before_start ? tile(0) : next_of(m_->lookup(pos));
-    else if (state == cs::overflow)
+    if (state == cs::overflow)
       j = at == where::past_end ? spot{where::past_end, {}} : tile(pos);
     else
       j = next_of(m_->lookup(pos));
@@ -285,8 +316,6 @@ class cursor_model {
     if (state == cs::underflow) {
       if (at == where::before_start) return nullptr;
       j = tile(pos);
-    } else if (state == cs::overflow) {
-      j = at == where::past_end ? tile(kMax) : prev_of(m_->lookup(pos));
     } else {
       j = prev_of(m_->lookup(pos));
     }

@@ -877,3 +877,38 @@ TEST(ErrorCodes, MapleCategoryAndStdEquivalents) {
 
 }  // namespace
 }  // namespace maple_test
+
+namespace maple_test {
+namespace {
+
+template <class Tree>
+class BulkLoadInput : public ::testing::Test {
+ protected:
+  Tree t;
+};
+TYPED_TEST_SUITE(BulkLoadInput, engine_types);
+
+// nullptr ranges obey the same order and overlap rules as stored ones (an
+// outside check found them accepted out of order and overlapping, while a
+// nullptr range with first > last was refused).
+TYPED_TEST(BulkLoadInput, NullRangesFollowTheSameRules) {
+  using R = maple::range_entry;
+  const R out_of_order[] = {{10, 19, val(1)}, {5, 6, nullptr}, {30, 39, val(2)}};
+  EXPECT_EQ(this->t.bulk_load(out_of_order), maple::errc::invalid_argument);
+  const R overlapping[] = {{10, 19, val(1)}, {15, 25, nullptr}, {30, 39, val(2)}};
+  EXPECT_EQ(this->t.bulk_load(overlapping), maple::errc::invalid_argument);
+  const R null_then_overlap[] = {{0, 9, nullptr}, {5, 19, val(1)}};
+  EXPECT_EQ(this->t.bulk_load(null_then_overlap), maple::errc::invalid_argument);
+  const R reversed[] = {{10, 19, val(1)}, {29, 20, nullptr}};
+  EXPECT_EQ(this->t.bulk_load(reversed), maple::errc::invalid_argument);
+  EXPECT_TRUE(this->t.empty());  // unchanged by every refusal
+  const R fine[] = {{0, 9, nullptr}, {10, 19, val(1)}, {20, 29, nullptr}, {30, 39, val(2)}};
+  ASSERT_FALSE(this->t.bulk_load(fine));
+  EXPECT_EQ(this->t.load(5), nullptr);
+  EXPECT_EQ(this->t.load(15), val(1));
+  EXPECT_EQ(this->t.load(35), val(2));
+  EXPECT_TRUE(valid(this->t));
+}
+
+}  // namespace
+}  // namespace maple_test

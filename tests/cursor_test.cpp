@@ -209,13 +209,24 @@ TYPED_TEST(Cursor, RootEntryTree) {
     EXPECT_EQ(c.entry(), nullptr);
   }
   {
-    // find: the root entry, then nothing after it.
+    // find: the root entry, then nothing after it: none over [1, max], as
+    // cursor.h documents and the kernel's mas_find_setup does.
     auto c = r.cursor(0);
     EXPECT_EQ(c.find(), val(1));
     EXPECT_TRUE(pos_is(c, 0, 0, cs::root_entry));
     EXPECT_EQ(c.find(), nullptr);
-    EXPECT_EQ(c.state(), cs::overflow);
+    EXPECT_TRUE(pos_is(c, 1, kMax, cs::none));
     EXPECT_EQ(c.find(), nullptr);
+    EXPECT_EQ(c.next_range(), nullptr);
+    EXPECT_TRUE(pos_is(c, 1, kMax, cs::none));
+    auto n = r.cursor(0);
+    EXPECT_EQ(n.walk(), val(1));
+    EXPECT_EQ(n.next(), nullptr);
+    EXPECT_TRUE(pos_is(n, 1, kMax, cs::none));
+    auto nr = r.cursor(0);
+    EXPECT_EQ(nr.walk(), val(1));
+    EXPECT_EQ(nr.next_range(), nullptr);
+    EXPECT_TRUE(pos_is(nr, 1, kMax, cs::none));
     auto d = r.cursor(1);
     EXPECT_EQ(d.find(), nullptr);
     EXPECT_EQ(d.state(), cs::none);
@@ -269,8 +280,12 @@ TYPED_TEST(Cursor, RootEntryTreeTurningBackAtTheEnds) {
   auto c = r.cursor(0);
   EXPECT_EQ(c.find(), val(1));
   EXPECT_EQ(c.find(), nullptr);
-  EXPECT_EQ(c.state(), cs::overflow);
-  EXPECT_EQ(c.prev(), val(1));
+  EXPECT_EQ(c.state(), cs::none);  // over [1, max]: see RootEntryTree
+  EXPECT_EQ(c.prev(), val(1));     // none above a root entry turns back to it
+  EXPECT_TRUE(pos_is(c, 0, 0, cs::root_entry));
+  EXPECT_EQ(c.next_range(), nullptr);
+  EXPECT_EQ(c.prev_range(5), nullptr);  // the limit refuses [0, 0]
+  EXPECT_EQ(c.find_rev(), val(1));
   auto d = r.cursor(0);
   EXPECT_EQ(d.find_rev(), val(1));
   EXPECT_EQ(d.find_rev(), nullptr);
@@ -705,12 +720,16 @@ TYPED_TEST(Cursor, Regression17OverflowThenPrev) {
   EXPECT_EQ(c.state(), cs::overflow);
   EXPECT_EQ(c.prev(), val(200));
   EXPECT_TRUE(pos_is(c, 2000, 2005, cs::active));
-  // prev_range after next() overflowed on a range behind a gap: the gap.
+  // prev_range after next() overflowed on a range behind a gap: the range
+  // last returned, not the gap that next() skipped (docs/cursor.md: the call
+  // that turns back returns the range last returned).
   c.set(20);
   EXPECT_EQ(c.walk(), val(2));
   EXPECT_EQ(c.next(27), nullptr);  // gap [26, 29] skipped, [30, 35] refused
-  EXPECT_EQ(c.prev_range(), nullptr);
-  EXPECT_TRUE(pos_is(c, 26, 29, cs::active));
+  EXPECT_EQ(c.prev_range(), val(2));
+  EXPECT_TRUE(pos_is(c, 20, 25, cs::active));
+  EXPECT_EQ(c.prev_range(), nullptr);  // then the gap before it
+  EXPECT_TRUE(pos_is(c, 16, 19, cs::active));
 }
 
 TYPED_TEST(Cursor, Regression17UnderflowThenLowerLimitOrNext) {
@@ -1349,6 +1368,77 @@ TYPED_TEST(Cursor, StoreThenGoBack) {
   ASSERT_FALSE(c.store(nullptr));
   EXPECT_EQ(c.find(), val(54));
   EXPECT_TRUE(pos_is(c, 540, 545, cs::active));
+}
+
+}  // namespace
+}  // namespace maple_test
+
+namespace maple_test {
+namespace {
+
+// The cursor half of an outside report: after a limit, next_range() /
+// prev_range() turned back onto the empty range that the limited call had
+// skipped instead of the range last returned. next() / prev() were right
+// (they skip the empty range again). Fails without the turn_back fix.
+template <class Tree>
+class CursorTurnBack : public ::testing::Test {
+ protected:
+  Tree t;
+};
+TYPED_TEST_SUITE(CursorTurnBack, engine_types);
+
+TYPED_TEST(CursorTurnBack, NextRangeAfterAnUnderflowReturnsTheRangeLastReturned) {
+  ASSERT_FALSE(this->t.store(10, 19, val(1)));  // A
+  ASSERT_FALSE(this->t.store(40, 49, val(2)));  // B
+  rguard<TypeParam> r(this->t);
+  auto c = r.cursor(40);
+  EXPECT_EQ(c.walk(), val(2));
+  EXPECT_EQ(c.prev(30), nullptr);  // A ends below 30: [20, 39] skipped, A refused
+  EXPECT_EQ(c.state(), cs::underflow);
+  EXPECT_EQ(c.next_range(kMax), val(2));
+  EXPECT_TRUE(pos_is(c, 40, 49, cs::active));
+  EXPECT_EQ(c.next_range(kMax), nullptr);  // then onwards: [50, max]
+  EXPECT_TRUE(pos_is(c, 50, kMax, cs::active));
+  // find() in the same role.
+  c.set(40);
+  EXPECT_EQ(c.walk(), val(2));
+  EXPECT_EQ(c.prev(30), nullptr);
+  EXPECT_EQ(c.find(kMax), val(2));
+  EXPECT_TRUE(pos_is(c, 40, 49, cs::active));
+}
+
+TYPED_TEST(CursorTurnBack, PrevRangeAfterAnOverflowReturnsTheRangeLastReturned) {
+  ASSERT_FALSE(this->t.store(10, 19, val(1)));
+  ASSERT_FALSE(this->t.store(40, 49, val(2)));
+  rguard<TypeParam> r(this->t);
+  auto c = r.cursor(10);
+  EXPECT_EQ(c.walk(), val(1));
+  EXPECT_EQ(c.next(30), nullptr);  // B starts above 30: [20, 39] skipped, B refused
+  EXPECT_EQ(c.state(), cs::overflow);
+  EXPECT_EQ(c.prev_range(0), val(1));
+  EXPECT_TRUE(pos_is(c, 10, 19, cs::active));
+  EXPECT_EQ(c.prev_range(0), nullptr);  // then onwards: [0, 9]
+  EXPECT_TRUE(pos_is(c, 0, 9, cs::active));
+  c.set(10);
+  EXPECT_EQ(c.walk(), val(1));
+  EXPECT_EQ(c.next(30), nullptr);
+  EXPECT_EQ(c.find_rev(0), val(1));
+  EXPECT_TRUE(pos_is(c, 10, 19, cs::active));
+}
+
+// Turning back under a limit that refuses the range last returned: the
+// cursor reads overflow / underflow on it, and a wider limit then returns it.
+TYPED_TEST(CursorTurnBack, TurningBackHonoursTheNewLimit) {
+  ASSERT_FALSE(this->t.store(10, 19, val(1)));
+  ASSERT_FALSE(this->t.store(40, 49, val(2)));
+  rguard<TypeParam> r(this->t);
+  auto c = r.cursor(40);
+  EXPECT_EQ(c.walk(), val(2));
+  EXPECT_EQ(c.prev(30), nullptr);
+  EXPECT_EQ(c.next_range(35), nullptr);  // B starts above 35
+  EXPECT_EQ(c.state(), cs::overflow);
+  EXPECT_EQ(c.next_range(45), val(2));
+  EXPECT_TRUE(pos_is(c, 40, 49, cs::active));
 }
 
 }  // namespace

@@ -121,6 +121,8 @@ class basic_cursor {
   void *limit_without_node(cursor_state st, cursor_state resume) noexcept;
   bool resume_if_nodeless(bool forward, void **out) noexcept;
   void *root_entry_below(std::uint64_t min) noexcept;
+  void *past_root_entry() noexcept;
+  void *turn_back(std::uint64_t limit, bool forward, bool stop_on_empty) noexcept;
   std::error_code place_window(std::uint64_t at, std::uint64_t size) noexcept;
 
   tree_type *tree_;

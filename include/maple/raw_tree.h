@@ -201,10 +201,12 @@ class basic_raw_tree {
   }
 
   /// Builds the contents of an empty tree from ranges sorted by index and
-  /// not overlapping (nullptr entries are skipped), in one pass with full
-  /// leaves: much faster than storing them one by one. Errors:
-  /// invalid_argument (tree not empty, unsorted or overlapping input,
-  /// first > last, reserved entry), no_memory; the tree is unchanged then.
+  /// not overlapping, in one pass with full leaves: much faster than
+  /// storing them one by one. A nullptr entry marks an empty range: it is
+  /// not stored, but it obeys the same order and overlap rules as the
+  /// others. Errors: invalid_argument (tree not empty, unsorted or
+  /// overlapping input, first > last, reserved entry), no_memory; the tree
+  /// is unchanged then.
   std::error_code bulk_load(std::span<const range_entry> ranges);
 
   // ---- free ranges (gap search and allocation) ----------------------------
@@ -240,7 +242,8 @@ class basic_raw_tree {
 
   /// Bidirectional iterator over the stored ranges of [lo, hi] in index
   /// order (each yielded range intersects [lo, hi]; it is reported whole).
-  /// Invalidated by any write to the tree.
+  /// Invalidated by any write to the tree, except in RCU mode inside a read
+  /// section (see "RCU mode" below).
   class iterator {
    public:
     using iterator_concept = std::bidirectional_iterator_tag;
@@ -290,6 +293,7 @@ class basic_raw_tree {
     template <class Pos>
     void set_position(const Pos &p) noexcept;
     iterator &next_leaf() noexcept;
+    iterator &step_to_root_entry() noexcept;
     const basic_raw_tree *tree_ = nullptr;
     const std::uint64_t *pivots_ = nullptr;  // of leaf_ (nullptr: root entry)
     const std::uintptr_t *slots_ = nullptr;
@@ -351,10 +355,19 @@ class basic_raw_tree {
   //  * load/lookup/find/find_after/find_rev/empty/empty_area* and the
   //    inspection calls enter a read section by themselves;
   //  * iteration (ranges(), begin()) and cursors must run inside one: hold a
-  //    maple::rcu::read_guard, or use read() / basic_read_guard;
-  //  * an iteration that meets a node replaced meanwhile walks again from
-  //    the root and goes on after the last range it reported (a range
-  //    written meanwhile across that point is not reported);
+  //    maple::rcu::read_guard, or use basic_read_guard's cursors;
+  //  * an iteration (or cursor) that meets a node replaced meanwhile walks
+  //    again from the root and goes on after (before, going backwards) the
+  //    last range it reported (a range written meanwhile across that point
+  //    is not reported); it never repeats a range or turns around, and it
+  //    reports every range present throughout;
+  //  * an iteration ends (yields end(); a cursor overflows or underflows)
+  //    only when the tree as it is then holds nothing further: a leaf
+  //    replaced meanwhile is never taken at its word for that. A backward
+  //    loop that compares with a begin() taken again each step therefore
+  //    meets a range stored in front of it. One that keeps a begin() taken
+  //    before a writer erased that range can step past it into end(); stop
+  //    a backward loop when --it yields end() instead;
   //  * writes must not be made inside a read section (they may wait for a
   //    grace period), and the memory resource must outlive the deferred
   //    frees: call maple::rcu::barrier() before destroying a custom one.

@@ -33,8 +33,8 @@ struct bulk_builder {
     bool have_prev = false;
     std::uint64_t prev_last = 0;
     for (const range_entry &r : in) {
+      // Every range counts, nullptr ones too: one rule for the whole input.
       if (r.first > r.last || is_reserved_entry(r.entry)) return errc::invalid_argument;
-      if (!r.entry) continue;
       if (have_prev && r.first <= prev_last)
         return errc::invalid_argument;  // unsorted or overlapping
       have_prev = true;

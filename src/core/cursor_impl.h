@@ -4,10 +4,13 @@
 // is the range last returned (its bounds in index_/last_). On overflow it is
 // the first range past the limit, not yet returned (offset_ == end_ + 1:
 // past the last leaf); on underflow the first range before the limit
-// (offset_ == npos: before the first leaf). So a wider limit continues with
-// exactly the range that was refused, and the other direction returns the
-// range last returned (the kernel's behaviour, reference section 3.3 and
-// regression 17).
+// (offset_ == before_start: before the first leaf). index_/last_ keep the
+// range the cursor last stood on. So a wider limit continues with exactly
+// the range that was refused, and the other direction walks back to the
+// range last returned (turn_back; the kernel's mas_next_setup/mas_prev_setup
+// walk again from an underflow/overflow the same way). Empty ranges skipped
+// on the way to the limit lie between the two: stepping back one slot from
+// the refused one would return them instead.
 #pragma once
 
 #include "core/engine.h"
@@ -229,8 +232,10 @@ void *basic_cursor<S>::limit_without_node(cursor_state st, cursor_state resume) 
   return nullptr;
 }
 
-/// After a walk above 0 found nothing in a root-entry tree: going down, the
-/// entry at [0, 0] comes next (when the limit allows it).
+/// After a walk above 0 found nothing in a root-entry tree, or from none
+/// over [1, max] there: going down, the entry at [0, 0] comes next (when the
+/// limit allows it; the kernel's mas_prev_setup from ma_none). Elsewhere
+/// none stays none.
 template <unsigned S>
 void *basic_cursor<S>::root_entry_below(std::uint64_t min) noexcept {
   detail::word root = detail::engine<S>::root(*tree_);
@@ -284,17 +289,22 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
   p.min = min_;
   p.max = max_;
   p.end = end_;
-  if (state_ == cursor_state::underflow)
-    p.off = offset_ == detail::before_start ? 0 : offset_ + 1;
-  else
-    p.off = inclusive ? offset_ : offset_ + 1;
+  p.off = inclusive ? offset_ : offset_ + 1;
   // Everything before the first slot considered is behind the cursor: a
-  // walk again from the root (a dead leaf in RCU mode) resumes after it.
+  // walk again from the root (a dead node met in RCU mode) looks again from
+  // there, so the step's answer comes from the tree as it is now, not from
+  // what the replaced leaf showed of the slots already passed. The limit
+  // and the end are decided on a live leaf only.
+  const bool past_the_end = p.off > p.end && p.max == max_index;
   const std::uint64_t floor = p.off <= p.end ? p.first() : p.max + 1;
+  auto rewalk = [&] {
+    return !past_the_end && p.leaf->is_dead() && Wk::rewalk_after(*tree_, floor, floor, p);
+  };
   for (;;) {
     for (; p.off <= p.end; ++p.off) {
       std::uint64_t first = p.first();
       if (first > max) {
+        if (rewalk()) break;
         offset_ = p.off;
         node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
         state_ = cursor_state::overflow;
@@ -310,9 +320,10 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
         return e;
       }
     }
+    if (p.off <= p.end) continue;  // walked again from the root
     auto st = Wk::next_leaf(p);
-    if (st == Wk::step::edge ||
-        (st == Wk::step::dead && !Wk::rewalk_after(*tree_, p.max + 1, floor, p))) {
+    if ((st == Wk::step::edge && !rewalk()) ||
+        (st == Wk::step::dead && !Wk::rewalk_after(*tree_, floor, floor, p))) {
       // past the end of the tree
       node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
       offset_ = p.end + 1;
@@ -334,20 +345,28 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
   if (state_ == cursor_state::underflow) {
     if (offset_ == detail::before_start) return nullptr;
     p.off = offset_;
-  } else if (state_ == cursor_state::overflow && offset_ > end_) {
-    p.off = end_;
   } else if (offset_ == 0) {
     have = false;
   } else {
     p.off = offset_ - 1;
   }
-  const std::uint64_t ceil = have ? p.last() : p.min - 1;  // p.min > 0 unless at the edge
+  // The mirror image of step_forward's rules.
+  const bool before_the_start = !have && p.min == 0;
+  const std::uint64_t ceil = have ? p.last() : p.min - 1;
+  auto rewalk = [&] {
+    return !before_the_start && p.leaf->is_dead() && Wk::rewalk_before(*tree_, ceil, ceil, p);
+  };
   for (;;) {
     if (!have) {
       auto st = Wk::prev_leaf(p);
-      if (st == Wk::step::edge ||
-          (st == Wk::step::dead && !Wk::rewalk_before(*tree_, p.min - 1, ceil, p))) {
-        // before the start of the tree
+      if ((st == Wk::step::edge && !rewalk()) ||
+          (st == Wk::step::dead && !Wk::rewalk_before(*tree_, ceil, ceil, p))) {
+        // before the start of the tree; in RCU mode the tree may have become
+        // a lone root entry meanwhile, which comes next going down unless
+        // index 0 is already behind the cursor
+        detail::word root = detail::engine<S>::root(*tree_);
+        if (!before_the_start && root != 0 && !detail::is_node_word(root))
+          return root_entry_below(min);
         node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
         offset_ = detail::before_start;
         state_ = cursor_state::underflow;
@@ -358,6 +377,7 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
     for (;;) {
       std::uint64_t lastv = p.last();
       if (lastv < min) {
+        if (rewalk()) continue;
         node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
         offset_ = p.off;
         state_ = cursor_state::underflow;
@@ -385,8 +405,7 @@ void *basic_cursor<S>::find(std::uint64_t max) noexcept {
   switch (state_) {
     case cursor_state::error:
     case cursor_state::none: return nullptr;
-    case cursor_state::root_entry:  // nothing after [0, 0]
-      return limit_without_node(cursor_state::overflow, cursor_state::root_entry);
+    case cursor_state::root_entry: return past_root_entry();
     case cursor_state::start:
     case cursor_state::paused: {
       std::uint64_t at = index_;
@@ -407,6 +426,7 @@ void *basic_cursor<S>::find(std::uint64_t max) noexcept {
     }
     default:
       if (!node_) return nullptr;
+      if (state_ == cursor_state::underflow) return turn_back(max, true, false);
       return step_forward(max, false);
   }
 }
@@ -416,8 +436,8 @@ void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
   check_use("find_rev");
   if (void *r; resume_if_nodeless(false, &r)) return r;
   switch (state_) {
-    case cursor_state::error:
-    case cursor_state::none: return nullptr;
+    case cursor_state::error: return nullptr;
+    case cursor_state::none: return index_ == 0 ? nullptr : root_entry_below(min);
     case cursor_state::root_entry:  // nothing before [0, 0]
       return limit_without_node(cursor_state::underflow, cursor_state::root_entry);
     case cursor_state::start:
@@ -441,6 +461,7 @@ void *basic_cursor<S>::find_rev(std::uint64_t min) noexcept {
     }
     default:
       if (!node_) return nullptr;
+      if (state_ == cursor_state::overflow) return turn_back(min, false, false);
       return step_backward(min, false);
   }
 }
@@ -451,19 +472,51 @@ void *basic_cursor<S>::advance(const char *op, std::uint64_t limit, bool forward
   check_use(op);
   if (void *r; resume_if_nodeless(forward, &r)) return r;
   if (state_ == cursor_state::root_entry)  // next/prev from the entry at [0, 0]
-    return limit_without_node(forward ? cursor_state::overflow : cursor_state::underflow,
-                              cursor_state::root_entry);
+    return forward ? past_root_entry()
+                   : limit_without_node(cursor_state::underflow, cursor_state::root_entry);
   if (state_ == cursor_state::start || state_ == cursor_state::paused) {
     // Stand on the range holding the resume point; report what follows it.
     position_at(forward && state_ == cursor_state::paused ? last_ : index_);
     if (state_ == cursor_state::root_entry)
-      return limit_without_node(forward ? cursor_state::overflow : cursor_state::underflow,
-                                cursor_state::root_entry);
+      return forward ? past_root_entry()
+                     : limit_without_node(cursor_state::underflow, cursor_state::root_entry);
     if (!forward && state_ == cursor_state::none) return root_entry_below(limit);
     if (state_ != cursor_state::active) return nullptr;
   }
+  if (!forward && state_ == cursor_state::none && index_ != 0) return root_entry_below(limit);
   if (state_ == cursor_state::error || state_ == cursor_state::none || !node_) return nullptr;
+  if (state_ == (forward ? cursor_state::underflow : cursor_state::overflow))
+    return turn_back(limit, forward, stop_on_empty);
   return forward ? step_forward(limit, stop_on_empty) : step_backward(limit, stop_on_empty);
+}
+
+/// A forward call from the entry of a root-entry tree: nothing follows
+/// [0, 0], so the cursor reads none over [1, max] (the kernel's
+/// mas_next_setup / mas_find_setup on a root pointer).
+template <unsigned S>
+void *basic_cursor<S>::past_root_entry() noexcept {
+  note_position();
+  node_ = nullptr;
+  index_ = 1;
+  last_ = max_index;
+  state_ = cursor_state::none;
+  return nullptr;
+}
+
+/// The other direction after a limit: walks again to the range the cursor
+/// last stood on ([index_, last_], kept through the limit) and returns it if
+/// the call reports it and the new limit allows it; otherwise steps on from
+/// it in the new direction.
+template <unsigned S>
+void *basic_cursor<S>::turn_back(std::uint64_t limit, bool forward, bool stop_on_empty) noexcept {
+  void *e = position_at(index_);
+  if (state_ != cursor_state::active) return e;  // the tree lost its nodes meanwhile
+  if (forward ? index_ > limit : last_ < limit) {
+    state_ = forward ? cursor_state::overflow : cursor_state::underflow;  // refused: this slot
+    return nullptr;
+  }
+  if (e || stop_on_empty) return e;
+  return forward ? step_forward(limit, false) : step_backward(limit, false);
 }
 
 template <unsigned S>

@@ -292,7 +292,7 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() cons
   }
   typename Wk::leaf_pos p;
   Wk::descend(root, lo_, p);
-  if (!Wk::scan_forward(*t_, p, hi_)) return it;
+  if (!Wk::scan_forward(*t_, p, hi_, 0, lo_)) return it;
   it.set_position(p);
   return it;
 }
@@ -322,8 +322,16 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::next_leaf() n
   p.end = end_;
   p.off = end_ + 1;
   // Ranges up to cur_.last are reported: a walk again from the root (RCU
-  // mode, a leaf replaced meanwhile) goes on after it.
-  if (leaf_max_ >= hi_ || !Wk::scan_forward(*tree_, p, hi_, cur_.last + 1)) {
+  // mode, a leaf replaced meanwhile) goes on after it. The end is decided
+  // on a live leaf only (scan_forward).
+  const bool past_hi = leaf_max_ >= hi_;
+  if (past_hi && !p.leaf->is_dead()) {
+    at_end_ = true;
+    return *this;
+  }
+  const std::uint64_t after = cur_.last + 1;
+  if ((past_hi && !Wk::rewalk_after(*tree_, after, after, p)) ||
+      !Wk::scan_forward(*tree_, p, hi_, after, after)) {
     at_end_ = true;
     return *this;
   }
@@ -339,43 +347,55 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     // From the end: the last range intersecting [lo, hi].
     if (lo_ > hi_ || tree_ == nullptr) return *this;
     detail::word root = detail::engine<S>::root(*tree_);
-    if (!detail::is_node_word(root)) {
-      if (root != 0 && lo_ == 0) {
-        leaf_ = nullptr;
-        pivots_ = nullptr;
-        slots_ = nullptr;
-        cur_ = {0, 0, reinterpret_cast<void *>(root)};
-        at_end_ = false;
-      }
-      return *this;
-    }
+    if (!detail::is_node_word(root)) return step_to_root_entry();
     Wk::descend(root, hi_, p);
-  } else {
-    if (leaf_ == nullptr) {
-      at_end_ = true;
-      return *this;
-    }
-    p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
-    p.min = leaf_min_;
-    p.max = leaf_max_;
-    p.end = end_;
-    p.off = offset_;
-    if (p.off == 0) {
-      auto st = Wk::prev_leaf(p);
-      if (st == Wk::step::edge ||
-          (st == Wk::step::dead && !Wk::rewalk_before(*tree_, p.min - 1, cur_.first - 1, p))) {
-        at_end_ = true;
-        return *this;
-      }
-    } else {
-      --p.off;
-    }
+    if (!Wk::scan_backward(*tree_, p, lo_, max_index, hi_)) return step_to_root_entry();
+    set_position(p);
+    return *this;
   }
-  if (!Wk::scan_backward(*tree_, p, lo_, at_end_ ? max_index : cur_.first - 1)) {
+  if (leaf_ == nullptr || cur_.first == 0) {  // nothing before [0, ...]
     at_end_ = true;
     return *this;
   }
+  p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
+  p.min = leaf_min_;
+  p.max = leaf_max_;
+  p.end = end_;
+  p.off = offset_;
+  // Ranges from cur_.first on are reported: a walk again from the root
+  // (RCU mode, a leaf replaced meanwhile) goes on before it.
+  const std::uint64_t before = cur_.first - 1;
+  bool placed = true;
+  if (p.off > 0) {
+    --p.off;
+  } else {
+    auto st = Wk::prev_leaf(p);
+    if (st == Wk::step::dead || (st == Wk::step::edge && p.leaf->is_dead()))
+      placed = Wk::rewalk_before(*tree_, before, before, p);
+    else if (st == Wk::step::edge)
+      placed = false;
+  }
+  if (!placed || !Wk::scan_backward(*tree_, p, lo_, before, before)) return step_to_root_entry();
   set_position(p);
+  return *this;
+}
+
+/// The end of a backward iteration: a tree that is now a lone root entry
+/// [0, 0] still has that entry to report when [lo, hi] holds 0 and the
+/// iteration has not reported it yet; otherwise the iterator becomes end().
+template <unsigned S>
+typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::step_to_root_entry() noexcept {
+  detail::word root = detail::engine<S>::root(*tree_);
+  const bool reported_zero = !at_end_ && cur_.first == 0;
+  if (root != 0 && !detail::is_node_word(root) && lo_ == 0 && !reported_zero) {
+    leaf_ = nullptr;
+    pivots_ = nullptr;
+    slots_ = nullptr;
+    cur_ = {0, 0, reinterpret_cast<void *>(root)};
+    at_end_ = false;
+    return *this;
+  }
+  at_end_ = true;
   return *this;
 }
 

@@ -272,33 +272,62 @@ struct walker {
     }
   }
 
-  /// From p, the first stored range at or after p's slot starting <= max;
-  /// after a dead step it goes on from the root (see rewalk_after).
-  static bool scan_forward(const tree_t &t, leaf_pos &p, std::uint64_t max,
-                           std::uint64_t floor = 0) noexcept {
+  /// A scan that met its limit or the tree's edge in p's leaf: true (and
+  /// counted) when that leaf has been replaced, so the end is not final.
+  static bool dead_end(const leaf_pos &p) noexcept {
+    if (!p.leaf->is_dead()) return false;
+    dead_steps.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// From p, the first stored range at or after p's slot starting <= max.
+  /// A dead node met on the way (RCU mode: a writer replaced it), and the
+  /// limit or the end met in a dead leaf, make the scan walk again from the
+  /// root and look again from `resume` (the first index not yet reported),
+  /// skipping slots that start below `floor`: what the scan returns, or its
+  /// end, then comes from the tree as it is now, not from what a replaced
+  /// leaf showed.
+  static bool scan_forward(const tree_t &t, leaf_pos &p, std::uint64_t max, std::uint64_t floor,
+                           std::uint64_t resume) noexcept {
     for (;;) {
       for (; p.off <= p.end; ++p.off) {
-        if (p.first() > max) return false;
+        if (p.first() > max) break;
         if ((p.hit = p.entry())) return true;
       }
-      step s = next_leaf(p);
-      if (s == step::edge) return false;
-      if (s == step::dead && !rewalk_after(t, p.max + 1, floor, p)) return false;
+      if (p.off > p.end) {
+        step s = next_leaf(p);
+        if (s == step::moved) continue;
+        if (s == step::edge && !dead_end(p)) return false;  // the edge of a live tree
+      } else if (!dead_end(p)) {
+        return false;  // the limit, in a live leaf
+      }
+      if (!rewalk_after(t, resume, floor, p)) return false;
     }
   }
-  /// From p, the last stored range at or before p's slot ending >= min.
-  static bool scan_backward(const tree_t &t, leaf_pos &p, std::uint64_t min,
-                            std::uint64_t ceil = max_index) noexcept {
+  /// From p, the last stored range at or before p's slot ending >= min;
+  /// the mirror image of scan_forward (`ceil`: the last index not yet
+  /// passed, `resume`: where to look again from after a dead leaf).
+  static bool scan_backward(const tree_t &t, leaf_pos &p, std::uint64_t min, std::uint64_t ceil,
+                            std::uint64_t resume) noexcept {
     for (;;) {
+      bool limit = false;
       for (;;) {
-        if (p.last() < min) return false;
+        if (p.last() < min) {
+          limit = true;
+          break;
+        }
         if ((p.hit = p.entry())) return true;
         if (p.off == 0) break;
         --p.off;
       }
-      step s = prev_leaf(p);
-      if (s == step::edge) return false;
-      if (s == step::dead && !rewalk_before(t, p.min - 1, ceil, p)) return false;
+      if (!limit) {
+        step s = prev_leaf(p);
+        if (s == step::moved) continue;
+        if (s == step::edge && !dead_end(p)) return false;  // the edge of a live tree
+      } else if (!dead_end(p)) {
+        return false;  // the limit, in a live leaf
+      }
+      if (!rewalk_before(t, resume, ceil, p)) return false;
     }
   }
 
@@ -315,7 +344,7 @@ struct walker {
     if (!is_node_word(ref)) return index == 0 ? root_entry(ref) : std::nullopt;
     leaf_pos p;
     descend(ref, index, p);
-    if (!scan_forward(t, p, max)) return std::nullopt;
+    if (!scan_forward(t, p, max, 0, index)) return std::nullopt;
     return range_entry{p.first(), p.last(), p.hit};
   }
 
@@ -326,7 +355,7 @@ struct walker {
     if (!is_node_word(ref)) return min == 0 ? root_entry(ref) : std::nullopt;
     leaf_pos p;
     descend(ref, index, p);
-    if (!scan_backward(t, p, min)) return std::nullopt;
+    if (!scan_backward(t, p, min, max_index, index)) return std::nullopt;
     return range_entry{p.first(), p.last(), p.hit};
   }
 };
