@@ -4,12 +4,21 @@
 #include "test_env.h"
 #include "xa_test_support.h"
 
+#include <maple/rcu.h>
+#include <maple/xa_state.h>
 #include <maple/xarray.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <vector>
+
+#include "xarray/test_hooks.h"
 
 namespace maple_test {
 namespace {
@@ -444,6 +453,134 @@ TEST(XArrayAlloc, CyclicWrapsAndReportsIt) {
   EXPECT_EQ(id, 0u);
   EXPECT_TRUE(wrapped);
   EXPECT_TRUE(big.validate()) << big.validate().message;
+}
+
+// ---- lockless readers racing a writer (deterministic) ----------------------
+// A reader that meets a sibling word reads the entry's first slot next. If in
+// between the writer erases or splits the entry and stores a smaller one at
+// the first slot, that entry does not cover the reader's index: the reader
+// must not return it (XArrayConcurrency.ReadersSeeOnlyEntriesStoredOverTheir
+// Index caught this about once in ten runs). The test seam runs `writes` on
+// another thread inside that window, once.
+class sibling_race {
+ public:
+  explicit sibling_race(std::function<void()> writes) : writes_(std::move(writes)) {
+    maple::detail::xa_set_sibling_hook(&hook, this);
+  }
+  ~sibling_race() { maple::detail::xa_set_sibling_hook(nullptr, nullptr); }
+  sibling_race(const sibling_race &) = delete;
+  sibling_race &operator=(const sibling_race &) = delete;
+  bool fired() const { return fired_.load(); }
+
+ private:
+  static void hook(void *p) {
+    auto *r = static_cast<sibling_race *>(p);
+    if (!r->fired_.exchange(true)) std::thread(r->writes_).join();
+  }
+  std::function<void()> writes_;
+  std::atomic<bool> fired_{false};
+};
+
+// A = an order-2 entry at 0 (slots 0-3 of a leaf that also holds 63), then
+// a race that removes A and stores B at index 0 only.
+struct shrink_fixture {
+  xarray xa;
+  void *const a = val(1), *const b = val(2), *const x = val(63);
+  shrink_fixture() {
+    EXPECT_FALSE(xa.store(63, x));
+    EXPECT_FALSE(xa.store_order(0, 2, a));
+  }
+  void erase_then_store_b() {
+    EXPECT_EQ(xa.erase(0), a);
+    EXPECT_FALSE(xa.store(0, b));
+  }
+  void split_then_store_b() {
+    maple::xa_state xas(xa, 0, 0);
+    xas.split_alloc(a, 2);
+    {
+      std::lock_guard g(xa);
+      xas.split(a, 2);
+    }
+    EXPECT_FALSE(xas.error());
+    EXPECT_FALSE(xa.store(0, b));
+  }
+};
+
+TEST(XArrayLocklessRace, LoadAcrossAnErasedEntryMissesTheNewFirstSlot) {
+  shrink_fixture f;
+  sibling_race race([&] { f.erase_then_store_b(); });
+  void *e = f.xa.load(2);
+  EXPECT_TRUE(race.fired());
+  EXPECT_NE(e, f.b) << "load(2) returned the entry stored at 0 alone";
+  EXPECT_TRUE(e == nullptr || e == f.a);
+  EXPECT_EQ(f.xa.load(0), f.b);
+  EXPECT_TRUE(f.xa.validate()) << f.xa.validate().message;
+}
+
+TEST(XArrayLocklessRace, LoadAcrossASplitEntryMissesTheRewrittenFirstPiece) {
+  shrink_fixture f;
+  sibling_race race([&] { f.split_then_store_b(); });
+  void *e = f.xa.load(2);
+  EXPECT_TRUE(race.fired());
+  EXPECT_EQ(e, f.a) << "load(2) must see A (before or after the split), not piece 0's B";
+  EXPECT_EQ(f.xa.load(2), f.a);
+  EXPECT_TRUE(f.xa.validate()) << f.xa.validate().message;
+}
+
+TEST(XArrayLocklessRace, CursorLoadAndFindAcrossAnErasedEntry) {
+  {
+    shrink_fixture f;
+    sibling_race race([&] { f.erase_then_store_b(); });
+    void *e;
+    {
+      maple::rcu::read_guard g;
+      maple::xa_state xas(f.xa, 2);
+      do {
+        e = xas.load();
+      } while (xas.retry(e));
+    }
+    EXPECT_TRUE(race.fired());
+    EXPECT_TRUE(e == nullptr || e == f.a) << "xa_state::load(2) returned " << e;
+  }
+  {
+    shrink_fixture f;
+    sibling_race race([&] { f.erase_then_store_b(); });
+    std::uint64_t j = 2;
+    void *e = f.xa.find(j, kMax);
+    EXPECT_TRUE(race.fired());
+    EXPECT_NE(e, f.b) << "find from 2 returned the entry at 0 alone, at " << j;
+    EXPECT_GE(j, 2u);
+  }
+}
+
+TEST(XArrayLocklessRace, MarkedFindAcrossAnErasedEntry) {
+  shrink_fixture f;
+  ASSERT_FALSE(f.xa.set_mark(0, xa_mark::mark1));
+  sibling_race race([&] {
+    f.erase_then_store_b();
+    EXPECT_FALSE(f.xa.set_mark(0, xa_mark::mark1));
+  });
+  std::uint64_t j = 2;
+  void *e = f.xa.find(j, kMax, xa_mark::mark1);
+  EXPECT_TRUE(race.fired());
+  EXPECT_NE(e, f.b) << "a marked search from 2 returned the entry at 0 alone, at " << j;
+}
+
+TEST(XArrayLocklessRace, LoadAcrossAnErasedEntryOfAnInnerNode) {
+  // The same race one level up: an order-8 entry is four slots of a shift-6
+  // node; it is replaced by an order-6 entry in its first slot.
+  xarray xa;
+  void *a = val(1), *b = val(2);
+  ASSERT_FALSE(xa.store(64 * 63, val(3)));
+  ASSERT_FALSE(xa.store_order(0, 8, a));
+  sibling_race race([&] {
+    EXPECT_EQ(xa.erase(0), a);
+    EXPECT_FALSE(xa.store_order(0, 6, b));
+  });
+  void *e = xa.load(200);
+  EXPECT_TRUE(race.fired());
+  EXPECT_TRUE(e == nullptr || e == a) << "load(200) returned " << e;
+  EXPECT_TRUE(xa.validate()) << xa.validate().message;
 }
 
 }  // namespace

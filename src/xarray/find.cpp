@@ -67,6 +67,10 @@ xa_word xa_impl::find(xa_state &s, std::uint64_t max) noexcept {
   if (s.pos_ == xa_state::pos::restart) {
     xa_word w = load(s);
     if (w != 0 || s.pos_ != xa_state::pos::walked || !s.node_) return w;
+    // Nothing holds the index. The walk may have ended on the first slot of
+    // an entry erased under it (reached through a sibling): search on from
+    // the index's own slot, never from before the index.
+    s.offset_ = static_cast<unsigned char>(xa_slot_of(s.index_, s.node_->shift));
   }
   xa_word out = 0;
   if (scan(s, s.node_, s.offset_ + 1u, max, xa_filter::present, out)) return out;
@@ -110,19 +114,15 @@ xa_word xa_impl::find_marked(xa_state &s, std::uint64_t max, unsigned mark) noex
     return 0;
   }
   for (;;) {
-    unsigned off = xa_slot_of(s.index_, n->shift);
+    const unsigned off = xa_slot_of(s.index_, n->shift);
     unsigned c = off;
-    xa_word w = n->slots[off].load(std::memory_order_acquire);
-    while (xa_word_sibling(w)) {
-      c = xa_sibling_offset(w);
-      w = n->slots[c].load(std::memory_order_acquire);
+    xa_word w = read_slot(n, c);
+    if (w == xa_retry_word && c != off) {  // caught mid-split: walk again
+      s.pos_ = xa_state::pos::restart;
+      return w;
     }
     bool marked = (n->marks[mark].load(std::memory_order_acquire) >> c) & 1;
     if (marked && n->shift != 0 && xa_word_node(w)) {
-      if (c != off) {  // caught mid-split: walk again
-        s.pos_ = xa_state::pos::restart;
-        return xa_retry_word;
-      }
       n = xa_word_to_node(w);
       continue;
     }

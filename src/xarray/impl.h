@@ -58,6 +58,24 @@ struct xa_impl {
   /// Frees a whole subtree now (destruction: no reader can remain).
   static void free_subtree(xa_node *n) noexcept;
 
+  // ---- lockless slot reads (walk.cpp) ------------------------------------
+  /// The word of the entry holding slot `off` of `n`, as a lockless reader
+  /// may return it: a sibling word is followed to its entry's first slot
+  /// (`off` becomes that slot), and the word found there is one that held
+  /// `off` too (never a later, smaller entry: see read_sibling). A first
+  /// slot reached through a sibling that holds a node (caught mid-split)
+  /// reads as the retry word.
+  static xa_word read_slot(const xa_node *n, unsigned &off) noexcept {
+    xa_word w = n->slots[off].load(std::memory_order_acquire);
+    return xa_word_sibling(w) ? read_sibling(n, off) : w;
+  }
+  static xa_word read_sibling(const xa_node *n, unsigned &off) noexcept;
+  /// Writers: call after the slot stores of any write that turned a sibling
+  /// word of `n` into anything else (xa_node::seq), before the next write.
+  static void siblings_changed(xa_node *n) noexcept {
+    n->seq.store(n->seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
   // ---- walking (walk.cpp) ------------------------------------------------
   static xa_word start(xa_state &s) noexcept;
   static xa_word descend(xa_state &s, xa_node *n) noexcept;

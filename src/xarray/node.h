@@ -3,7 +3,7 @@
 // A slot word is nullptr, a user entry (low bits 00 or x1), or an internal
 // word (low bits 10): a sibling (offset < 63), the retry entry (256), the
 // zero entry (257) or a node (the node's address | 2, always > 4096).
-// Everything a lockless reader reads is atomic: slots, marks and parent.
+// Everything a lockless reader reads is atomic: slots, marks, parent and seq.
 #pragma once
 
 #include <atomic>
@@ -25,6 +25,11 @@ struct xa_node {
   unsigned char shift = 0;   // 0 for leaves; a slot covers 2^shift indices
   unsigned char offset = 0;  // slot in the parent (fixed once linked)
   unsigned char count = 0;   // non-null slots (siblings and nodes included); writer only
+  // Bumped (release) after every write that turns a sibling word into
+  // anything else, so a reader that followed a sibling can tell whether the
+  // first slot it then read may belong to a later, smaller entry
+  // (xa_impl::read_sibling). Fits the padding before `parent`.
+  std::atomic<std::uint32_t> seq{0};
   std::atomic<xa_node *> parent{nullptr};
   xa_node *chain = nullptr;                   // link in a state's preallocation list
   std::pmr::memory_resource *home = nullptr;  // where the node is freed to

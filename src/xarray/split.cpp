@@ -87,6 +87,7 @@ void xa_impl::split(xa_state &s, xa_word entry, unsigned order) noexcept {
       if (i == first) firsts |= std::uint64_t{1} << i;
       p->slots[i].store(i == first ? entry : xa_make_sibling(first), std::memory_order_release);
     }
+    siblings_changed(p);
     for (unsigned m = 0; m < xa_marks; ++m)
       if (marked[m]) p->marks[m].fetch_or(firsts, std::memory_order_release);
     s.pos_ = xa_state::pos::restart;
@@ -133,6 +134,7 @@ void xa_impl::split(xa_state &s, xa_word entry, unsigned order) noexcept {
   }
   for (unsigned k = old_slots; k-- > 0;)
     p->slots[c + k].store(xa_node_word(built[k]), std::memory_order_release);
+  if (old_slots > 1) siblings_changed(p);
   for (unsigned m = 0; m < xa_marks; ++m)
     if (marked[m]) p->marks[m].fetch_or(xa_bit_range(c, old_slots), std::memory_order_release);
   propagate_marks(xa, p);

@@ -174,14 +174,17 @@ xa_word xa_impl::write(xa_state &s, const xa_target &t, xa_word entry) noexcept 
   // new word in each slot, never a torn one.
   const xa_word old = first_entry(n->slots[c].load(std::memory_order_relaxed));
   int count = n->count;
+  bool unsibled = false;  // a sibling word became something else
   for (unsigned i = c; i < c + t.nslots; ++i) {
     xa_word w = n->slots[i].load(std::memory_order_relaxed);
     xa_word nw = entry == 0 ? 0 : (i == c ? entry : xa_make_sibling(c));
     n->slots[i].store(nw, std::memory_order_release);
     count += static_cast<int>(nw != 0) - static_cast<int>(w != 0);
+    unsibled |= xa_word_sibling(w) && nw != w;
     if (n->shift != 0 && xa_word_node(w)) retire_subtree(xa, xa_word_to_node(w));
   }
   n->count = static_cast<unsigned char>(count);
+  if (unsibled) siblings_changed(n);
   if (entry == 0) {
     s.pos_ = xa_state::pos::restart;
     if (count == 0) {

@@ -2,6 +2,7 @@
 #include <bit>
 
 #include "xarray/impl.h"
+#include "xarray/test_hooks.h"
 
 namespace maple::detail {
 
@@ -14,6 +15,46 @@ std::uint64_t xa_impl::range_last(const xa_state &s) noexcept {
 std::uint64_t xa_impl::slot_first(const xa_state &s) noexcept {
   if (!s.node_) return 0;
   return xa_slot_start(s.index_, s.node_->shift, s.offset_);
+}
+
+namespace {
+std::atomic<void (*)(void *)> sibling_hook{nullptr};
+std::atomic<void *> sibling_hook_arg{nullptr};
+}  // namespace
+
+void xa_set_sibling_hook(void (*fn)(void *), void *arg) noexcept {
+  sibling_hook_arg.store(arg, std::memory_order_relaxed);
+  sibling_hook.store(fn, std::memory_order_release);
+}
+
+xa_word xa_impl::read_sibling(const xa_node *n, unsigned &off) noexcept {
+  // The first slot is read after the sibling word, so in between a writer
+  // may erase or split the entry and store a smaller one there that does
+  // not cover `off`. Every write that turns a sibling word into anything
+  // else bumps n->seq after its slot stores (siblings_changed), so:
+  //  * a first-slot word stored after such a write makes the second seq
+  //    load see the bump (the word's release store comes after it);
+  //  * if the first seq load already saw it, the write's slot stores are
+  //    visible, so the sibling re-read below is not the one it replaced.
+  // An unchanged seq therefore means the word was stored while `off` still
+  // was its sibling (or is the nullptr or piece word of the very erase or
+  // split that ends it): a word that held `off`. Retired nodes only turn
+  // slots into retry words and are never written again: no bump needed.
+  for (;;) {
+    const std::uint32_t seq = n->seq.load(std::memory_order_acquire);
+    unsigned c = off;
+    xa_word w = n->slots[c].load(std::memory_order_acquire);
+    while (xa_word_sibling(w)) {  // siblings point to lower offsets: this ends
+      c = xa_sibling_offset(w);
+      if (auto *hook = sibling_hook.load(std::memory_order_acquire))
+        hook(sibling_hook_arg.load(std::memory_order_relaxed));
+      w = n->slots[c].load(std::memory_order_acquire);
+    }
+    if (n->seq.load(std::memory_order_relaxed) != seq) continue;  // acquire loads above order it
+    if (c != off && n->shift != 0 && xa_word_node(w)) w = xa_retry_word;
+    off = c;
+    return w;
+  }
 }
 
 unsigned xa_impl::extent(const xa_node *n, unsigned offset) noexcept {
@@ -41,14 +82,7 @@ xa_word xa_impl::start(xa_state &s) noexcept {
 
 xa_word xa_impl::descend(xa_state &s, xa_node *n) noexcept {
   unsigned off = xa_slot_of(s.index_, n->shift);
-  xa_word w = n->slots[off].load(std::memory_order_acquire);
-  // Sibling words point to lower offsets, so this ends. A sibling whose
-  // first slot now holds a node was caught mid-split: walk again.
-  while (xa_word_sibling(w)) {
-    off = xa_sibling_offset(w);
-    w = n->slots[off].load(std::memory_order_acquire);
-    if (n->shift != 0 && xa_word_node(w)) w = xa_retry_word;
-  }
+  xa_word w = read_slot(n, off);
   s.node_ = n;
   s.offset_ = static_cast<unsigned char>(off);
   return w;
@@ -69,10 +103,8 @@ xa_word xa_impl::reload(xa_state &s) noexcept {
   if (s.err_ != errc::ok) return 0;
   if (s.pos_ != xa_state::pos::walked) return load(s);
   if (!s.node_) return head(*s.xa_);
-  xa_word w = s.node_->slots[s.offset_].load(std::memory_order_acquire);
-  while (xa_word_sibling(w))
-    w = s.node_->slots[xa_sibling_offset(w)].load(std::memory_order_acquire);
-  return w;
+  unsigned off = s.offset_;
+  return read_slot(s.node_, off);
 }
 
 xa_word xa_impl::next(xa_state &s) noexcept {

@@ -39,11 +39,8 @@ void *xarray::load(std::uint64_t index) const noexcept {
     const xa_node *n = xa_word_to_node(w);
     if (index > xa_span_mask(n->shift)) return nullptr;
     for (;;) {
-      w = n->slots[xa_slot_of(index, n->shift)].load(std::memory_order_acquire);
-      while (xa_word_sibling(w)) {
-        w = n->slots[xa_sibling_offset(w)].load(std::memory_order_acquire);
-        if (n->shift != 0 && xa_word_node(w)) w = xa_retry_word;
-      }
+      unsigned off = xa_slot_of(index, n->shift);
+      w = xa_impl::read_slot(n, off);
       if (!xa_word_node(w)) break;
       n = xa_word_to_node(w);
     }
