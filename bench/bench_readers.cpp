@@ -15,20 +15,26 @@
 // and the maple tree in RCU mode (maple+rcu: lookups take no lock, each in
 // its own read section; the writer serialises on the tree's own lock).
 //
-// Aims (issue 4): maple+rcu reader throughput with one writer at least 80%
-// of that without; at least 5x the shared_mutex peers under the same write
-// load.
+// Aims: maple+rcu reader throughput with one writer at least 80% of that
+// without; at least 5x the shared_mutex peers under the same write load.
+//
+// MAPLE_BENCH_PIN=1 pins reader thread i to CPU i and the writer to the CPU
+// after the readers (modulo the CPUs this process may use), so that on a
+// 2-core machine one reader and the writer each own a core.
 #include "peers.h"
 #include "workload.h"
 
 #include <maple/rcu.h>
 
 #include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -40,6 +46,39 @@ namespace mb = maple_bench;
 namespace {
 
 constexpr std::size_t lookups_per_iteration = 1024;
+
+/// The CPUs this process may run on, read once at start-up: threads
+/// inherit their creator's affinity, so a later read would see a pinned
+/// thread's single CPU.
+const cpu_set_t &allowed_cpus() {
+  static const cpu_set_t set = [] {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    if (sched_getaffinity(0, sizeof s, &s) != 0) CPU_ZERO(&s);
+    return s;
+  }();
+  return set;
+}
+[[maybe_unused]] const cpu_set_t &allowed_at_start = allowed_cpus();
+
+/// Pins the calling thread to the k-th CPU this process may run on, when
+/// MAPLE_BENCH_PIN=1.
+void pin_to(unsigned k) {
+  const char *env = std::getenv("MAPLE_BENCH_PIN");
+  if (env == nullptr || std::string(env) != "1") return;
+  const cpu_set_t &allowed = allowed_cpus();
+  const int count = CPU_COUNT(&allowed);
+  if (count == 0) return;
+  int want = static_cast<int>(k % static_cast<unsigned>(count));
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed) || want-- != 0) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    return;
+  }
+}
 
 // A peer behind a reader-writer lock.
 template <class Peer>
@@ -77,7 +116,11 @@ struct maple_rcu {
 template <class Subject>
 class writer_thread {
  public:
-  writer_thread(Subject &s, const mb::Workload &w) : thread_([this, &s, &w] { run(s, w); }) {}
+  writer_thread(Subject &s, const mb::Workload &w, unsigned cpu)
+      : thread_([this, &s, &w, cpu] {
+          pin_to(cpu);
+          run(s, w);
+        }) {}
   writer_thread(const writer_thread &) = delete;
   writer_thread &operator=(const writer_thread &) = delete;
   ~writer_thread() { stop(); }
@@ -128,8 +171,11 @@ void bm_readers(benchmark::State &st, std::size_t n, bool with_writer) {
     run::subject = std::make_unique<Subject>();
     for (std::uint32_t i : w.shuffled)
       run::subject->store(w.ranges[i].first, w.ranges[i].last, w.value(i));
-    if (with_writer) run::writer = std::make_unique<writer_thread<Subject>>(*run::subject, w);
+    if (with_writer)
+      run::writer = std::make_unique<writer_thread<Subject>>(*run::subject, w,
+                                                             static_cast<unsigned>(st.threads()));
   }
+  pin_to(static_cast<unsigned>(st.thread_index()));
   const std::size_t batch = w.lookups.size();
   std::size_t at = (batch / static_cast<std::size_t>(st.threads())) *
                    static_cast<std::size_t>(st.thread_index());

@@ -585,3 +585,30 @@ TEST(XArrayLocklessRace, LoadAcrossAnErasedEntryOfAnInnerNode) {
 
 }  // namespace
 }  // namespace maple_test
+
+namespace maple_test {
+namespace {
+
+// find() from inside a multi-index entry keeps the index searched from; the
+// marked search moves it to the entry's first index (the kernel's xa_find:
+// xas_find keeps it, xas_find_marked moves to the canonical slot). Both are
+// documented in xarray.h; this pins them.
+TEST(XArrayFind, FromInsideAMultiIndexEntryMarkedAndUnmarked) {
+  maple::xarray xa;
+  static int x;
+  ASSERT_FALSE(xa.store_order(16, 4, &x));
+  xa.set_mark(16, maple::xa_mark::mark0);
+  std::uint64_t i = 21;
+  EXPECT_EQ(xa.find(i), &x);
+  EXPECT_EQ(i, 21u);
+  i = 21;
+  EXPECT_EQ(xa.find(i, ~std::uint64_t{0}, maple::xa_mark::mark0), &x);
+  EXPECT_EQ(i, 16u);
+  i = 21;
+  EXPECT_EQ(xa.find(i, ~std::uint64_t{0}, maple::xa_mark::mark1), nullptr);
+  EXPECT_EQ(i, 21u);  // nothing found: unchanged
+  xa.destroy();
+}
+
+}  // namespace
+}  // namespace maple_test

@@ -135,7 +135,10 @@ class xarray {
   /// `index` to where it was found (the first index of the entry, or `index`
   /// itself if that lies inside it). nullptr when none (index unchanged).
   void *find(std::uint64_t &index, std::uint64_t max = ~std::uint64_t{0}) const noexcept;
-  /// Likewise, among the entries carrying `mark`.
+  /// Likewise among entries carrying `mark`, with one difference, as the
+  /// kernel's xa_find with a mark filter: when `index` lies inside a marked
+  /// multi-index entry, `index` moves to the entry's first index (below the
+  /// `index` passed in; see xa_state::find_marked).
   void *find(std::uint64_t &index, std::uint64_t max, xa_mark mark) const noexcept;
   /// The first present entry strictly after the entry holding `index` (the
   /// rest of a multi-index entry holding it is skipped).
