@@ -2,8 +2,10 @@
 // replayer (tools/maple-vma): the input is trace text (split at the first
 // "\n#maps\n" line: what follows is used as every snapshot file's text, so
 // that seeding and comparing run too). Any input must be parsed or rejected
-// with a line number and a reason, never crash; every address space the
-// replay builds must validate.
+// with a line number, a column and a reason, never crash; a bad line is one
+// error and never a second one on another line (at most one error per line,
+// no more errors than lines with text); events and notes name lines of the
+// input; every address space the replay builds must validate.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,8 +16,52 @@
 #include "replay.h"
 #include "strace_parser.h"
 
+namespace {
+
+using namespace maple::vma_tool;
+
+[[noreturn]] void bad(const char *what, std::size_t line, std::size_t lines,
+                      const std::string &why) {
+  std::fprintf(stderr, "%s: line %zu of %zu, '%s'\n", what, line, lines, why.c_str());
+  std::abort();
+}
+
+// The lines of the text that hold something besides spaces.
+std::size_t lines_with_text(std::string_view text) {
+  std::size_t n = 0;
+  bool text_seen = false;
+  for (char c : text) {
+    if (c == '\n') {
+      n += text_seen;
+      text_seen = false;
+    } else if (c != ' ' && c != '\t' && c != '\r') {
+      text_seen = true;
+    }
+  }
+  return n + text_seen;
+}
+
+void check_parse(std::string_view trace, const parsed_trace &t) {
+  std::size_t prev = 0;
+  for (const parse_error &e : t.errors) {
+    if (e.line == 0 || e.line > t.lines || e.reason.empty() || e.column == 0)
+      bad("bad parse error", e.line, t.lines, e.reason);
+    if (e.line == prev) bad("two errors on one line (a cascade)", e.line, t.lines, e.reason);
+    prev = e.line;
+  }
+  if (t.errors.size() > lines_with_text(trace))
+    bad("more errors than lines", t.errors.size(), t.lines, "");
+  for (const parse_note &n : t.notes)
+    if (n.line == 0 || n.line > t.lines || n.what.empty()) bad("bad note", n.line, t.lines, n.what);
+  for (const event &e : t.events) {
+    if (e.line == 0 || e.line > t.lines || e.start_line == 0 || e.start_line > e.line)
+      bad("bad event lines", e.line, t.lines, e.name);
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  using namespace maple::vma_tool;
   std::string_view in(reinterpret_cast<const char *>(data), size);
   if (size > (1u << 16)) return 0;
   std::string_view trace = in, maps;
@@ -24,13 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     maps = in.substr(p + 7);
   }
   parsed_trace t = parse_trace(trace);
-  for (const parse_error &e : t.errors) {
-    if (e.line == 0 || e.line > t.lines || e.reason.empty()) {
-      std::fprintf(stderr, "bad parse error: line %zu of %zu, '%s'\n", e.line, t.lines,
-                   e.reason.c_str());
-      std::abort();
-    }
-  }
+  check_parse(trace, t);
   snapshot_set snaps;
   if (!maps.empty()) {
     // Every pid of the trace gets the same snapshots.

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -67,57 +68,195 @@ void progress_bar(std::size_t done, std::size_t total) {
   std::fflush(stderr);
 }
 
+// Parse errors (the first 20 in full, then the count), and the lines that
+// were no trace events, counted by kind.
+void report_parse(const std::string &trace, const parsed_trace &pt) {
+  for (std::size_t i = 0; i < pt.errors.size() && i < 20; ++i) {
+    const parse_error &e = pt.errors[i];
+    std::cerr << trace << ":" << e.line << ":" << e.column << ": " << e.reason << "\n    " << e.text
+              << "\n";
+  }
+  if (pt.errors.size() > 20) std::cerr << "... " << pt.errors.size() - 20 << " more errors\n";
+  if (!pt.errors.empty())
+    std::cerr << "maple-vma: " << pt.errors.size() << " unreadable lines (skipped)\n";
+  std::map<std::string, std::size_t> notes;
+  for (const parse_note &n : pt.notes) ++notes[n.what];
+  if (notes.empty()) return;
+  std::cerr << "maple-vma: lines skipped:";
+  const char *sep = " ";
+  for (const auto &[what, count] : notes) {
+    std::cerr << sep << what << " x" << count;
+    sep = ", ";
+  }
+  std::cerr << "\n";
+}
+
+// Calls that could change VMAs but that the model does not replay: once
+// per name, with the count.
+void report_not_modelled(const replay_stats &s) {
+  if (s.not_modelled.empty()) return;
+  std::cerr << "maple-vma: not modelled (succeeded in the trace, not replayed):";
+  const char *sep = " ";
+  for (const auto &[name, count] : s.not_modelled) {
+    std::cerr << sep << name << " x" << count;
+    sep = ", ";
+  }
+  std::cerr << "\n";
+}
+
+// Reads the command line into o; returns an exit status when it is done
+// (help, bad usage), nullopt to go on.
+std::optional<int> parse_options(const std::vector<std::string> &args, options &o) {
+  if (args.empty()) {
+    o.trace = MAPLE_VMA_DEFAULT_TRACE;
+    o.check = o.stats = true;
+    return o.trace.empty() ? std::optional<int>(usage(std::cerr, 2)) : std::nullopt;
+  }
+  if (args[0] == "-h" || args[0] == "--help") return usage(std::cout, 0);
+  if (args[0] != "replay") return usage(std::cerr, 2);
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    std::optional<std::string> v;
+    if (a == "--maps-dir" || a == "--touch" || a == "--pid") {
+      if (i + 1 >= args.size()) return usage(std::cerr, 2);
+      v = args[++i];
+    }
+    if (a == "--check") {
+      o.check = true;
+    } else if (a == "--stats") {
+      o.stats = true;
+    } else if (a == "--quiet") {
+      o.quiet = true;
+    } else if (a == "--maps-dir") {
+      o.maps_dir = v;
+    } else if (a == "--touch") {
+      o.touch = *v;
+    } else if (a == "--pid") {
+      if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos)
+        return usage(std::cerr, 2);
+      o.pid = std::stoll(*v);
+    } else if (o.trace.empty() && (a == "-" || a.rfind("-", 0) != 0)) {
+      o.trace = a;
+    } else {
+      std::cerr << "maple-vma: unknown argument '" << a << "'\n";
+      return usage(std::cerr, 2);
+    }
+  }
+  if (o.trace.empty()) return usage(std::cerr, 2);
+  return std::nullopt;
+}
+
+void print_maps(const replayer &r, const options &o) {
+  for (const auto &m : r.mms()) {
+    if (!m->used) continue;
+    if (o.pid && m->pid != *o.pid) continue;
+    std::cout << "== mm " << m->id << ": pid " << m->pid << " " << m->label << " (" << m->state
+              << "), " << m->as->map_count() << " VMAs ==\n"
+              << m->as->maps();
+  }
+}
+
+// Every comparison, the files never compared; true if all matched.
+bool print_check(const replayer &r, const options &o) {
+  std::size_t matched = 0;
+  std::cout << "== check against " << (*o.maps_dir).c_str() << " ==\n";
+  for (const comparison &c : r.comparisons()) {
+    std::cout << (c.matched ? "MATCH " : "DIFF  ") << c.file << " (pid " << c.pid
+              << ", marker at line " << c.line << ")\n";
+    for (const std::string &n : c.ignored) std::cout << "      ignored: " << n << "\n";
+    if (!c.matched) std::cout << c.diff;
+    matched += c.matched;
+  }
+  std::vector<std::string> missing = r.uncompared();
+  for (const std::string &f : missing)
+    std::cout << "NOT COMPARED " << f << " (no marker pair for it in the trace)\n";
+  std::cout << "check: " << matched << "/" << r.comparisons().size() + missing.size()
+            << " snapshot files match";
+  if (!r.divergences().empty()) std::cout << ", " << r.divergences().size() << " model divergences";
+  std::cout << "\n";
+  return matched == r.comparisons().size() && missing.empty();
+}
+
+// One line per syscall name: count, failed, skipped, interrupted, ...
+void print_call_stats(const replay_stats &s) {
+  for (const auto &[name, count] : s.calls) {
+    std::cout << "  " << std::left << std::setw(14) << name << std::right << std::setw(8) << count;
+    for (const auto &[map, what] :
+         {std::pair{&s.failed, "failed"}, std::pair{&s.skipped, "before the start marker"},
+          std::pair{&s.restarted, "interrupted (ERESTART*)"},
+          std::pair{&s.no_vma_change, "cannot change VMAs"},
+          std::pair{&s.not_modelled, "not modelled"}}) {
+      auto n = map->find(name);
+      if (n != map->end()) std::cout << "  (" << n->second << " " << what << ")";
+    }
+    std::cout << "\n";
+  }
+}
+
+// Per address space and in total: VMAs, splits, merges, tree shape.
+void print_mm_stats(const replayer &r) {
+  std::uint64_t vmas = 0, splits = 0, merges = 0, created = 0, nodes = 0, bytes = 0;
+  unsigned height = 0;
+  int mms = 0;
+  for (const auto &m : r.mms()) {
+    if (!m->used) continue;
+    ++mms;
+    maple::mm::mm_stats ms = m->as->stats();
+    maple::mm::address_space::tree_shape ts = m->as->tree_stats();
+    vmas += m->as->map_count();
+    splits += ms.splits;
+    merges += ms.merges;
+    created += ms.vmas_created;
+    nodes += ts.nodes;
+    bytes += ts.bytes;
+    height = std::max(height, ts.height);
+    std::cout << "  mm " << m->id << " (pid " << m->pid << "): " << m->as->map_count() << " VMAs, "
+              << ms.splits << " splits, " << ms.merges << " merges, tree height " << ts.height
+              << ", " << ts.nodes << " nodes, " << ts.bytes << " bytes\n";
+  }
+  std::cout << "address spaces: " << mms << ", VMAs at the end: " << vmas << ", created " << created
+            << ", splits " << splits << ", merges " << merges << "\n"
+            << "tree: max height " << height << ", " << nodes << " nodes, " << bytes << " bytes";
+  if (vmas)
+    std::cout << " (" << std::fixed << std::setprecision(1) << double(bytes) / double(vmas)
+              << " bytes per VMA)";
+  std::cout << "\n";
+}
+
+void print_stats(const replayer &r, const parsed_trace &pt) {
+  const replay_stats &s = r.stats();
+  std::cout << "== stats ==\n"
+            << "trace: " << pt.lines << " lines, " << pt.events.size() << " events, " << s.syscalls
+            << " syscalls (" << s.applied << " applied to a model, " << s.markers << " markers), "
+            << pt.errors.size() << " unreadable lines, " << pt.notes.size()
+            << " other lines skipped\n";
+  print_call_stats(s);
+  print_mm_stats(r);
+  double rate = s.seconds > 0 ? double(s.syscalls) / s.seconds : 0;
+  std::cout << "replay: " << std::fixed << std::setprecision(3) << s.seconds * 1e3 << " ms, "
+            << std::setprecision(0) << rate << " syscalls/s\n";
+}
+
+replay_options replay_options_for(const options &o, const parsed_trace &pt) {
+  replay_options ro;
+  ro.check = o.check;
+  ro.touch_on_mmap = o.touch.find("mmap") != std::string::npos;
+  ro.touch_on_move = o.touch.find("mremap") != std::string::npos;
+  ro.touch_at_fork = o.touch.find("fork") != std::string::npos;
+  if (isatty(2) && pt.events.size() > 20000) ro.progress = progress_bar;
+  return ro;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   options o;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    o.trace = MAPLE_VMA_DEFAULT_TRACE;
-    o.check = o.stats = true;
-    if (o.trace.empty()) return usage(std::cerr, 2);
-  } else {
-    if (args[0] == "-h" || args[0] == "--help") return usage(std::cout, 0);
-    if (args[0] != "replay") return usage(std::cerr, 2);
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      const std::string &a = args[i];
-      auto value = [&]() -> std::optional<std::string> {
-        if (i + 1 >= args.size()) return std::nullopt;
-        return args[++i];
-      };
-      if (a == "--check")
-        o.check = true;
-      else if (a == "--stats")
-        o.stats = true;
-      else if (a == "--quiet")
-        o.quiet = true;
-      else if (a == "--maps-dir") {
-        o.maps_dir = value();
-        if (!o.maps_dir) return usage(std::cerr, 2);
-      } else if (a == "--touch") {
-        std::optional<std::string> v = value();
-        if (!v) return usage(std::cerr, 2);
-        o.touch = *v;
-      } else if (a == "--pid") {
-        std::optional<std::string> v = value();
-        if (!v || v->empty() || v->find_first_not_of("0123456789") != std::string::npos)
-          return usage(std::cerr, 2);
-        o.pid = std::stoll(*v);
-      } else if (o.trace.empty() && (a == "-" || a.rfind("-", 0) != 0)) {
-        o.trace = a;
-      } else {
-        std::cerr << "maple-vma: unknown argument '" << a << "'\n";
-        return usage(std::cerr, 2);
-      }
-    }
-    if (o.trace.empty()) return usage(std::cerr, 2);
-  }
+  if (std::optional<int> rc = parse_options({argv + 1, argv + argc}, o)) return *rc;
   if (!o.maps_dir) {
     o.maps_dir =
         o.trace == "-" ? std::string{} : std::filesystem::path(o.trace).parent_path().string();
     if (o.maps_dir->empty() && o.trace != "-") o.maps_dir = ".";
   }
-
   std::string text, why;
   if (!read_trace(o.trace, text, why)) {
     std::cerr << "maple-vma: " << why << "\n";
@@ -126,11 +265,7 @@ int main(int argc, char **argv) {
   parsed_trace pt = parse_trace(text);
   text.clear();
   text.shrink_to_fit();
-  for (std::size_t i = 0; i < pt.errors.size() && i < 20; ++i) {
-    const parse_error &e = pt.errors[i];
-    std::cerr << o.trace << ":" << e.line << ": " << e.reason << "\n    " << e.text << "\n";
-  }
-  if (pt.errors.size() > 20) std::cerr << "... " << pt.errors.size() - 20 << " more errors\n";
+  report_parse(o.trace, pt);
 
   snapshot_set snaps = snapshot_set::load(*o.maps_dir, why);
   if (!why.empty()) std::cerr << "maple-vma: " << why << "\n";
@@ -138,94 +273,16 @@ int main(int argc, char **argv) {
     std::cerr << "maple-vma: --check: no maps.* files in '" << *o.maps_dir << "'\n";
     return 2;
   }
-  replay_options ro;
-  ro.check = o.check;
-  ro.touch_on_mmap = o.touch.find("mmap") != std::string::npos;
-  ro.touch_on_move = o.touch.find("mremap") != std::string::npos;
-  ro.touch_at_fork = o.touch.find("fork") != std::string::npos;
-  if (isatty(2) && pt.events.size() > 20000) ro.progress = progress_bar;
-  replayer r(std::move(snaps), ro);
+  replayer r(std::move(snaps), replay_options_for(o, pt));
   r.run(pt.events);
 
-  if (!o.quiet) {
-    for (const auto &m : r.mms()) {
-      if (!m->used) continue;
-      if (o.pid && m->pid != *o.pid) continue;
-      std::cout << "== mm " << m->id << ": pid " << m->pid << " " << m->label << " (" << m->state
-                << "), " << m->as->map_count() << " VMAs ==\n"
-                << m->as->maps();
-    }
-  }
+  if (!o.quiet) print_maps(r, o);
   for (const divergence &d : r.divergences())
     std::cerr << o.trace << ":" << d.line << ": model diverges: " << d.what << "\n";
-
+  report_not_modelled(r.stats());
   bool ok = r.divergences().empty();
-  if (o.check) {
-    std::size_t matched = 0;
-    std::cout << "== check against " << (*o.maps_dir).c_str() << " ==\n";
-    for (const comparison &c : r.comparisons()) {
-      std::cout << (c.matched ? "MATCH " : "DIFF  ") << c.file << " (pid " << c.pid
-                << ", marker at line " << c.line << ")\n";
-      for (const std::string &n : c.ignored) std::cout << "      ignored: " << n << "\n";
-      if (!c.matched) std::cout << c.diff;
-      matched += c.matched;
-    }
-    std::vector<std::string> missing = r.uncompared();
-    for (const std::string &f : missing)
-      std::cout << "NOT COMPARED " << f << " (no marker pair for it in the trace)\n";
-    std::cout << "check: " << matched << "/" << r.comparisons().size() + missing.size()
-              << " snapshot files match";
-    if (!r.divergences().empty())
-      std::cout << ", " << r.divergences().size() << " model divergences";
-    std::cout << "\n";
-    ok = ok && matched == r.comparisons().size() && missing.empty();
-  }
-
-  if (o.stats) {
-    const replay_stats &s = r.stats();
-    std::cout << "== stats ==\n"
-              << "trace: " << pt.lines << " lines, " << pt.events.size() << " events, "
-              << s.syscalls << " syscalls (" << s.applied << " applied to a model, " << s.markers
-              << " markers)\n";
-    for (const auto &[name, count] : s.calls) {
-      std::cout << "  " << std::left << std::setw(14) << name << std::right << std::setw(8)
-                << count;
-      auto f = s.failed.find(name);
-      if (f != s.failed.end()) std::cout << "  (" << f->second << " failed)";
-      auto k = s.skipped.find(name);
-      if (k != s.skipped.end()) std::cout << "  (" << k->second << " before the start marker)";
-      std::cout << "\n";
-    }
-    std::uint64_t vmas = 0, splits = 0, merges = 0, created = 0, nodes = 0, bytes = 0;
-    unsigned height = 0;
-    int mms = 0;
-    for (const auto &m : r.mms()) {
-      if (!m->used) continue;
-      ++mms;
-      maple::mm::mm_stats ms = m->as->stats();
-      maple::mm::address_space::tree_shape ts = m->as->tree_stats();
-      vmas += m->as->map_count();
-      splits += ms.splits;
-      merges += ms.merges;
-      created += ms.vmas_created;
-      nodes += ts.nodes;
-      bytes += ts.bytes;
-      height = std::max(height, ts.height);
-      std::cout << "  mm " << m->id << " (pid " << m->pid << "): " << m->as->map_count()
-                << " VMAs, " << ms.splits << " splits, " << ms.merges << " merges, tree height "
-                << ts.height << ", " << ts.nodes << " nodes, " << ts.bytes << " bytes\n";
-    }
-    std::cout << "address spaces: " << mms << ", VMAs at the end: " << vmas << ", created "
-              << created << ", splits " << splits << ", merges " << merges << "\n"
-              << "tree: max height " << height << ", " << nodes << " nodes, " << bytes << " bytes";
-    if (vmas)
-      std::cout << " (" << std::fixed << std::setprecision(1) << double(bytes) / double(vmas)
-                << " bytes per VMA)";
-    std::cout << "\n";
-    double rate = s.seconds > 0 ? double(s.syscalls) / s.seconds : 0;
-    std::cout << "replay: " << std::fixed << std::setprecision(3) << s.seconds * 1e3 << " ms, "
-              << std::setprecision(0) << rate << " syscalls/s\n";
-  }
+  if (o.check) ok = print_check(r, o) && ok;
+  if (o.stats) print_stats(r, pt);
   if (!pt.errors.empty()) return 2;
   if (o.check && !ok) return 1;
   return 0;

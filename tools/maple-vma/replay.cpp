@@ -18,8 +18,6 @@ namespace mmns = maple::mm;
 
 namespace {
 
-constexpr std::uint64_t marker_base = 0x6d617073;  // "maps"
-
 std::vector<std::string> split_lines(const std::string &text) {
   std::vector<std::string> out;
   std::size_t pos = 0;
@@ -237,8 +235,7 @@ struct creation {
   std::uint64_t flags = 0;
 };
 
-constexpr std::uint64_t clone_vm = 0x100, clone_files = 0x400, clone_vfork = 0x4000,
-                        clone_thread = 0x10000;
+constexpr std::uint64_t clone_vm = 0x100, clone_files = 0x400, clone_thread = 0x10000;
 
 }  // namespace
 
@@ -451,20 +448,7 @@ struct replayer::impl {
     if (p->tasks.empty() && p->mm && p->mm->pid == p->tgid) p->mm->state = how;
   }
 
-  // ---- the syscalls ----
-  bool num(const event &e, std::size_t i, std::uint64_t &v) {
-    if (i >= e.args.size()) {
-      diverge(e, "argument " + std::to_string(i + 1) + " missing");
-      return false;
-    }
-    std::string why;
-    if (!arg_value(e.args[i], v, why)) {
-      diverge(e, "argument " + std::to_string(i + 1) + ": " + why);
-      return false;
-    }
-    return true;
-  }
-
+  // ---- the syscalls: one typed record each (event::call), applied by kind ----
   static std::uint64_t ret(const event &e) { return static_cast<std::uint64_t>(e.res.value); }
 
   void check_marker(process &p, const event &e, char kind, bool end) {
@@ -488,204 +472,175 @@ struct replayer::impl {
     r.cmps_.push_back(std::move(c));
   }
 
+  // A call that failed (counted, changes nothing) or was interrupted.
+  void count_unsuccessful(const event &e) {
+    if (e.res.failed()) ++r.st_.failed[e.name];
+    if (e.res.restarted()) ++r.st_.restarted[e.name];
+  }
+
   void syscall(const event &e) {
     ++r.st_.syscalls;
     ++r.st_.calls[e.name];
-    const std::string &n = e.name;
     std::shared_ptr<process> pp = task(e);
     process &p = *pp;
-
     // Creation and exec come first: they change which mm the task uses.
-    if (n == "clone" || n == "clone3" || n == "fork" || n == "vfork") {
-      if (e.res.unknown || e.res.value <= 0) {
-        if (e.res.failed()) ++r.st_.failed[n];
-        return;
-      }
-      apply_creation(current);
-      return;
+    switch (e.call.kind) {
+      case call_kind::create: return on_create(e);
+      case call_kind::exec: return on_exec(p, e);
+      case call_kind::exit: return;  // the +++ line ends the task
+      case call_kind::marker: return check_marker(p, e, e.call.marker, e.call.marker_end);
+      default: break;
     }
-    if (n == "execve" || n == "execveat") {
-      if (e.res.unknown || e.res.value != 0) {
-        if (e.res.failed()) ++r.st_.failed[n];
-        return;
-      }
-      mm_record *old = p.mm;
-      ++p.execs;
-      std::string label = "pid " + std::to_string(p.tgid);
-      std::size_t path_arg = n == "execve" ? 0 : 1;
-      if (e.args.size() > path_arg && e.args[path_arg].k == arg::kind::string)
-        label = e.args[path_arg].text;
-      p.mm = new_mm(p.tgid, p.execs, label);
-      p.mm->awaiting_start = snaps.files.count(snapshot_name('a', p.tgid, p.execs)) != 0;
-      p.mm->used = true;
-      if (old && old->pid == p.tgid)
-        old->state = "replaced by execve at line " + std::to_string(e.line);
-      // A new image: a fresh fd table is not needed (fds survive exec), but the
-      // CLONE_FILES sharing with the parent ends.
-      p.fds = std::make_shared<fd_table>(*p.fds);
-      return;
-    }
-    if (n == "exit_group" || n == "exit") return;  // the +++ line ends the task
-
+    if (e.res.failed() || e.res.unknown) return count_unsuccessful(e);
     mm_record &m = *p.mm;
-    // Markers: munmap(0x6d617073XY, 0).
-    if (n == "munmap" && e.args.size() == 2 && e.args[0].k == arg::kind::integer &&
-        (e.args[0].value >> 8) == marker_base && e.args[1].k == arg::kind::integer &&
-        e.args[1].value == 0) {
-      char kind = static_cast<char>('a' + (((e.args[0].value >> 4) & 0xf) - 0xa));
-      unsigned y = e.args[0].value & 0xf;
-      if ((kind == 'a' || kind == 'b' || kind == 'c' || kind == 'e') && y <= 1) {
-        check_marker(p, e, kind, y == 1);
-        return;
-      }
-    }
-    if (e.res.failed() || e.res.unknown) {
-      if (e.res.failed()) ++r.st_.failed[n];
-      return;
-    }
-    if (m.awaiting_start) {
-      // In maps.start already; only the break is remembered.
-      ++r.st_.skipped[n];
-      if (n == "brk") {
-        if (!m.first_brk) m.first_brk = ret(e);
-        m.last_brk = ret(e);
-      }
-      return;
-    }
+    if (m.awaiting_start) return before_start(m, e);
     m.used = true;
+    if (e.call.kind == call_kind::none) {
+      ++r.st_.no_vma_change[e.name];  // personality, prctl(PR_SET_NAME), ...
+      return;
+    }
+    if (e.call.kind == call_kind::not_modelled) {
+      ++r.st_.not_modelled[e.name];  // reported once per kind, not a divergence
+      return;
+    }
     ++r.st_.applied;
+    if (!e.call.error.empty()) return diverge(e, e.call.error);
+    apply(p, m, e);
+  }
+
+  void on_create(const event &e) {
+    if (e.res.unknown || e.res.value <= 0) return count_unsuccessful(e);
+    apply_creation(current);
+  }
+
+  void on_exec(process &p, const event &e) {
+    if (e.res.unknown || e.res.value != 0) return count_unsuccessful(e);
+    mm_record *old = p.mm;
+    ++p.execs;
+    std::string label = e.call.path.empty() ? "pid " + std::to_string(p.tgid) : e.call.path;
+    p.mm = new_mm(p.tgid, p.execs, label);
+    p.mm->awaiting_start = snaps.files.count(snapshot_name('a', p.tgid, p.execs)) != 0;
+    p.mm->used = true;
+    if (old && old->pid == p.tgid)
+      old->state = "replaced by execve at line " + std::to_string(e.line);
+    // A new image: a fresh fd table is not needed (fds survive exec), but the
+    // CLONE_FILES sharing with the parent ends.
+    p.fds = std::make_shared<fd_table>(*p.fds);
+  }
+
+  // Between execve and the start marker: in maps.start already; only the
+  // break is remembered.
+  void before_start(mm_record &m, const event &e) {
+    ++r.st_.skipped[e.name];
+    if (e.call.kind != call_kind::brk) return;
+    if (!m.first_brk) m.first_brk = ret(e);
+    m.last_brk = ret(e);
+  }
+
+  void check(const event &e, std::error_code ec) {
+    if (ec) diverge(e, "model says " + errname(ec));
+  }
+
+  void apply(process &p, mm_record &m, const event &e) {
+    const vma_call &c = e.call;
     mmns::address_space &as = *m.as;
-    std::uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0;
-    if (n == "mmap" || n == "mmap2") {
-      if (!num(e, 0, a0) || !num(e, 1, a1) || !num(e, 2, a2) || !num(e, 3, a3)) return;
-      std::uint64_t off = 0;
-      if (!num(e, 5, off)) return;
-      if (n == "mmap2") off <<= 12;
-      mmns::file_ref f;
-      if (!(a3 & mmns::map_anonymous)) {
-        if (e.args.size() < 5 || e.args[4].k != arg::kind::fd) {
-          diverge(e, "a file mapping without an fd<path> argument");
-          return;
-        }
-        f = file_for(p, e.args[4].value, e.args[4].path);
-      }
-      unsigned flags = static_cast<unsigned>(a3);
-      // The returned address, as MAP_FIXED (ASLR); a call that was not
-      // MAP_FIXED found a free range, so the model must not replace anything.
-      if (!(flags & (mmns::map_fixed | mmns::map_fixed_noreplace)))
-        flags |= mmns::map_fixed_noreplace;
-      std::uint64_t out = 0;
-      if (std::error_code ec = as.mmap(ret(e), a1, static_cast<unsigned>(a2), flags, f, off, out))
-        diverge(e, "at " + hexs(ret(e)) + ": model says " + errname(ec));
-      else if (out != ret(e))
-        diverge(e, "model placed it at " + hexs(out) + ", kernel at " + hexs(ret(e)));
-      else if (opt.touch_on_mmap && !f && (flags & mmns::map_type) == mmns::map_private &&
-               (a2 & mmns::prot_write))
-        (void)as.touch(out, a1);  // written at once (docs/mm.md "Replaying traces")
-    } else if (n == "munmap") {
-      if (!num(e, 0, a0) || !num(e, 1, a1)) return;
-      if (std::error_code ec = as.munmap(a0, a1)) diverge(e, "model says " + errname(ec));
-    } else if (n == "mprotect" || n == "pkey_mprotect") {
-      if (!num(e, 0, a0) || !num(e, 1, a1) || !num(e, 2, a2)) return;
-      if (std::error_code ec = as.mprotect(a0, a1, static_cast<unsigned>(a2)))
-        diverge(e, "model says " + errname(ec));
-    } else if (n == "mremap") {
-      if (!num(e, 0, a0) || !num(e, 1, a1) || !num(e, 2, a2) || !num(e, 3, a3)) return;
-      if (e.args.size() > 4 && !num(e, 4, a4)) return;
-      unsigned flags = static_cast<unsigned>(a3);
-      std::uint64_t target = 0;
-      if (ret(e) == a0 && !(flags & mmns::mremap_fixed)) {
-        flags &= ~unsigned(mmns::mremap_maymove);  // stayed: in place only
-      } else {
-        flags |= mmns::mremap_maymove | mmns::mremap_fixed;
-        target = ret(e);
-      }
-      if (opt.touch_on_move && a2 > a1) {
-        // Data kept by a growing/moving mremap was written (anon_vma: the
-        // moved VMA keeps its pgoff).
-        if (auto v = as.vma_lookup(a0);
-            v && !(v->flags & mmns::vm::shared) && (v->flags & mmns::vm::write))
-          (void)as.touch(a0, a1);
-      }
-      std::uint64_t out = 0;
-      if (std::error_code ec = as.mremap(a0, a1, a2, flags, target, out))
-        diverge(e, "model says " + errname(ec));
-      else if (out != ret(e))
-        diverge(e, "model moved it to " + hexs(out) + ", kernel to " + hexs(ret(e)));
-    } else if (n == "brk") {
-      if (!num(e, 0, a0)) return;
-      mmns::layout l = as.get_layout();
-      if (!m.brk_known) {
-        // The first brk result is the break at exec (start_brk).
-        l.start_brk = l.brk = ret(e);
-        as.set_layout(l);
-        m.brk_known = true;
-        if (a0 == 0) return;
-      }
-      if (a0 == 0) {
-        if (ret(e) != l.brk)
-          diverge(e, "brk is " + hexs(l.brk) + " in the model, " + hexs(ret(e)) + " in the kernel");
+    switch (c.kind) {
+      case call_kind::mmap: return apply_mmap(p, as, e);
+      case call_kind::munmap: return check(e, as.munmap(c.addr, c.len));
+      case call_kind::mprotect:
+        return check(e, as.mprotect(c.addr, c.len, static_cast<unsigned>(c.prot)));
+      case call_kind::mremap: return apply_mremap(as, e);
+      case call_kind::brk: return apply_brk(m, e);
+      case call_kind::madvise:
+        return check(e, as.madvise(c.addr, c.len, static_cast<int>(c.flags)));
+      case call_kind::mlock:
+        return check(e, as.mlock(c.addr, c.len, static_cast<unsigned>(c.flags)));
+      case call_kind::munlock: return check(e, as.munlock(c.addr, c.len));
+      case call_kind::set_vma:
+        // PR_SET_VMA_ANON_NAME is sub-option 0; the others change nothing here.
+        if (c.option == 0) check(e, as.set_anon_name(c.addr, c.len, c.name));
         return;
-      }
-      if (ret(e) != a0) return;  // refused by the kernel: nothing changed
-      std::uint64_t got = as.brk(a0);
-      if (got != ret(e)) diverge(e, "model's brk(" + hexs(a0) + ") = " + hexs(got));
-    } else if (n == "madvise") {
-      if (!num(e, 0, a0) || !num(e, 1, a1) || !num(e, 2, a2)) return;
-      if (std::error_code ec = as.madvise(a0, a1, static_cast<int>(a2)))
-        diverge(e, "model says " + errname(ec));
-    } else if (n == "mlock" || n == "mlock2") {
-      if (!num(e, 0, a0) || !num(e, 1, a1)) return;
-      if (n == "mlock2" && !num(e, 2, a2)) return;
-      if (std::error_code ec = as.mlock(a0, a1, static_cast<unsigned>(a2)))
-        diverge(e, "model says " + errname(ec));
-    } else if (n == "munlock") {
-      if (!num(e, 0, a0) || !num(e, 1, a1)) return;
-      if (std::error_code ec = as.munlock(a0, a1)) diverge(e, "model says " + errname(ec));
-    } else if (n == "prctl") {
-      if (!num(e, 0, a0)) return;
-      if (a0 != 0x53564d41) return;  // only PR_SET_VMA changes VMAs
-      if (!num(e, 1, a1) || !num(e, 2, a2) || !num(e, 3, a3)) return;
-      std::string name;
-      if (e.args.size() > 4 && e.args[4].k == arg::kind::string) name = e.args[4].text;
-      if (a1 == 0) {
-        if (std::error_code ec = as.set_anon_name(a2, a3, name))
-          diverge(e, "model says " + errname(ec));
-      }
-    } else if (n == "mlockall" || n == "munlockall" || n == "mbind" || n == "shmat" ||
-               n == "shmdt" || n == "remap_file_pages" || n == "io_setup" || n == "io_destroy" ||
-               n == "mseal" || n == "process_madvise" || n == "set_mempolicy_home_node") {
-      diverge(e, "not modelled by the replayer (succeeded in the trace)");
-    } else {
-      --r.st_.applied;  // not a VMA syscall (personality, ...)
+      default: return;
     }
   }
 
+  void apply_mmap(process &p, mmns::address_space &as, const event &e) {
+    const vma_call &c = e.call;
+    mmns::file_ref f;
+    if (!(c.flags & mmns::map_anonymous)) f = file_for(p, c.fd, c.path);
+    unsigned flags = static_cast<unsigned>(c.flags);
+    // The returned address, as MAP_FIXED (ASLR); a call that was not
+    // MAP_FIXED found a free range, so the model must not replace anything.
+    if (!(flags & (mmns::map_fixed | mmns::map_fixed_noreplace)))
+      flags |= mmns::map_fixed_noreplace;
+    std::uint64_t out = 0;
+    unsigned prot = static_cast<unsigned>(c.prot);
+    if (std::error_code ec = as.mmap(ret(e), c.len, prot, flags, f, c.offset, out))
+      diverge(e, "at " + hexs(ret(e)) + ": model says " + errname(ec));
+    else if (out != ret(e))
+      diverge(e, "model placed it at " + hexs(out) + ", kernel at " + hexs(ret(e)));
+    else if (opt.touch_on_mmap && !f && (flags & mmns::map_type) == mmns::map_private &&
+             (prot & mmns::prot_write))
+      (void)as.touch(out, c.len);  // written at once (docs/mm.md "Replaying traces")
+  }
+
+  void apply_mremap(mmns::address_space &as, const event &e) {
+    const vma_call &c = e.call;
+    unsigned flags = static_cast<unsigned>(c.flags);
+    std::uint64_t target = 0;
+    if (ret(e) == c.addr && !(flags & mmns::mremap_fixed)) {
+      flags &= ~unsigned(mmns::mremap_maymove);  // stayed: in place only
+    } else {
+      flags |= mmns::mremap_maymove | mmns::mremap_fixed;
+      target = ret(e);
+    }
+    if (opt.touch_on_move && c.new_len > c.len) {
+      // Data kept by a growing/moving mremap was written (anon_vma: the
+      // moved VMA keeps its pgoff).
+      if (auto v = as.vma_lookup(c.addr);
+          v && !(v->flags & mmns::vm::shared) && (v->flags & mmns::vm::write))
+        (void)as.touch(c.addr, c.len);
+    }
+    std::uint64_t out = 0;
+    if (std::error_code ec = as.mremap(c.addr, c.len, c.new_len, flags, target, out))
+      diverge(e, "model says " + errname(ec));
+    else if (out != ret(e))
+      diverge(e, "model moved it to " + hexs(out) + ", kernel to " + hexs(ret(e)));
+  }
+
+  void apply_brk(mm_record &m, const event &e) {
+    std::uint64_t want = e.call.addr;
+    mmns::address_space &as = *m.as;
+    mmns::layout l = as.get_layout();
+    if (!m.brk_known) {
+      // The first brk result is the break at exec (start_brk).
+      l.start_brk = l.brk = ret(e);
+      as.set_layout(l);
+      m.brk_known = true;
+      if (want == 0) return;
+    }
+    if (want == 0) {
+      if (ret(e) != l.brk)
+        diverge(e, "brk is " + hexs(l.brk) + " in the model, " + hexs(ret(e)) + " in the kernel");
+      return;
+    }
+    if (ret(e) != want) return;  // refused by the kernel: nothing changed
+    std::uint64_t got = as.brk(want);
+    if (got != ret(e)) diverge(e, "model's brk(" + hexs(want) + ") = " + hexs(got));
+  }
+
+  // Every successful clone (child tid, flags) and the paths mapped shared
+  // and writable, before the replay (docs/mm.md "Replaying traces").
   void prescan(const std::vector<event> &evs) {
     for (std::size_t i = 0; i < evs.size(); ++i) {
       const event &e = evs[i];
       if (e.t != event::type::syscall) continue;
-      const std::string &n = e.name;
-      if ((n == "clone" || n == "clone3" || n == "fork" || n == "vfork") && !e.res.unknown &&
-          e.res.value > 0) {
-        creation c{i, e.tid, 0};
-        std::string why;
-        if (n == "vfork") c.flags = clone_vm | clone_vfork;
-        for (const arg &a : e.args) {
-          if (n == "clone" && a.key == "flags") (void)arg_value(a, c.flags, why);
-          if (n == "clone3" && a.k == arg::kind::structure)
-            for (const arg &f : a.items)
-              if (f.key == "flags") (void)arg_value(f, c.flags, why);
-        }
-        created_by.emplace(e.res.value, c);
-      }
-      if ((n == "mmap" || n == "mmap2") && e.args.size() >= 5 && e.args[4].k == arg::kind::fd) {
-        std::uint64_t prot = 0, flags = 0;
-        std::string why;
-        if (arg_value(e.args[2], prot, why) && arg_value(e.args[3], flags, why) &&
-            (flags & mmns::map_type) != mmns::map_private && (prot & mmns::prot_write))
-          writable_paths.insert(e.args[4].path);
-      }
+      const vma_call &c = e.call;
+      if (c.kind == call_kind::create && !e.res.unknown && e.res.value > 0)
+        created_by.emplace(e.res.value, creation{i, e.tid, c.flags});
+      if (c.kind == call_kind::mmap && c.has_fd && c.prot_flags_known &&
+          (c.flags & mmns::map_type) != mmns::map_private && (c.prot & mmns::prot_write))
+        writable_paths.insert(c.path);
     }
   }
 };

@@ -70,9 +70,15 @@ struct mm_record {
 };
 
 struct replay_stats {
-  std::map<std::string, std::uint64_t> calls;    ///< syscall name -> events
-  std::map<std::string, std::uint64_t> failed;   ///< failed in the trace (skipped)
-  std::map<std::string, std::uint64_t> skipped;  ///< before a start marker (in maps.start)
+  std::map<std::string, std::uint64_t> calls;      ///< syscall name -> events
+  std::map<std::string, std::uint64_t> failed;     ///< failed in the trace (skipped)
+  std::map<std::string, std::uint64_t> restarted;  ///< `= ? ERESTART...` (skipped)
+  std::map<std::string, std::uint64_t> skipped;    ///< before a start marker (in maps.start)
+  /// Succeeded, cannot change VMAs (personality, prctl other than PR_SET_VMA).
+  std::map<std::string, std::uint64_t> no_vma_change;
+  /// Succeeded, can change VMAs, not replayed by the model (mbind, shmat, ...):
+  /// reported once per name with the count, not as divergences.
+  std::map<std::string, std::uint64_t> not_modelled;
   std::uint64_t syscalls = 0, applied = 0, markers = 0;
   double seconds = 0;
 };

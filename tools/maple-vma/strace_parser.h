@@ -1,22 +1,30 @@
-// strace_parser.h - parses `strace -f -tt -v -y` output into complete events
-// (tools/maple-vma; docs/mm.md "Replaying traces").
+// strace_parser.h - parses strace output into complete events, each with
+// its VMA meaning decoded once into a typed call record (tools/maple-vma;
+// docs/mm.md "Replaying traces").
 //
-//   PID HH:MM:SS.uuuuuu name(args) = result
-//   PID HH:MM:SS.uuuuuu name(args <unfinished ...>
-//   PID HH:MM:SS.uuuuuu <... name resumed>args) = result
-//   PID HH:MM:SS.uuuuuu --- SIGCHLD {...} ---
-//   PID HH:MM:SS.uuuuuu +++ exited with 0 +++    /   +++ killed by SIGPIPE +++
+//   PID HH:MM:SS.uuuuuu name(args) = result            (strace -f -o FILE)
+//   [pid PID] HH:MM:SS.uuuuuu name(args) = result      (strace -f to stderr)
+//   HH:MM:SS.uuuuuu name(args) = result                (one task, no PID shown)
+//   PID TIME name(args <unfinished ...>
+//   PID TIME <... name resumed>args) = result
+//   PID TIME --- SIGCHLD {...} ---
+//   PID TIME +++ exited with 0 +++   /   +++ killed by SIGPIPE (core dumped) +++
 //
-// A split call becomes one event at its completion (the resumed line), with
-// the argument text of both halves joined. Malformed input is rejected with
-// the line number and a reason; the parser never reads out of bounds and
-// never recurses deeper than a fixed limit (it is fuzzed: fuzz/fuzz_trace.cpp).
+// TIME: -t, -tt, -ttt or -r form, or none. A split call becomes one event at
+// its completion (the resumed line), with the argument text of both halves
+// joined. A line that cannot be read is exactly one error (line, column,
+// reason) and never a second one on a later line: an unfinished half whose
+// line failed still pairs with its resumed line. strace's own messages
+// (`strace: ...`, `[ Process PID=N ... ]`, -c tables, -k stack lines) are
+// notes, not errors. The parser never reads out of bounds and never recurses
+// deeper than a fixed limit (it is fuzzed: fuzz/fuzz_trace.cpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +36,8 @@ struct arg {
   enum class kind {
     integer,    ///< 42, 0x7f00, -1, 0644
     null,       ///< NULL
-    flags,      ///< PROT_READ|PROT_WRITE, MAP_PRIVATE|0x40000, 0 is an integer
-    fd,         ///< 3</usr/lib/x.so>
+    flags,      ///< PROT_READ|PROT_WRITE, MAP_PRIVATE|0x40000, 21<<MAP_HUGE_SHIFT; 0 is an integer
+    fd,         ///< 3</usr/lib/x.so>, 3</memfd:x>(deleted), 5<socket:[123]>, AT_FDCWD</tmp>
     string,     ///< "text" (unescaped into `text`), maybe truncated ("..."...)
     array,      ///< [a, b] (elements in `items`)
     structure,  ///< {key=value, ...} (fields in `items`, each with `key`)
@@ -42,17 +50,65 @@ struct arg {
                                    ///< numeric bits of flags
   bool negative = false;           ///< integer written with '-'
   std::vector<std::string> names;  ///< flags: the symbolic names, in order
-  std::string path;                ///< fd: the path between < and >
-  std::vector<arg> items;          ///< array elements / struct fields
-  std::vector<arg> out;            ///< `{in} => {out}`: the fields of the out struct
+  /// fd: the file's name as the kernel gives it (/proc/PID/fd readlink, as
+  /// /proc/PID/maps prints it): strace's escapes decoded, a -yy device suffix
+  /// (`<char 1:5>`) dropped, and " (deleted)" at the end of a deleted file.
+  std::string path;
+  bool deleted = false;    ///< fd: marked deleted (`N</p>(deleted)` or `N</p (deleted)>`)
+  std::vector<arg> items;  ///< array elements / struct fields
+  std::vector<arg> out;    ///< `{in} => {out}`: the fields of the out struct
 };
 
 /// A syscall's return value.
 struct result {
-  bool unknown = false;    ///< `= ?` (exit, exit_group, execve of a dying task)
+  bool unknown = false;    ///< `= ?` (exit, exit_group, execve of a dying task, ERESTART*)
   std::int64_t value = 0;  ///< as a signed number (`= -1 ENOMEM` -> -1)
-  std::string error;       ///< errno name ("ENOMEM"), "" on success
+  std::string error;       ///< errno name ("ENOMEM", "ERESTARTSYS"), "" on success
   bool failed() const noexcept { return !unknown && value < 0 && !error.empty(); }
+  /// `= ? ERESTART...`: interrupted by a signal, to be restarted (a later line).
+  bool restarted() const noexcept { return unknown && error.rfind("ERESTART", 0) == 0; }
+};
+
+/// What a syscall does to the VMA model, decoded once from its arguments.
+enum class call_kind : std::uint8_t {
+  none,         ///< cannot change VMAs (personality, prctl(PR_SET_NAME), unknown names)
+  mmap,         ///< mmap, mmap2
+  munmap,       ///< munmap (not a marker)
+  marker,       ///< munmap(0x6d617073XY, 0): a snapshot marker
+  mprotect,     ///< mprotect, pkey_mprotect
+  mremap,       ///< mremap
+  brk,          ///< brk
+  madvise,      ///< madvise
+  mlock,        ///< mlock, mlock2
+  munlock,      ///< munlock
+  set_vma,      ///< prctl(PR_SET_VMA, ...)
+  create,       ///< clone, clone3, fork, vfork
+  exec,         ///< execve, execveat
+  exit,         ///< exit, exit_group
+  not_modelled  ///< can change VMAs, not replayed (mbind, shmat, mlockall, io_setup, ...)
+};
+
+/// The typed record of one syscall: the numbers the replayer needs, decoded
+/// from the arguments in the order the replay reads them. `error` is the
+/// first argument that could not be decoded ("argument 3: unknown constant
+/// X"); such a call cannot be applied.
+struct vma_call {
+  call_kind kind = call_kind::none;
+  std::string error;
+  std::uint64_t addr = 0;     ///< start address (mmap hint, munmap, mprotect, ...; set_vma: arg 3)
+  std::uint64_t len = 0;      ///< length (mremap: old length)
+  std::uint64_t new_len = 0;  ///< mremap
+  std::uint64_t prot = 0;     ///< mmap, mprotect
+  std::uint64_t flags = 0;    ///< mmap, mremap, mlock2 flags; madvise advice; create: CLONE_*
+  std::uint64_t offset = 0;   ///< mmap: file offset in bytes (mmap2's pages converted)
+  std::uint64_t option = 0;   ///< set_vma: the sub-option (PR_SET_VMA_ANON_NAME = 0)
+  bool prot_flags_known = false;  ///< mmap: prot and flags decoded (file identity prescan)
+  bool has_fd = false;            ///< mmap: an fd<path> argument
+  std::uint64_t fd = 0;
+  std::string path;         ///< mmap: the fd's file name; exec: the program (string argument)
+  std::string name;         ///< set_vma: the anon name
+  char marker = 0;          ///< marker: 'a' start, 'b' init, 'c' fork, 'e' end
+  bool marker_end = false;  ///< marker: the closing one (Y = 1)
 };
 
 /// A complete event of one task.
@@ -61,71 +117,107 @@ struct event {
   type t = type::syscall;
   std::size_t line = 0;        ///< the line that completed it (1-based)
   std::size_t start_line = 0;  ///< the line where it began (== line unless split)
-  std::int64_t tid = 0;
-  std::string time;  ///< "HH:MM:SS.uuuuuu" ("" if the trace has none)
-  std::string name;  ///< syscall name; signal name for `signal`/`killed`
+  std::int64_t tid = 0;        ///< 0: a task whose PID the trace never shows
+  std::string time;            ///< "HH:MM:SS.uuuuuu" ("" if the trace has none)
+  std::string name;            ///< syscall name; signal name for `signal`/`killed`
   std::vector<arg> args;
   result res;
   int exit_status = 0;  ///< `exited`
+  vma_call call;        ///< syscall: decode_call(*this)
 };
 
 struct parse_error {
   std::size_t line = 0;
+  std::size_t column = 0;  ///< 1-based byte column of the problem in that line
   std::string reason;
   std::string text;  ///< the offending line (truncated to 200 bytes)
 };
 
-/// The pieces of one line, before split calls are joined.
-struct raw_line {
-  enum class form { complete, unfinished, resumed, signal, exited, killed, blank };
-  form f = form::blank;
-  std::int64_t tid = 0;
-  std::string_view time;
-  std::string_view name;
-  std::string_view args;    ///< argument text (for `resumed`: the part after "resumed>")
-  std::string_view result;  ///< text after "= " (complete/resumed)
-  int exit_status = 0;
+/// A line that is not a trace event but no error either (strace's own
+/// messages, a resumed call whose first half was unreadable, ...).
+struct parse_note {
+  std::size_t line = 0;
+  std::string what;  ///< the kind of line ("strace message", ...), for counting
 };
 
-/// Splits one line (without its '\n'). On error returns false and sets `why`.
-bool split_line(std::string_view line, raw_line &out, std::string &why);
-
-/// Parses an argument list text ("a, b, {c=d}") into arguments.
-bool parse_args(std::string_view text, std::vector<arg> &out, std::string &why);
+/// Parses an argument list text ("a, b, {c=d}") into arguments. On error:
+/// `why`, and `*where` (if given) gets the byte offset of the problem.
+bool parse_args(std::string_view text, std::vector<arg> &out, std::string &why,
+                std::size_t *where = nullptr);
 
 /// Parses the text after "= ".
-bool parse_result(std::string_view text, result &out, std::string &why);
+bool parse_result(std::string_view text, result &out, std::string &why,
+                  std::size_t *where = nullptr);
+
+/// The typed record of a syscall event (its name, arguments and result).
+vma_call decode_call(const event &e);
 
 /// Turns lines into events: keeps the unfinished halves per task and joins
 /// them with their resumed lines. Feed lines in order; events come out in
 /// completion order.
 class assembler {
  public:
-  /// Returns the event completed by this line, if any; on a malformed line
-  /// returns nullopt and records the error (errors()).
-  std::optional<event> feed(std::string_view line, std::size_t line_no);
+  /// Appends the events this line completes (none, one, or two when a line
+  /// held back by a mid-line strace message turns out to stand alone).
+  void feed(std::string_view line, std::size_t line_no, std::vector<event> &out);
+  /// Ends the input: flushes a held-back line, and gives the events of the
+  /// task shown without a PID the PID it had in `[pid N]` lines, if any.
+  void finish(std::vector<event> &out);
   /// Calls still unfinished at the end (reported, not errors: a task killed
   /// in a syscall never resumes).
   std::vector<std::pair<std::int64_t, std::string>> pending() const;
   const std::vector<parse_error> &errors() const noexcept { return errors_; }
+  const std::vector<parse_note> &notes() const noexcept { return notes_; }
+
+  /// The first half of a split call, kept until its resumed line.
+  struct half {
+    std::string name;  ///< the syscall
+    std::string args;  ///< its argument text so far
+    std::string time;
+    std::string text;  ///< the line (for an error in this half)
+    std::size_t line = 0;
+    std::size_t args_at = 0;  ///< offset of `args` in that line
+    bool broken = false;      ///< the line was an error: its resumed line adds nothing
+    bool suspect = false;     ///< a later line of the task failed (maybe its resumed line)
+  };
+  struct split;  ///< one line, split (strace_parser.cpp)
 
  private:
-  struct half {
-    std::string name;
-    std::string args;
-    std::string time;
-    std::size_t line = 0;
-  };
   std::map<std::int64_t, half> open_;
   std::vector<parse_error> errors_;
-  void fail(std::size_t line_no, std::string_view line, std::string reason);
+  std::vector<parse_note> notes_;
+  std::set<std::int64_t> live_;           ///< tasks seen or created and not gone
+  std::set<std::int64_t> children_;       ///< tids returned by clone/fork/vfork
+  std::optional<std::int64_t> root_pid_;  ///< the PID of the task shown as tid 0
+  std::int64_t last_implicit_ = 0;        ///< the task of the last line without a PID
+  std::size_t orphans_ = 0;  ///< failed lines of no known task: each may have been a half
+  bool in_summary_ = false;  ///< inside a -c/-C summary table
+  std::string held_;         ///< a line cut by a mid-line "strace: Process N attached"
+  std::size_t held_line_ = 0;
+
+  void feed_line(std::string_view line, std::size_t line_no, std::vector<event> &out);
+  bool take_note(std::string_view line, std::size_t line_no);
+  bool hold_cut_line(std::string_view line, std::size_t line_no, std::vector<event> &out);
+  std::int64_t task_of(split &s);
+  void on_failed_line(const split &s, std::string_view line, std::size_t line_no);
+  void on_unfinished(const split &s, std::string_view line, std::size_t line_no);
+  void on_resumed(const split &s, std::string_view line, std::size_t line_no,
+                  std::vector<event> &out);
+  void on_superseded(const split &s);
+  void on_gone(std::int64_t tid);
+  void complete(event &e, const split &s, const half *first, std::string_view line,
+                std::size_t line_no, std::vector<event> &out);
+  void emit(event &e, std::vector<event> &out);
+  void fail(std::size_t line_no, std::string_view line, std::size_t column, std::string reason);
+  void note(std::size_t line_no, std::string what);
 };
 
 /// Parses a whole trace text: every event, and every error (the parse goes
 /// on after a malformed line).
 struct parsed_trace {
   std::vector<event> events;
-  std::vector<parse_error> errors;
+  std::vector<parse_error> errors;  ///< at most one per line, in line order
+  std::vector<parse_note> notes;
   std::vector<std::pair<std::int64_t, std::string>> unfinished;
   std::size_t lines = 0;
 };

@@ -237,4 +237,123 @@ TEST(UnifiedDiff, Hunks) {
   EXPECT_EQ(unified_diff({}, {"only"}, "a", "b"), "--- a\n+++ b\n@@ -0,0 +1,1 @@\n+only\n");
 }
 
+// ---- calls the model does not replay ----
+
+const char *markers_start =
+    "100 00:00:00.000001 execve(\"/bin/prog\", [\"prog\"], 0x1) = 0\n"
+    "100 00:00:00.000002 munmap(0x6d617073a0, 0) = -1 EINVAL (Invalid argument)\n"
+    "100 00:00:00.000003 munmap(0x6d617073a1, 0) = -1 EINVAL (Invalid argument)\n";
+const char *markers_end =
+    "100 00:00:00.000098 munmap(0x6d617073e0, 0) = -1 EINVAL (Invalid argument)\n"
+    "100 00:00:00.000099 munmap(0x6d617073e1, 0) = -1 EINVAL (Invalid argument)\n";
+
+TEST(Replay, PrctlOptionsOtherThanSetVmaAreAcceptedAndCounted) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", start_maps);
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000010 prctl(PR_SET_NAME, \"C1 CompilerThre\") = 0\n"
+                      "100 00:00:00.000011 prctl(PR_GET_NAME, \"C1 CompilerThre\") = 0\n"
+                      "100 00:00:00.000012 prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) = 0\n"
+                      "100 00:00:00.000013 prctl(PR_CAPBSET_READ, CAP_MAC_OVERRIDE) = 1\n"
+                      "100 00:00:00.000014 prctl(PR_SET_PDEATHSIG, SIGKILL) = 0\n"
+                      "100 00:00:00.000015 prctl(0x12345 /* PR_??? */, 0x1, 0, 0, 0) = 0\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_TRUE(rr.r->divergences().empty());
+  EXPECT_EQ(rr.r->stats().no_vma_change.at("prctl"), 6u);
+  EXPECT_EQ(rr.r->stats().calls.at("prctl"), 6u);
+  for (const comparison &c : rr.r->comparisons()) EXPECT_TRUE(c.matched) << c.diff;
+}
+
+TEST(Replay, FailedCallsOfAnyKindChangeNothing) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", start_maps);
+  std::string trace =
+      std::string(markers_start) +
+      "100 00:00:00.000010 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x1000, 4096, \"x\") = -1 "
+      "EINVAL (Invalid argument)\n"
+      "100 00:00:00.000011 mbind(0x7ffff7fbf000, 4096, MPOL_BIND, [0x1], 2, 0) = -1 ENOSYS "
+      "(Function not implemented)\n"
+      "100 00:00:00.000012 mmap(NULL, 1099511627776, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) "
+      "= -1 ENOMEM (Cannot allocate memory)\n"
+      "100 00:00:00.000013 prctl(PR_SET_NAME, NULL) = -1 EFAULT (Bad address)\n"
+      "100 00:00:00.000014 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = ? "
+      "ERESTARTNOINTR (To be restarted)\n" +
+      markers_end;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_TRUE(rr.r->divergences().empty());
+  EXPECT_EQ(rr.r->stats().failed.at("prctl"), 2u);
+  EXPECT_EQ(rr.r->stats().failed.at("mbind"), 1u);
+  EXPECT_EQ(rr.r->stats().failed.at("mmap"), 1u);
+  EXPECT_EQ(rr.r->stats().restarted.at("mmap"), 1u);
+  EXPECT_EQ(rr.r->stats().applied, 0u);
+}
+
+TEST(Replay, NotModelledCallsAreCountedPerKindNotDivergences) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  std::string trace =
+      std::string(markers_start) +
+      "100 00:00:00.000010 mbind(0x7ffff7fbf000, 4096, MPOL_BIND, [0x1], 2, 0) = 0\n"
+      "100 00:00:00.000011 mbind(0x7ffff7fbf000, 4096, MPOL_BIND, [0x1], 2, 0) = 0\n"
+      "100 00:00:00.000012 mlockall(MCL_CURRENT) = 0\n"
+      "100 00:00:00.000013 mbind(0x7ffff7fbf000, 4096, MPOL_BIND, [0x1], 2, 0) = 0\n";
+  run_result rr = run(trace, std::move(s));
+  EXPECT_TRUE(rr.r->divergences().empty());
+  EXPECT_EQ(rr.r->stats().not_modelled.at("mbind"), 3u);
+  EXPECT_EQ(rr.r->stats().not_modelled.at("mlockall"), 1u);
+}
+
+// ---- new line forms, end to end ----
+
+TEST(Replay, DeletedMemfdMapsUnderTheKernelsName) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100",
+        with(start_maps,
+             "7ffff7f00000-7ffff7f10000 rw-s 00000000 00:01 34                         "
+             "/memfd:pyvma-memfd (deleted)\n"));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000010 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_SHARED, "
+                      "3</memfd:pyvma-memfd>(deleted), 0 <unfinished ...>\n"
+                      "100 00:00:00.000011 <... mmap resumed>) = 0x7ffff7f00000\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  ASSERT_EQ(rr.r->comparisons().size(), 2u);
+  for (const comparison &c : rr.r->comparisons())
+    EXPECT_TRUE(c.matched) << c.file << "\n" << c.diff;
+}
+
+TEST(Replay, TraceWithoutPidColumnGetsTheRootsPid) {
+  // strace -f to stderr: the first task is shown without a PID until it has
+  // a child; the snapshots are named by its PID.
+  snapshot_set s;
+  s.add("maps.start.1234", start_maps);
+  s.add("maps.end.1234", with(start_maps, anon8k));
+  s.add("maps.fork.1235", start_maps);
+  std::string trace =
+      "execve(\"/bin/prog\", [\"prog\"], 0x1 /* 1 var */) = 0\n"
+      "munmap(0x6d617073a0, 0) = -1 EINVAL (Invalid argument)\n"
+      "munmap(0x6d617073a1, 0) = -1 EINVAL (Invalid argument)\n"
+      "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished "
+      "...>\n"
+      "[pid  1235] munmap(0x6d617073c0, 0) = -1 EINVAL (Invalid argument)\n"
+      "[pid  1235] munmap(0x6d617073c1, 0) = -1 EINVAL (Invalid argument)\n"
+      "[pid  1234] <... clone resumed>, child_tidptr=0x7f00) = 1235\n"
+      "[pid  1235] +++ exited with 0 +++\n"
+      "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1235, si_uid=0} ---\n"
+      "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fbf000\n"
+      "munmap(0x6d617073e0, 0) = -1 EINVAL (Invalid argument)\n"
+      "munmap(0x6d617073e1, 0) = -1 EINVAL (Invalid argument)\n"
+      "exit_group(0) = ?\n"
+      "+++ exited with 0 +++\n";
+  run_result rr = run(trace, std::move(s));
+  ASSERT_EQ(rr.r->comparisons().size(), 3u);
+  for (const comparison &c : rr.r->comparisons())
+    EXPECT_TRUE(c.matched) << c.file << "\n" << c.diff;
+  EXPECT_TRUE(rr.r->uncompared().empty());
+}
+
 }  // namespace

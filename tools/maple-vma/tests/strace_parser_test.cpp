@@ -1,8 +1,13 @@
-// The strace parser of maple-vma: every line form of the traces, and
-// malformed input rejected with its line number and reason.
+// The strace parser of maple-vma: every line form strace 6.x prints for the
+// traced calls, malformed input rejected with its line number, column and
+// reason (one error per bad line, never a cascade), and the typed call
+// records decoded from the events.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "strace_parser.h"
 
@@ -253,7 +258,7 @@ struct bad_case {
 
 TEST(StraceParser, MalformedLinesAreRejectedWithLineAndReason) {
   const bad_case cases[] = {
-      {"garbage\n", 1, "does not start with a PID"},
+      {"garbage\n", 1, "not a trace line"},
       {"1 00:00:00.0 munmap(0x1000, 4096) = 0\n12345678901 munmap(0x1000, 4096) = 0\n", 2,
        "PID too large"},
       {"1 00:00:00.0 munmap(0x1000, 4096\n", 1, "no ')' closing the arguments"},
@@ -317,6 +322,485 @@ TEST(StraceParser, CallsLeftUnfinishedAreListed) {
       "by SIGKILL +++\n");
   EXPECT_TRUE(t.errors.empty());
   EXPECT_TRUE(t.unfinished.empty());
+}
+
+// ---- fd decorations (strace -y, -yy) ----
+
+// The fd argument of `mmap(NULL, 4096, PROT_READ, MAP_SHARED, FD, 0x2000)`.
+arg mmap_fd(const std::string &fd) {
+  event e = one("1 00:00:00.000001 mmap(NULL, 4096, PROT_READ, MAP_SHARED, " + fd +
+                ", 0x2000) = 0x7f0000000000");
+  EXPECT_EQ(e.args.size(), 6u);
+  if (e.args.size() != 6) return arg{};
+  EXPECT_EQ(e.args[5].value, 0x2000u) << fd;
+  EXPECT_EQ(e.args[4].k, arg::kind::fd) << fd;
+  return e.args[4];
+}
+
+TEST(StraceParserFd, DeletedAfterTheBracket) {
+  // strace 6.x: the kernel's " (deleted)" moved behind the '>'.
+  arg a = mmap_fd("3</memfd:pyvma-memfd>(deleted)");
+  EXPECT_EQ(a.value, 3u);
+  EXPECT_EQ(a.path, "/memfd:pyvma-memfd (deleted)");
+  EXPECT_TRUE(a.deleted);
+  a = mmap_fd("8</tmp/pyvma-lrdd_wjx.dat>(deleted)");
+  EXPECT_EQ(a.path, "/tmp/pyvma-lrdd_wjx.dat (deleted)");
+}
+
+TEST(StraceParserFd, DeletedInsideTheBracket) {
+  arg a = mmap_fd("3</memfd:name (deleted)>");
+  EXPECT_EQ(a.path, "/memfd:name (deleted)");
+  EXPECT_TRUE(a.deleted);
+  a = mmap_fd("4</dev/zero (deleted)>");
+  EXPECT_EQ(a.path, "/dev/zero (deleted)");
+  EXPECT_TRUE(a.deleted);
+}
+
+TEST(StraceParserFd, NameContainingDeleted) {
+  arg a = mmap_fd("3</tmp/x (deleted) y>");
+  EXPECT_EQ(a.path, "/tmp/x (deleted) y");
+  EXPECT_FALSE(a.deleted);
+  // A deleted file whose name ends in " (deleted)": both, as the kernel prints it.
+  a = mmap_fd("3</tmp/x (deleted)>(deleted)");
+  EXPECT_EQ(a.path, "/tmp/x (deleted) (deleted)");
+  EXPECT_TRUE(a.deleted);
+}
+
+TEST(StraceParserFd, SocketAnonInodePipe) {
+  EXPECT_EQ(mmap_fd("5<socket:[123456]>").path, "socket:[123456]");
+  EXPECT_EQ(mmap_fd("6<anon_inode:[eventfd]>").path, "anon_inode:[eventfd]");
+  EXPECT_EQ(mmap_fd("7<anon_inode:bpf-map>").path, "anon_inode:bpf-map");
+  EXPECT_EQ(mmap_fd("8<pipe:[98765]>").path, "pipe:[98765]");
+  arg a = mmap_fd("9</dev/dri/renderD128>");
+  EXPECT_EQ(a.value, 9u);
+  EXPECT_FALSE(a.deleted);
+}
+
+TEST(StraceParserFd, PathWithSpacesAndAngleBrackets) {
+  EXPECT_EQ(mmap_fd("3</tmp/a b/c d.so>").path, "/tmp/a b/c d.so");
+  EXPECT_EQ(mmap_fd("3</tmp/a<b>c.so>").path, "/tmp/a<b>c.so");
+  EXPECT_EQ(mmap_fd("3</tmp/x> y.so>").path, "/tmp/x> y.so");
+}
+
+TEST(StraceParserFd, PathEscapesAreDecoded) {
+  EXPECT_EQ(mmap_fd(R"(3</tmp/a\x20b\"c\\d>)").path, "/tmp/a b\"c\\d");
+  EXPECT_EQ(mmap_fd(R"(3</tmp/\303\251t\303\251\74x\76>)").path, "/tmp/\xc3\xa9t\xc3\xa9<x>");
+  EXPECT_EQ(mmap_fd(R"(3</tmp/new\nline>)").path, "/tmp/new\nline");
+}
+
+TEST(StraceParserFd, VerboseDecorations) {
+  // -yy: sockets with addresses (a '>' inside), devices with their numbers.
+  EXPECT_EQ(mmap_fd("3<TCP:[127.0.0.1:80->127.0.0.1:5555]>").path,
+            "TCP:[127.0.0.1:80->127.0.0.1:5555]");
+  EXPECT_EQ(mmap_fd("0</dev/zero<char 1:5>>").path, "/dev/zero");
+}
+
+TEST(StraceParserFd, AtFdcwdAndDecoratedResults) {
+  event e =
+      one("1 00:00:00.000001 execveat(AT_FDCWD</home/u>, \"/bin/true\", [\"true\"], 0x7ffd /* 3 "
+          "vars */, "
+          "0) = 0");
+  ASSERT_EQ(e.args.size(), 5u);
+  EXPECT_EQ(e.args[0].k, arg::kind::fd);
+  EXPECT_EQ(static_cast<std::int64_t>(e.args[0].value), -100);
+  EXPECT_EQ(e.args[0].path, "/home/u");
+  e = one("1 00:00:00.000001 memfd_create(\"x\", MFD_CLOEXEC) = 3</memfd:x (deleted)>");
+  EXPECT_EQ(e.res.value, 3);
+  e = one("1 00:00:00.000001 openat(AT_FDCWD</w>, \"f\", O_RDONLY) = 4</w/f> <0.000012>");
+  EXPECT_EQ(e.res.value, 4);
+}
+
+TEST(StraceParserFd, DeletedFdInASplitCallPairsWithItsResumedLine) {
+  // Today's cascade: "unterminated fd path", then "resumed without an
+  // unfinished call".
+  parsed_trace t = parse_trace(
+      "14621 10:02:49.283385 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_SHARED, "
+      "3</memfd:pyvma-memfd>(deleted), 0 <unfinished ...>\n"
+      "14622 10:02:49.283390 munmap(0x7f0000000000, 4096) = 0\n"
+      "14621 10:02:49.283400 <... mmap resumed>) = 0x7f84325f0000\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  ASSERT_EQ(t.events.size(), 2u);
+  EXPECT_EQ(t.events[1].name, "mmap");
+  EXPECT_EQ(t.events[1].args[4].path, "/memfd:pyvma-memfd (deleted)");
+  EXPECT_EQ(t.events[1].res.value, 0x7f84325f0000);
+}
+
+// ---- split calls ----
+
+TEST(StraceParserSplit, HundredsOfThreadsInterleaved) {
+  // 150 threads each start an mmap, then all resume in another order.
+  constexpr int n = 150;
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  std::string text;
+  for (int i : order)
+    text += std::to_string(1000 + i) + " 10:00:00.000001 mmap(NULL, " +
+            std::to_string(4096 * (i + 1)) + ", PROT_READ <unfinished ...>\n";
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  for (int i : order)
+    text += std::to_string(1000 + i) +
+            " 10:00:00.000002 <... mmap resumed>, MAP_PRIVATE|MAP_ANONYMOUS, " +
+            "-1, 0) = " + std::to_string(0x10000000 + i * 0x100000) + "\n";
+  parsed_trace t = parse_trace(text);
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  ASSERT_EQ(t.events.size(), std::size_t(n));
+  for (const event &e : t.events) {
+    int i = static_cast<int>(e.tid) - 1000;
+    ASSERT_EQ(e.args.size(), 6u);
+    EXPECT_EQ(e.args[1].value, 4096u * (i + 1));
+    EXPECT_EQ(e.res.value, 0x10000000 + i * 0x100000);
+    EXPECT_EQ(e.start_line, std::size_t(i + 1));
+  }
+  EXPECT_TRUE(t.unfinished.empty());
+}
+
+TEST(StraceParserSplit, TaskDiedInsideTheCall) {
+  // strace closes the half of a task that died in a call so.
+  parsed_trace t = parse_trace(
+      "7 00:00:00.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>\n"
+      "7 00:00:00.2 <... mmap resumed> <unfinished ...>) = ?\n"
+      "7 00:00:00.3 +++ killed by SIGKILL +++\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  ASSERT_EQ(t.events.size(), 2u);
+  EXPECT_EQ(t.events[0].args.size(), 6u);
+  EXPECT_TRUE(t.events[0].res.unknown);
+  EXPECT_EQ(t.events[1].t, event::type::killed);
+}
+
+TEST(StraceParserSplit, ExecveOfAThreadSupersedesTheLeader) {
+  parsed_trace t = parse_trace(
+      "100 00:00:00.1 futex(0x7f00, FUTEX_WAIT_PRIVATE, 0, NULL <unfinished ...>\n"
+      "101 00:00:00.2 execve(\"/bin/true\", [\"true\"], 0x7ffd /* 3 vars */ <unfinished ...>\n"
+      "100 00:00:00.3 +++ superseded by execve in pid 101 +++\n"
+      "100 00:00:00.4 <... execve resumed>) = 0\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  ASSERT_EQ(t.events.size(), 2u);
+  EXPECT_EQ(t.events[1].name, "execve");
+  EXPECT_EQ(t.events[1].tid, 100);
+  EXPECT_EQ(t.events[1].start_line, 2u);
+  EXPECT_TRUE(t.unfinished.empty());
+}
+
+TEST(StraceParserSplit, DetachedCallIsANote) {
+  parsed_trace t = parse_trace("7 00:00:00.1 read(0,  <detached ...>\n");
+  EXPECT_TRUE(t.errors.empty());
+  EXPECT_TRUE(t.events.empty());
+  EXPECT_EQ(t.notes.size(), 1u);
+  EXPECT_TRUE(t.unfinished.empty());
+}
+
+// ---- results ----
+
+TEST(StraceParserResult, RestartedCalls) {
+  for (const char *r :
+       {"ERESTARTSYS (To be restarted if SA_RESTART is set)", "ERESTARTNOINTR (To be restarted)",
+        "ERESTART_RESTARTBLOCK (Interrupted by signal)",
+        "ERESTARTNOHAND (To be restarted if no handler)"}) {
+    event e = one(std::string("7 00:00:00.1 clone(child_stack=NULL, flags=SIGCHLD) = ? ") + r);
+    EXPECT_TRUE(e.res.unknown) << r;
+    EXPECT_TRUE(e.res.restarted()) << r;
+    EXPECT_FALSE(e.res.failed()) << r;
+  }
+}
+
+TEST(StraceParserResult, UnavailableAndExitResults) {
+  event e =
+      one("7 00:00:00.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = ? "
+          "<unavailable>");
+  EXPECT_TRUE(e.res.unknown);
+  EXPECT_FALSE(e.res.restarted());
+  e = one("7 00:00:00.1 exit_group(0) = ?");
+  EXPECT_TRUE(e.res.unknown);
+}
+
+TEST(StraceParserResult, ErrnoWithTimingAndInjection) {
+  event e =
+      one("7 00:00:00.1 mmap(NULL, 1099511627776, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, "
+          "0) = -1 ENOMEM (Cannot allocate memory) <0.000010>");
+  EXPECT_EQ(e.res.error, "ENOMEM");
+  EXPECT_TRUE(e.res.failed());
+  e = one("7 00:00:00.1 munmap(0x1000, 4096) = 0 <0.000012>");
+  EXPECT_EQ(e.res.value, 0);
+  e =
+      one("7 00:00:00.1 mbind(0x1000, 4096, MPOL_BIND, [0x1], 2, 0) = -1 ENOSYS (Function not "
+          "implemented) (INJECTED)");
+  EXPECT_EQ(e.res.error, "ENOSYS");
+}
+
+// ---- lines that are not events ----
+
+TEST(StraceParserLines, StraceMessagesAreNotesNotErrors) {
+  parsed_trace t = parse_trace(
+      "strace: Process 1234 attached\n"
+      "[ Process PID=1234 runs in 32 bit mode. ]\n"
+      "1234 00:00:00.1 [ Process PID=1234 runs in 64 bit mode. ]\n"
+      "strace: ptrace(PTRACE_SEIZE, 1): Operation not permitted\n"
+      "Process 1234 detached\n"
+      "strace: Process 1234 detached\n"
+      "1234 00:00:00.2 munmap(0x1000, 4096) = 0\n");
+  EXPECT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  EXPECT_EQ(t.events.size(), 1u);
+  EXPECT_EQ(t.notes.size(), 6u);
+}
+
+TEST(StraceParserLines, AttachMessageInTheMiddleOfALine) {
+  // strace -f writing to stderr: its message cuts the clone line.
+  parsed_trace t = parse_trace(
+      "1234  10:00:00.000001 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|"
+      "SIGCHLD, child_tidptr=0x7f00strace: Process 1235 attached\n"
+      " <unfinished ...>\n"
+      "1235  10:00:00.000002 munmap(0x1000, 4096) = 0\n"
+      "1234  10:00:00.000003 <... clone resumed>) = 1235\n"
+      "1234  10:00:00.000004 vfork(strace: Process 1236 attached\n"
+      ") = 1236\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason << " at " << t.errors[0].line;
+  ASSERT_EQ(t.events.size(), 3u);
+  EXPECT_EQ(t.events[1].name, "clone");
+  EXPECT_EQ(t.events[1].start_line, 1u);
+  EXPECT_EQ(t.events[1].args.size(), 3u);
+  EXPECT_EQ(t.events[1].res.value, 1235);
+  EXPECT_EQ(t.events[2].name, "vfork");
+  EXPECT_EQ(t.events[2].res.value, 1236);
+  EXPECT_EQ(t.notes.size(), 2u);
+}
+
+TEST(StraceParserLines, SummaryTableAndStackTracesAreNotes) {
+  parsed_trace t = parse_trace(
+      "1 00:00:00.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+      "0x7f0000000000\n"
+      " > /usr/lib/x86_64-linux-gnu/libc.so.6(mmap64+0x23) [0xf1234]\n"
+      " > /usr/bin/prog(main+0x10) [0x1130]\n"
+      "% time     seconds  usecs/call     calls    errors syscall\n"
+      "------ ----------- ----------- --------- --------- ----------------\n"
+      "100.00    0.000010          10         1           mmap\n"
+      "------ ----------- ----------- --------- --------- ----------------\n"
+      "100.00    0.000010          10         1           total\n");
+  EXPECT_TRUE(t.errors.empty()) << t.errors[0].reason << " at " << t.errors[0].line;
+  EXPECT_EQ(t.events.size(), 1u);
+  EXPECT_EQ(t.notes.size(), 7u);
+}
+
+// ---- prefixes: PIDs and time stamps ----
+
+TEST(StraceParserPrefix, TimeStampForms) {
+  parsed_trace t = parse_trace(
+      "42 10:02:23 munmap(0x1000, 4096) = 0\n"              // -t
+      "42 10:02:23.123456 munmap(0x1000, 4096) = 0\n"       // -tt
+      "42 1700000000.123456 munmap(0x1000, 4096) = 0\n"     // -ttt
+      "42      0.000123 munmap(0x1000, 4096) = 0\n"         // -r
+      "42 1700000000.123456789 munmap(0x1000, 4096) = 0\n"  // --timestamps=unix,ns
+      "42 munmap(0x1000, 4096) = 0\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  ASSERT_EQ(t.events.size(), 6u);
+  const char *times[] = {"10:02:23", "10:02:23.123456",      "1700000000.123456",
+                         "0.000123", "1700000000.123456789", ""};
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(t.events[i].time, times[i]);
+    EXPECT_EQ(t.events[i].tid, 42);
+  }
+}
+
+TEST(StraceParserPrefix, NoPidWithTimeStamps) {
+  // strace without -f, or -f to stderr while one task is traced.
+  parsed_trace t = parse_trace(
+      "10:02:23.123456 munmap(0x1000, 4096) = 0\n"
+      "1700000000.123456 munmap(0x2000, 4096) = 0\n"
+      "     0.000123 munmap(0x3000, 4096) = 0\n"
+      "munmap(0x4000, 4096) = 0\n"
+      "+++ exited with 0 +++\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  ASSERT_EQ(t.events.size(), 5u);
+  EXPECT_EQ(t.events[0].time, "10:02:23.123456");
+  EXPECT_EQ(t.events[2].time, "0.000123");
+  for (const event &e : t.events) EXPECT_EQ(e.tid, 0);
+}
+
+TEST(StraceParserPrefix, PidBracketsWithoutDashFf) {
+  // strace -f to stderr: [pid N] only while several tasks are traced; the
+  // first task's PID shows once a child exists.
+  parsed_trace t = parse_trace(
+      "10:00:00.000001 execve(\"/bin/sh\", [\"sh\"], 0x7ffd /* 3 vars */) = 0\n"
+      "10:00:00.000002 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD <unfinished "
+      "...>\n"
+      "[pid  1235] 10:00:00.000003 munmap(0x1000, 4096) = 0\n"
+      "[pid  1234] 10:00:00.000004 <... clone resumed>, child_tidptr=0x7f00) = 1235\n"
+      "[pid  1235] 10:00:00.000005 +++ exited with 0 +++\n"
+      "10:00:00.000006 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1235} ---\n"
+      "10:00:00.000007 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x7f00) = 1236\n"
+      "[pid  1236] 10:00:00.000008 munmap(0x2000, 4096) = 0\n"
+      "[pid  1234] 10:00:00.000009 munmap(0x3000, 4096) = 0\n"
+      "[pid  1236] 10:00:00.000010 +++ exited with 0 +++\n"
+      "10:00:00.000011 exit_group(0) = ?\n"
+      "10:00:00.000012 +++ exited with 0 +++\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason << " at " << t.errors[0].line;
+  std::vector<std::int64_t> tids;
+  for (const event &e : t.events) tids.push_back(e.tid);
+  EXPECT_EQ(tids, (std::vector<std::int64_t>{1234, 1235, 1234, 1235, 1234, 1234, 1236, 1234, 1236,
+                                             1234, 1234}));
+}
+
+TEST(StraceParserPrefix, SyscallNumbersAddressesAndCommNames) {
+  parsed_trace t = parse_trace(
+      "42 10:00:00.1 [ 11] munmap(0x1000, 4096) = 0\n"               // -n
+      "42 10:00:00.2 [00007f0e8a4b7a3b] munmap(0x1000, 4096) = 0\n"  // -i
+      "42<python3> 10:00:00.3 munmap(0x1000, 4096) = 0\n"            // --decode-pids=comm
+      "[pid    42<python3>] 10:00:00.4 munmap(0x1000, 4096) = 0\n");
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason << " at " << t.errors[0].line;
+  ASSERT_EQ(t.events.size(), 4u);
+  for (const event &e : t.events) {
+    EXPECT_EQ(e.tid, 42);
+    EXPECT_EQ(e.name, "munmap");
+  }
+}
+
+// ---- flags ----
+
+TEST(StraceParser, HugePageSizeShift) {
+  event e =
+      one("1 00:00:00.1 mmap(NULL, 2097152, PROT_READ|PROT_WRITE, "
+          "MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT, -1, 0) = 0x7f0000000000");
+  EXPECT_EQ(e.args[3].k, arg::kind::flags);
+  EXPECT_EQ(value(e.args[3]), 0x02u | 0x20u | 0x40000u | (std::uint64_t{21} << 26));
+}
+
+// ---- errors: one per bad line, with a column, never a cascade ----
+
+TEST(StraceParserErrors, ColumnOfTheProblem) {
+  const std::string line = "1 00:00:00.0 munmap(0x1000, 0x12g4) = 0";
+  parse_error e = first_error(line + "\n");
+  EXPECT_EQ(e.column, line.find("0x12g4") + 1);
+  const std::string res = "1 00:00:00.0 munmap(0x1000, 4096) = zz";
+  EXPECT_EQ(first_error(res + "\n").column, res.find("zz") + 1);
+}
+
+TEST(StraceParserErrors, BadUnfinishedLineThenItsResumedLineIsOneError) {
+  // The half's line cannot be split at all; its resumed line adds nothing.
+  parsed_trace t = parse_trace(
+      "7 00:00:00.1 mm@p(NULL, 4096 <unfinished ...>\n"
+      "8 00:00:00.2 munmap(0x1000, 4096) = 0\n"
+      "7 00:00:00.3 <... mmap resumed>, PROT_READ, MAP_SHARED, 3</x>, 0) = 0x1000\n"
+      "7 00:00:00.4 munmap(0x1000, 4096) = 0\n");
+  ASSERT_EQ(t.errors.size(), 1u) << t.errors[1].reason << " at " << t.errors[1].line;
+  EXPECT_EQ(t.errors[0].line, 1u);
+  EXPECT_EQ(t.events.size(), 2u);
+  EXPECT_TRUE(t.unfinished.empty());
+}
+
+TEST(StraceParserErrors, BadArgumentInTheFirstHalfIsOneErrorOnItsLine) {
+  const std::string first = "7 00:00:00.1 mmap(NULL, 0x12g4, PROT_READ <unfinished ...>";
+  parsed_trace t = parse_trace(first +
+                               "\n"
+                               "7 00:00:00.2 <... mmap resumed>, MAP_SHARED, 3</x>, 0) = 0x1000\n"
+                               "7 00:00:00.3 munmap(0x1000, 4096) = 0\n");
+  ASSERT_EQ(t.errors.size(), 1u);
+  EXPECT_EQ(t.errors[0].line, 1u);
+  EXPECT_EQ(t.errors[0].column, first.find("0x12g4") + 1);
+  EXPECT_EQ(t.errors[0].text, first);
+  ASSERT_EQ(t.events.size(), 1u);
+  EXPECT_EQ(t.events[0].name, "munmap");
+}
+
+TEST(StraceParserErrors, UnreadableLineWithoutPidThenAResumedLine) {
+  parsed_trace t = parse_trace(
+      "\x01\x02 garbage <unfinished ...>\n"
+      "7 00:00:00.2 <... mmap resumed>) = 0x1000\n");
+  ASSERT_EQ(t.errors.size(), 1u);
+  EXPECT_EQ(t.errors[0].line, 1u);
+  EXPECT_EQ(t.notes.size(), 1u);
+}
+
+TEST(StraceParserErrors, UnreadableResumedLineThenTheTasksNextCall) {
+  parsed_trace t = parse_trace(
+      "7 00:00:00.1 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</x>, 0 <unfinished ...>\n"
+      "7 00:00:00.2 <.. mmap resumed>) = 0x1000\n"
+      "7 00:00:00.3 munmap(0x1000, 4096 <unfinished ...>\n"
+      "7 00:00:00.4 <... munmap resumed>) = 0\n");
+  ASSERT_EQ(t.errors.size(), 1u) << t.errors[1].reason;
+  EXPECT_EQ(t.errors[0].line, 2u);
+  ASSERT_EQ(t.events.size(), 1u);
+  EXPECT_EQ(t.events[0].name, "munmap");
+}
+
+TEST(StraceParserErrors, EveryBadLineOnceInAMixedTrace) {
+  parsed_trace t = parse_trace(
+      "1 00:00:00.1 munmap(0x1000\n"
+      "1 00:00:00.2 mmap(NULL, \"x <unfinished ...>\n"
+      "1 00:00:00.3 <... mmap resumed>) = 1\n"
+      "1 00:00:00.4 munmap(0x1000, 4096) = 0\n"
+      "1 00:00:00.5 +++ vanished +++\n");
+  ASSERT_EQ(t.errors.size(), 3u);
+  EXPECT_EQ(t.errors[0].line, 1u);
+  EXPECT_EQ(t.errors[1].line, 2u);
+  EXPECT_EQ(t.errors[1].reason, "unterminated string");
+  EXPECT_EQ(t.errors[2].line, 5u);
+  EXPECT_EQ(t.events.size(), 1u);
+}
+
+TEST(StraceParserErrors, CallNeverResumedIsAnErrorOnItsOwnLine) {
+  // Line 1's call never resumes; line 2's own bad argument is a second,
+  // separate error; neither is reported twice or on the other's line.
+  parsed_trace t = parse_trace(
+      "7 00:00:00.1 mmap(NULL, 4096, PROT_READ <unfinished ...>\n"
+      "7 00:00:00.2 munmap(0x12g4, 4096 <unfinished ...>\n"
+      "7 00:00:00.3 <... munmap resumed>) = 0\n");
+  ASSERT_EQ(t.errors.size(), 2u);
+  EXPECT_EQ(t.errors[0].line, 1u);
+  EXPECT_NE(t.errors[0].reason.find("never resumed"), std::string::npos) << t.errors[0].reason;
+  EXPECT_EQ(t.errors[1].line, 2u);
+  EXPECT_NE(t.errors[1].reason.find("bad number"), std::string::npos) << t.errors[1].reason;
+  EXPECT_TRUE(t.events.empty());
+}
+
+// ---- typed call records ----
+
+TEST(StraceParserCalls, MmapRecord) {
+  event e =
+      one("1 00:00:00.1 mmap2(0x1000, 8192, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_FIXED, "
+          "3</lib/a.so>, 0x10) = 0x1000");
+  EXPECT_EQ(e.call.kind, call_kind::mmap);
+  EXPECT_TRUE(e.call.error.empty()) << e.call.error;
+  EXPECT_EQ(e.call.addr, 0x1000u);
+  EXPECT_EQ(e.call.len, 8192u);
+  EXPECT_EQ(e.call.prot, 5u);
+  EXPECT_EQ(e.call.flags, 0x12u);
+  EXPECT_EQ(e.call.offset, 0x10000u);  // mmap2: pages
+  EXPECT_TRUE(e.call.has_fd);
+  EXPECT_EQ(e.call.fd, 3u);
+  EXPECT_EQ(e.call.path, "/lib/a.so");
+  e = one("1 00:00:00.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, -1, 0) = 0x1000");
+  EXPECT_EQ(e.call.error, "a file mapping without an fd<path> argument");
+  e = one("1 00:00:00.1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_BOGUS, -1, 0) = 0x1000");
+  EXPECT_EQ(e.call.error, "argument 4: unknown constant MAP_BOGUS");
+}
+
+TEST(StraceParserCalls, MarkersMremapPrctlClone) {
+  event e = one("1 00:00:00.1 munmap(0x6d617073e1, 0) = -1 EINVAL (Invalid argument)");
+  EXPECT_EQ(e.call.kind, call_kind::marker);
+  EXPECT_EQ(e.call.marker, 'e');
+  EXPECT_TRUE(e.call.marker_end);
+  e = one("1 00:00:00.1 munmap(0x6d617073d1, 0) = -1 EINVAL (Invalid argument)");
+  EXPECT_EQ(e.call.kind, call_kind::munmap);
+  e = one("1 00:00:00.1 mremap(0x1000, 4096, 8192, MREMAP_MAYMOVE) = 0x2000");
+  EXPECT_EQ(e.call.kind, call_kind::mremap);
+  EXPECT_EQ(e.call.len, 4096u);
+  EXPECT_EQ(e.call.new_len, 8192u);
+  EXPECT_EQ(e.call.flags, 1u);
+  e = one("1 00:00:00.1 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x1000, 4096, \"buf\") = 0");
+  EXPECT_EQ(e.call.kind, call_kind::set_vma);
+  EXPECT_EQ(e.call.name, "buf");
+  for (const char *o : {"PR_SET_NAME, \"C1 CompilerThre\"", "PR_GET_NAME, \"x\"",
+                        "PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0", "PR_CAPBSET_READ, CAP_MAC_OVERRIDE",
+                        "PR_SET_PDEATHSIG, SIGKILL", "0x12345 /* PR_??? */, 0x1, 0, 0, 0"}) {
+    e = one(std::string("1 00:00:00.1 prctl(") + o + ") = 0");
+    EXPECT_EQ(e.call.kind, call_kind::none) << o;
+  }
+  e =
+      one("1 00:00:00.1 clone3({flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD, "
+          "stack=0x7f00, stack_size=0x9000}, 88) = 42");
+  EXPECT_EQ(e.call.kind, call_kind::create);
+  EXPECT_EQ(e.call.flags, 0x4100u);
+  e = one("1 00:00:00.1 mbind(0x1000, 4096, MPOL_BIND, [0x1], 2, 0) = 0");
+  EXPECT_EQ(e.call.kind, call_kind::not_modelled);
 }
 
 }  // namespace
