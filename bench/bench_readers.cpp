@@ -20,7 +20,8 @@
 //
 // MAPLE_BENCH_PIN=1 pins reader thread i to CPU i and the writer to the CPU
 // after the readers (modulo the CPUs this process may use), so that on a
-// 2-core machine one reader and the writer each own a core.
+// 2-core machine one reader and the writer each own a core; the maple
+// writer's deferred frees then run on its core (maple::rcu::set_callback_cpu).
 #include "peers.h"
 #include "workload.h"
 
@@ -62,22 +63,22 @@ const cpu_set_t &allowed_cpus() {
 [[maybe_unused]] const cpu_set_t &allowed_at_start = allowed_cpus();
 
 /// Pins the calling thread to the k-th CPU this process may run on, when
-/// MAPLE_BENCH_PIN=1.
-void pin_to(unsigned k) {
+/// MAPLE_BENCH_PIN=1; returns that CPU, or -1.
+int pin_to(unsigned k) {
   const char *env = std::getenv("MAPLE_BENCH_PIN");
-  if (env == nullptr || std::string(env) != "1") return;
+  if (env == nullptr || std::string(env) != "1") return -1;
   const cpu_set_t &allowed = allowed_cpus();
   const int count = CPU_COUNT(&allowed);
-  if (count == 0) return;
+  if (count == 0) return -1;
   int want = static_cast<int>(k % static_cast<unsigned>(count));
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (!CPU_ISSET(cpu, &allowed) || want-- != 0) continue;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
-    return;
+    return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0 ? cpu : -1;
   }
+  return -1;
 }
 
 // A peer behind a reader-writer lock.
@@ -118,7 +119,8 @@ class writer_thread {
  public:
   writer_thread(Subject &s, const mb::Workload &w, unsigned cpu)
       : thread_([this, &s, &w, cpu] {
-          pin_to(cpu);
+          // Pinned, its node frees run on its own core too (set_callback_cpu).
+          if (int c = pin_to(cpu); c >= 0) maple::rcu::set_callback_cpu(c);
           run(s, w);
         }) {}
   writer_thread(const writer_thread &) = delete;
@@ -175,7 +177,7 @@ void bm_readers(benchmark::State &st, std::size_t n, bool with_writer) {
       run::writer = std::make_unique<writer_thread<Subject>>(*run::subject, w,
                                                              static_cast<unsigned>(st.threads()));
   }
-  pin_to(static_cast<unsigned>(st.thread_index()));
+  (void)pin_to(static_cast<unsigned>(st.thread_index()));
   const std::size_t batch = w.lookups.size();
   std::size_t at = (batch / static_cast<std::size_t>(st.threads())) *
                    static_cast<std::size_t>(st.thread_index());

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <maple/rcu.h>
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstddef>
 #include <string>
@@ -247,3 +249,29 @@ TEST(RcuDeathTest, BarrierFromACallbackAborts) {
 }
 
 }  // namespace
+
+namespace maple_test {
+namespace {
+
+// set_callback_cpu: this thread's callbacks run on a worker pinned to the
+// CPU asked for (urcu), or nothing changes (std: callbacks run on the
+// deferring threads); -1 goes back to the default worker.
+TEST(RcuCallbackCpu, CallbacksRunOnTheCpuAskedFor) {
+  static std::atomic<int> ran_on{-2};
+  const bool pinned = maple::rcu::set_callback_cpu(0);
+  EXPECT_EQ(pinned, std::string(maple::rcu::backend_name()) == "urcu");
+  maple::rcu::defer([](void *) { ran_on.store(sched_getcpu()); }, nullptr);
+  maple::rcu::barrier();
+  if (pinned) {
+    EXPECT_EQ(ran_on.load(), 0);
+  }
+  EXPECT_NE(ran_on.load(), -2);
+  EXPECT_TRUE(maple::rcu::set_callback_cpu(-1) || !pinned);
+  ran_on.store(-2);
+  maple::rcu::defer([](void *) { ran_on.store(sched_getcpu()); }, nullptr);
+  maple::rcu::barrier();
+  EXPECT_NE(ran_on.load(), -2);
+}
+
+}  // namespace
+}  // namespace maple_test

@@ -62,6 +62,16 @@ void synchronize() noexcept;
 /// inside a read section. fn must not throw; it may itself call defer().
 void defer(void (*fn)(void *), void *arg) noexcept;
 
+/// Runs the callbacks this thread defers from now on (defer(),
+/// retire_list::submit(), and so the node frees of a tree it writes) on a
+/// worker thread pinned to `cpu`; -1 goes back to the process-wide worker.
+/// The kernel runs RCU callbacks on the CPU that queued them: a writer that
+/// owns a core keeps the cost of its frees there, off its readers' cores.
+/// Workers are made on first use, one per CPU, and live until the process
+/// exits. False when no worker could be made (nothing changes) and with the
+/// std backend (its callbacks already run on the deferring threads).
+bool set_callback_cpu(int cpu) noexcept;
+
 /// Waits until every callback handed to defer() or retire_list::submit()
 /// before this call has run (not those that such callbacks defer in turn).
 /// Use it before unloading code or destroying what callbacks touch. Must not

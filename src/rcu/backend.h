@@ -25,6 +25,11 @@ bool backend_defer(void (*fn)(void *), void *arg, std::size_t weight) noexcept;
 /// Runs (or waits for) every callback queued before the call.
 void backend_barrier() noexcept;
 
+/// Makes the calling thread's later callbacks run on a worker pinned to
+/// `cpu` (-1: the default worker). False when the backend has no workers or
+/// the worker could not be made.
+bool backend_set_callback_cpu(int cpu) noexcept;
+
 /// True on a thread that is running deferred callbacks right now.
 bool in_callback() noexcept;
 

@@ -220,6 +220,9 @@ void backend_barrier() noexcept {
   process_queue();
 }
 
+// Callbacks run on the threads that defer, submit or wait: nothing to pin.
+bool backend_set_callback_cpu(int) noexcept { return false; }
+
 bool in_callback() noexcept { return running_callbacks; }
 
 const char *backend_name() noexcept { return "std"; }

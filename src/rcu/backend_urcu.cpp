@@ -7,9 +7,15 @@
 
 #include <urcu/urcu-memb.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstddef>
+#include <mutex>
 #include <new>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "rcu/backend.h"
 
@@ -98,6 +104,50 @@ bool backend_defer(void (*fn)(void *), void *arg, std::size_t weight) noexcept {
 }
 
 void backend_barrier() noexcept { urcu_memb_barrier(); }
+
+namespace {
+/// A call_rcu worker pinned to `cpu` from its first callback: made from a
+/// helper thread that is pinned first, since the worker inherits its
+/// creator's affinity (liburcu only re-checks its own affinity now and
+/// then). nullptr on failure.
+call_rcu_data *make_pinned_worker(int cpu) {
+  call_rcu_data *w = nullptr;
+  std::thread maker([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0) return;
+    w = urcu_memb_create_call_rcu_data(0, cpu);
+  });
+  maker.join();
+  return w;
+}
+}  // namespace
+
+bool backend_set_callback_cpu(int cpu) noexcept {
+  if (cpu < 0) {
+    urcu_memb_set_thread_call_rcu_data(nullptr);  // back to the default worker
+    return true;
+  }
+  // One worker per CPU, made on first use and kept (liburcu's barrier waits
+  // for every worker's callbacks).
+  static std::mutex lock;
+  static std::vector<call_rcu_data *> workers;
+  call_rcu_data *w = nullptr;
+  try {
+    std::lock_guard<std::mutex> g(lock);
+    if (workers.size() <= static_cast<std::size_t>(cpu))
+      workers.resize(static_cast<std::size_t>(cpu) + 1, nullptr);
+    call_rcu_data *&slot = workers[static_cast<std::size_t>(cpu)];
+    if (slot == nullptr) slot = make_pinned_worker(cpu);
+    w = slot;
+  } catch (...) {
+    return false;
+  }
+  if (w == nullptr) return false;
+  urcu_memb_set_thread_call_rcu_data(w);
+  return true;
+}
 
 bool in_callback() noexcept { return running_callbacks; }
 

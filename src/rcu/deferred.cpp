@@ -121,4 +121,6 @@ void set_pending_limit(std::size_t l) noexcept {
 
 const char *backend_name() noexcept { return detail::backend_name(); }
 
+bool set_callback_cpu(int cpu) noexcept { return detail::backend_set_callback_cpu(cpu); }
+
 }  // namespace maple::rcu
