@@ -5,7 +5,10 @@
 // with a line number, a column and a reason, never crash; a bad line is one
 // error and never a second one on another line (at most one error per line,
 // no more errors than lines with text); events and notes name lines of the
-// input; every address space the replay builds must validate.
+// input; every address space the replay builds must validate; every
+// comparison's verdict (MATCH, MISMATCH, UNDETERMINED) comes with its diff
+// and reasons. Inputs hold file lifetime calls too (open*, close, dup*,
+// fcntl, unlink*, rename*, memfd_create, close_range: fuzz/corpus).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -59,6 +62,23 @@ void check_parse(std::string_view trace, const parsed_trace &t) {
   }
 }
 
+// Each verdict comes with what explains it: a match has no diff, a
+// mismatch has one, an undetermined difference has a diff and its reasons;
+// every fd table of a live task names open files.
+void check_replay(const replayer &r, const parsed_trace &t) {
+  for (const comparison &c : r.comparisons()) {
+    bool ok = c.result == verdict::match      ? c.diff.empty() && c.undetermined.empty()
+              : c.result == verdict::mismatch ? !c.diff.empty()
+                                              : !c.diff.empty() && !c.undetermined.empty();
+    if (!ok || c.matched != (c.result == verdict::match))
+      bad("verdict without its reason", c.line, t.lines, c.file);
+  }
+  for (const event &e : t.events) {
+    for (const fd_view &f : r.fds(e.tid))
+      if (f.file == 0 && !f.path.empty()) bad("fd without a file", e.line, t.lines, f.path);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
@@ -86,6 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   o.check = true;
   replayer r(std::move(snaps), o);
   r.run(t.events);
+  check_replay(r, t);
   for (const auto &m : r.mms()) {
     std::string bad = m->as->validate();
     if (!bad.empty()) {

@@ -9,6 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   cmake g++ make pkg-config liburcu-dev          # build (liburcu: the RCU layer)
   liblzma-dev                                    # maple-vma: .xz traces
+  strace                                         # maple-vma record (and its tests)
   libgtest-dev libgmock-dev                      # tests
   libbenchmark-dev libabsl-dev llvm-14-dev       # benchmarks and their peers
   libboost-dev                                   #   (boost::icl)

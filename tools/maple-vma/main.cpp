@@ -6,10 +6,13 @@
 //                                  with --check --stats
 //   maple-vma replay TRACE [--maps-dir DIR] [--check] [--pid PID] [--stats] [--quiet]
 //
-// TRACE: a file (plain or .xz) or - for stdin. Exit status: 0 success (and
-// every snapshot matched with --check), 1 a snapshot differed or a call the
-// kernel accepted was refused by the model (--check), 2 bad usage, an
-// unreadable or malformed trace.
+// TRACE: a file (plain or .xz) or - for stdin. Each snapshot is MATCH,
+// MISMATCH or UNDETERMINED (the difference is state strace cannot show:
+// docs/mm.md "Undetermined differences"). Exit status: 0 success (and every
+// snapshot matched with --check), 1 a snapshot mismatched, was never
+// compared, or a call the kernel accepted was refused by the model
+// (--check), 2 bad usage, an unreadable or malformed trace, 3 (--check) no
+// mismatch and no divergence, but some snapshots undetermined.
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "progress.h"
+#include "record.h"
 #include "replay.h"
 #include "strace_parser.h"
 #include "trace_input.h"
@@ -41,13 +46,16 @@ int usage(std::ostream &o, int rc) {
        "[--quiet]]\n"
        "  TRACE        strace -f -tt -y log (plain, .xz, or - for stdin)\n"
        "  --maps-dir   directory of maps.{start,init,fork,end}.PID files (default: TRACE's)\n"
-       "  --check      compare with every maps file at its marker pair; exit 1 on a mismatch\n"
+       "  --check      compare with every maps file at its marker pair: MATCH, MISMATCH or\n"
+       "               UNDETERMINED (only state strace cannot show differs); exit 0 all match,\n"
+       "               1 a mismatch or divergence, 3 only undetermined differences\n"
        "  --pid PID    print only the address spaces of PID\n"
        "  --stats      syscalls, VMAs, splits/merges, tree shape, throughput\n"
-       "  --quiet      do not print the final maps\n"
+       "  --quiet      do not print the final maps (nor a progress bar)\n"
        "  --touch LIST when VMAs count as written (anon_vma): any of mmap,mremap,fork, or\n"
        "               none (default: mmap,mremap,fork; docs/mm.md \"Replaying traces\")\n"
-       "With no arguments: replay " MAPLE_VMA_DEFAULT_TRACE " --check --stats\n";
+       "With no arguments: replay " MAPLE_VMA_DEFAULT_TRACE " --check --stats\n"
+    << record_usage();
   return rc;
 }
 
@@ -58,15 +66,6 @@ struct options {
   std::optional<std::int64_t> pid;
   std::string touch = "mmap,mremap,fork";
 };
-
-void progress_bar(std::size_t done, std::size_t total) {
-  int pct = total ? static_cast<int>(done * 100 / total) : 100;
-  int fill = pct / 4;
-  std::fprintf(stderr, "\rreplay [%.*s%*s] %3d%%", fill, "#########################", 25 - fill, "",
-               pct);
-  if (done == total) std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
 
 // Parse errors (the first 20 in full, then the count), and the lines that
 // were no trace events, counted by kind.
@@ -156,25 +155,28 @@ void print_maps(const replayer &r, const options &o) {
   }
 }
 
-// Every comparison, the files never compared; true if all matched.
-bool print_check(const replayer &r, const options &o) {
-  std::size_t matched = 0;
+// Every comparison with its verdict, the files never compared, and the
+// summary line.
+void print_check(const replayer &r, const options &o) {
+  std::size_t counts[3] = {0, 0, 0};
   std::cout << "== check against " << (*o.maps_dir).c_str() << " ==\n";
   for (const comparison &c : r.comparisons()) {
-    std::cout << (c.matched ? "MATCH " : "DIFF  ") << c.file << " (pid " << c.pid
-              << ", marker at line " << c.line << ")\n";
+    std::cout << verdict_name(c.result) << " " << c.file << " (pid " << c.pid << ", marker at line "
+              << c.line << ")\n";
     for (const std::string &n : c.ignored) std::cout << "      ignored: " << n << "\n";
-    if (!c.matched) std::cout << c.diff;
-    matched += c.matched;
+    for (const std::string &n : c.undetermined) std::cout << "      undetermined: " << n << "\n";
+    if (c.result != verdict::match) std::cout << c.diff;
+    ++counts[static_cast<int>(c.result)];
   }
   std::vector<std::string> missing = r.uncompared();
   for (const std::string &f : missing)
     std::cout << "NOT COMPARED " << f << " (no marker pair for it in the trace)\n";
-  std::cout << "check: " << matched << "/" << r.comparisons().size() + missing.size()
-            << " snapshot files match";
+  std::size_t total = r.comparisons().size() + missing.size();
+  std::cout << "check: " << counts[0] << "/" << total << " snapshot files match, " << counts[1]
+            << " undetermined, " << counts[2] << " mismatch";
+  if (!missing.empty()) std::cout << ", " << missing.size() << " not compared";
   if (!r.divergences().empty()) std::cout << ", " << r.divergences().size() << " model divergences";
   std::cout << "\n";
-  return matched == r.comparisons().size() && missing.empty();
 }
 
 // One line per syscall name: count, failed, skipped, interrupted, ...
@@ -185,6 +187,7 @@ void print_call_stats(const replay_stats &s) {
          {std::pair{&s.failed, "failed"}, std::pair{&s.skipped, "before the start marker"},
           std::pair{&s.restarted, "interrupted (ERESTART*)"},
           std::pair{&s.no_vma_change, "cannot change VMAs"},
+          std::pair{&s.file_calls, "fd table or file names"},
           std::pair{&s.not_modelled, "not modelled"}}) {
       auto n = map->find(name);
       if (n != map->end()) std::cout << "  (" << n->second << " " << what << ")";
@@ -237,19 +240,19 @@ void print_stats(const replayer &r, const parsed_trace &pt) {
             << std::setprecision(0) << rate << " syscalls/s\n";
 }
 
-replay_options replay_options_for(const options &o, const parsed_trace &pt) {
+replay_options replay_options_for(const options &o) {
   replay_options ro;
   ro.check = o.check;
   ro.touch_on_mmap = o.touch.find("mmap") != std::string::npos;
   ro.touch_on_move = o.touch.find("mremap") != std::string::npos;
   ro.touch_at_fork = o.touch.find("fork") != std::string::npos;
-  if (isatty(2) && pt.events.size() > 20000) ro.progress = progress_bar;
   return ro;
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && std::string(argv[1]) == "record") return record_main({argv + 2, argv + argc});
   options o;
   if (std::optional<int> rc = parse_options({argv + 1, argv + argc}, o)) return *rc;
   if (!o.maps_dir) {
@@ -262,7 +265,11 @@ int main(int argc, char **argv) {
     std::cerr << "maple-vma: " << why << "\n";
     return 2;
   }
-  parsed_trace pt = parse_trace(text);
+  parsed_trace pt;
+  {
+    progress_bar bar("parse", "bytes", text.size(), !o.quiet);
+    pt = parse_trace(text, [&](std::size_t done, std::size_t) { bar.update(done); });
+  }
   text.clear();
   text.shrink_to_fit();
   report_parse(o.trace, pt);
@@ -273,17 +280,19 @@ int main(int argc, char **argv) {
     std::cerr << "maple-vma: --check: no maps.* files in '" << *o.maps_dir << "'\n";
     return 2;
   }
-  replayer r(std::move(snaps), replay_options_for(o, pt));
+  progress_bar bar("replay", "lines", pt.lines, !o.quiet);
+  replay_options ro = replay_options_for(o);
+  if (bar.active()) ro.progress = [&bar](std::size_t done, std::size_t) { bar.update(done); };
+  replayer r(std::move(snaps), std::move(ro));
   r.run(pt.events);
+  bar.finish();
 
   if (!o.quiet) print_maps(r, o);
   for (const divergence &d : r.divergences())
     std::cerr << o.trace << ":" << d.line << ": model diverges: " << d.what << "\n";
   report_not_modelled(r.stats());
-  bool ok = r.divergences().empty();
-  if (o.check) ok = print_check(r, o) && ok;
+  if (o.check) print_check(r, o);
   if (o.stats) print_stats(r, pt);
-  if (!pt.errors.empty()) return 2;
-  if (o.check && !ok) return 1;
-  return 0;
+  if (!pt.errors.empty()) return exit_bad_input;
+  return o.check ? exit_status_for(overall_verdict(r)) : exit_ok;
 }

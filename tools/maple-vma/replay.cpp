@@ -18,18 +18,6 @@ namespace mmns = maple::mm;
 
 namespace {
 
-std::vector<std::string> split_lines(const std::string &text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    out.emplace_back(text, pos, nl - pos);
-    pos = nl + 1;
-  }
-  return out;
-}
-
 std::string hexs(std::uint64_t v) {
   std::ostringstream o;
   o << "0x" << std::hex << v;
@@ -84,140 +72,26 @@ std::string snapshot_name(char kind, std::int64_t pid, int execs) {
   return n;
 }
 
-// ---- the diff ----------------------------------------------------------------------
-
-std::string unified_diff(const std::vector<std::string> &a, const std::vector<std::string> &b,
-                         const std::string &a_name, const std::string &b_name) {
-  // Common prefix and suffix, then an LCS table over the middle.
-  std::size_t pre = 0;
-  while (pre < a.size() && pre < b.size() && a[pre] == b[pre]) ++pre;
-  std::size_t suf = 0;
-  while (suf < a.size() - pre && suf < b.size() - pre &&
-         a[a.size() - 1 - suf] == b[b.size() - 1 - suf])
-    ++suf;
-  std::size_t n = a.size() - pre - suf, m = b.size() - pre - suf;
-  if (n == 0 && m == 0) return {};
-  // ops: ' ' keep, '-' a only, '+' b only; with indices.
-  struct op {
-    char c;
-    std::size_t ai, bi;
-  };
-  std::vector<op> ops;
-  for (std::size_t i = 0; i < pre; ++i) ops.push_back({' ', i, i});
-  constexpr std::size_t max_cells = std::size_t{1} << 24;
-  if (n != 0 && m != 0 && (n + 1) * (m + 1) <= max_cells) {
-    std::vector<std::uint32_t> t((n + 1) * (m + 1), 0);
-    auto at = [&](std::size_t i, std::size_t j) -> std::uint32_t & { return t[i * (m + 1) + j]; };
-    for (std::size_t i = n; i-- > 0;)
-      for (std::size_t j = m; j-- > 0;)
-        at(i, j) =
-            a[pre + i] == b[pre + j] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
-    std::size_t i = 0, j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && a[pre + i] == b[pre + j]) {
-        ops.push_back({' ', pre + i++, pre + j++});
-      } else if (i < n && (j == m || at(i + 1, j) >= at(i, j + 1))) {
-        ops.push_back({'-', pre + i++, pre + j});
-      } else {
-        ops.push_back({'+', pre + i, pre + j++});
-      }
-    }
-  } else {
-    for (std::size_t i = 0; i < n; ++i) ops.push_back({'-', pre + i, pre});
-    for (std::size_t j = 0; j < m; ++j) ops.push_back({'+', pre + n, pre + j});
-  }
-  for (std::size_t i = 0; i < suf; ++i) ops.push_back({' ', pre + n + i, pre + m + i});
-
-  std::string out = "--- " + a_name + "\n+++ " + b_name + "\n";
-  constexpr std::size_t ctx = 3;
-  std::size_t k = 0;
-  while (k < ops.size()) {
-    if (ops[k].c == ' ') {
-      ++k;
-      continue;
-    }
-    // A hunk: from ctx before this change to ctx after the last change that
-    // is within 2*ctx of the previous one.
-    std::size_t s = k >= ctx ? k - ctx : 0;
-    std::size_t e = k;
-    for (std::size_t q = k; q < ops.size(); ++q) {
-      if (ops[q].c != ' ')
-        e = q;
-      else if (q - e > 2 * ctx)
-        break;
-    }
-    std::size_t stop = std::min(ops.size(), e + ctx + 1);
-    std::size_t a0 = ops[s].ai, b0 = ops[s].bi, al = 0, bl = 0;
-    for (std::size_t q = s; q < stop; ++q) {
-      if (ops[q].c != '+') ++al;
-      if (ops[q].c != '-') ++bl;
-    }
-    out += "@@ -" + std::to_string(al ? a0 + 1 : a0) + "," + std::to_string(al) + " +" +
-           std::to_string(bl ? b0 + 1 : b0) + "," + std::to_string(bl) + " @@\n";
-    for (std::size_t q = s; q < stop; ++q) {
-      out += ops[q].c;
-      out += ops[q].c == '+' ? b[ops[q].bi] : a[ops[q].ai];
-      out += '\n';
-    }
-    k = stop;
-  }
-  return out;
-}
-
-std::string compare_maps(const std::string &kernel, const std::string &model,
-                         const std::string &kernel_name, std::vector<std::string> &ignored) {
-  std::vector<std::string> a = split_lines(kernel), b = split_lines(model);
-  std::vector<mmns::maps_line> ka(a.size());
-  std::vector<bool> kok(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) kok[i] = !mmns::parse_maps_line(a[i], ka[i]);
-  for (std::string &line : b) {
-    mmns::maps_line ml;
-    if (mmns::parse_maps_line(line, ml)) continue;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!kok[i]) continue;
-      const mmns::maps_line &kl = ka[i];
-      bool same_rest = kl.r == ml.r && kl.w == ml.w && kl.x == ml.x && kl.shared == ml.shared &&
-                       kl.offset == ml.offset && kl.dev_major == ml.dev_major &&
-                       kl.dev_minor == ml.dev_minor && kl.name == ml.name;
-      // 1. [stack] grown down by page faults: same end, lower start.
-      if (ml.name == "[stack]" && kl.name == "[stack]" && same_rest && kl.inode == ml.inode &&
-          kl.end == ml.end && kl.start < ml.start) {
-        std::ostringstream o;
-        o << "[stack] grew by page faults (not in strace): model " << std::hex << ml.start << "-"
-          << ml.end << ", kernel " << kl.start << "-" << kl.end << std::dec << " (+"
-          << (ml.start - kl.start) / 4096 << " pages)";
-        ignored.push_back(o.str());
-        mmns::maps_line fixed = ml;
-        fixed.start = kl.start;
-        line = mmns::format_maps_line(fixed);
-        line.pop_back();
-        break;
-      }
-      // 2. shmem inode numbers of shared anonymous memory.
-      if (ml.name == "/dev/zero (deleted)" && same_rest && kl.start == ml.start &&
-          kl.end == ml.end && kl.inode != ml.inode) {
-        std::ostringstream o;
-        o << "/dev/zero (deleted) at " << std::hex << ml.start << std::dec
-          << ": shmem inode (kernel " << kl.inode << ", model " << ml.inode << ") is not in strace";
-        ignored.push_back(o.str());
-        mmns::maps_line fixed = ml;
-        fixed.inode = kl.inode;
-        line = mmns::format_maps_line(fixed);
-        line.pop_back();
-        break;
-      }
-    }
-  }
-  return unified_diff(a, b, kernel_name + " (kernel)", "model");
-}
-
 // ---- the replayer ----------------------------------------------------------------
 
 namespace {
 
+// A file under a name: unlinking the name, or renaming another file over
+// it, deletes it for every open file on it (d_path then prints
+// " (deleted)"); renaming it renames them all.
+struct inode_rec {
+  std::string name;  ///< without " (deleted)"
+  bool deleted = false;
+  std::vector<std::weak_ptr<mmns::file>> files;  ///< its open file descriptions
+};
+
+// One fd: its open file description (shared by dup and fork), the file it
+// is open on, and the fd's own close-on-exec flag.
 struct fd_entry {
-  std::string path;
-  mmns::file_ref file;
+  std::shared_ptr<mmns::file> file;  ///< null: opened, name not known yet
+  std::shared_ptr<inode_rec> node;
+  int access = -1;  ///< O_RDONLY 0, O_WRONLY 1, O_RDWR 2 when a traced open said so
+  bool cloexec = false;
 };
 using fd_table = std::map<std::uint64_t, fd_entry>;
 
@@ -227,7 +101,31 @@ struct process {
   std::shared_ptr<fd_table> fds;
   int execs = 0;
   std::set<std::int64_t> tasks;
+  std::string cwd;  ///< from AT_FDCWD</dir> decorations ("" unknown)
 };
+
+bool is_file_call(call_kind k) {
+  switch (k) {
+    case call_kind::open:
+    case call_kind::close:
+    case call_kind::close_range:
+    case call_kind::dup:
+    case call_kind::set_cloexec:
+    case call_kind::unlink:
+    case call_kind::rename: return true;
+    default: return false;
+  }
+}
+
+constexpr std::uint64_t at_removedir = 0x200, rename_exchange = 2;
+constexpr std::uint64_t close_range_unshare = 2, close_range_cloexec = 4;
+constexpr std::string_view deleted_suffix = " (deleted)";
+
+std::string without_deleted(const std::string &p) {
+  std::size_t n = deleted_suffix.size();
+  bool has = p.size() > n && p.compare(p.size() - n, n, deleted_suffix) == 0;
+  return has ? p.substr(0, p.size() - n) : p;
+}
 
 struct creation {
   std::size_t event = 0;  // index of the clone/fork event
@@ -248,6 +146,8 @@ struct replayer::impl {
   std::set<std::size_t> creations_done;                    // event indices applied
   std::set<std::string> compared;
   std::set<std::string> writable_paths;  // mapped MAP_SHARED + PROT_WRITE somewhere
+  std::map<std::string, std::shared_ptr<inode_rec>> names;  // live names -> files
+  bool lifetime_traced = false;  // unlink/rename, or open and close, in the trace
   std::uint64_t next_file_id = 1;
   const std::vector<event> *events = nullptr;
   std::size_t current = 0;
@@ -271,31 +171,125 @@ struct replayer::impl {
     return r.mms_.back().get();
   }
 
-  mmns::file_ref make_file(const std::string &path) {
+  // ---- files: names, open file descriptions, fd tables ----
+
+  // Device and inode of a name, from the snapshots; unchanged if none has it.
+  void set_ident(mmns::file &f) const {
+    if (auto it = snaps.paths.find(f.path); it != snaps.paths.end()) {
+      f.dev_major = it->second.major;
+      f.dev_minor = it->second.minor;
+      f.inode = it->second.inode;
+    }
+  }
+
+  // The file under a name (a deleted one is nobody's name any more).
+  std::shared_ptr<inode_rec> node_for(const std::string &path, bool deleted) {
+    if (deleted) {
+      auto n = std::make_shared<inode_rec>();
+      n->name = without_deleted(path);
+      n->deleted = true;
+      return n;
+    }
+    std::shared_ptr<inode_rec> &n = names[path];
+    if (!n) {
+      n = std::make_shared<inode_rec>();
+      n->name = path;
+    }
+    return n;
+  }
+
+  // A new open file description on `node`; the open mode from the open's
+  // flags when traced (access >= 0), else guessed from the trace's maps.
+  std::shared_ptr<mmns::file> new_file(const std::shared_ptr<inode_rec> &node, int access) {
     auto f = std::make_shared<mmns::file>();
     f->id = next_file_id++;
-    f->path = path;
-    if (auto it = snaps.paths.find(path); it != snaps.paths.end()) {
-      f->dev_major = it->second.major;
-      f->dev_minor = it->second.minor;
-      f->inode = it->second.inode;
+    f->path = node->deleted ? node->name + std::string(deleted_suffix) : node->name;
+    set_ident(*f);
+    if (access >= 0) {
+      f->readable = access != 1;
+      f->writable = access != 0;
+    } else {
+      f->readable = true;
+      f->writable = writable_paths.count(f->path) != 0 || writable_paths.count(node->name) != 0;
     }
-    f->readable = true;
-    f->writable = writable_paths.count(path) != 0;
+    prune(*node);
+    node->files.push_back(f);
     return f;
   }
 
-  // fd + path -> the open file description (same fd and path: same one).
-  mmns::file_ref file_for(process &p, std::uint64_t fd, const std::string &path) {
+  // Drops the closed and unmapped files of a name now and then (a name
+  // opened again and again).
+  static void prune(inode_rec &n) {
+    std::size_t k = n.files.size();
+    if (k >= 16 && (k & (k - 1)) == 0)
+      std::erase_if(n.files, [](const std::weak_ptr<mmns::file> &w) { return w.expired(); });
+  }
+
+  // Every open file of node prints its (new) name.
+  void rename_files(inode_rec &n) {
+    for (const std::weak_ptr<mmns::file> &w : n.files) {
+      if (std::shared_ptr<mmns::file> f = w.lock()) {
+        f->path = n.deleted ? n.name + std::string(deleted_suffix) : n.name;
+        set_ident(*f);
+      }
+    }
+  }
+
+  // (By value: the names map may hold the last reference.)
+  void delete_node(std::shared_ptr<inode_rec> n) {
+    if (n->deleted) return;
+    n->deleted = true;
+    if (auto it = names.find(n->name); it != names.end() && it->second == n) names.erase(it);
+    rename_files(*n);
+  }
+
+  // fd + name of an mmap -> the open file description. The fd's entry when
+  // its file has that name (or has been deleted since: strace now shows
+  // " (deleted)"); else a new one (open/close not traced, or another file).
+  mmns::file_ref file_for(process &p, std::uint64_t fd, const std::string &path, bool deleted) {
     fd_entry &e = (*p.fds)[fd];
-    if (!e.file || e.path != path) {
-      e.path = path;
-      e.file = make_file(path);
+    if (e.file && e.file->path != path) {
+      if (deleted && !e.node->deleted && path == e.node->name + std::string(deleted_suffix)) {
+        delete_node(e.node);
+      } else {
+        e.file = nullptr;
+        e.access = -1;
+      }
+    }
+    if (!e.file) {
+      e.node = node_for(path, deleted);
+      e.file = new_file(e.node, e.access);
     }
     return e.file;
   }
 
+  // A relative name against the task's cwd, when known.
+  static std::string resolve(const process &p, const std::string &name) {
+    if (name.empty() || name.front() == '/' || p.cwd.empty()) return name;
+    return normalize_path(p.cwd + "/" + name);
+  }
+
   // ---- seeding from maps.start ----
+
+  // The file of a maps line (one per name and mm), under its name: a later
+  // unlink or rename in the trace changes how it prints.
+  mmns::file_ref seed_file(const mmns::maps_line &ml) {
+    bool deleted = without_deleted(ml.name) != ml.name;
+    std::shared_ptr<inode_rec> node = node_for(ml.name, deleted);
+    auto f = std::make_shared<mmns::file>();
+    f->id = next_file_id++;
+    f->path = ml.name;
+    f->dev_major = ml.dev_major;
+    f->dev_minor = ml.dev_minor;
+    f->inode = ml.inode;
+    f->writable = ml.shared && ml.w;
+    // The kernel prints a shared anonymous mapping's shmem file so.
+    f->anon_shmem = ml.name == "/dev/zero (deleted)";
+    prune(*node);
+    node->files.push_back(f);
+    return f;
+  }
+
   void seed(mm_record &m, const std::string &text, const event &e) {
     mmns::layout lay = m.as->get_layout();
     std::map<std::string, mmns::file_ref> files;  // one file per path
@@ -330,18 +324,7 @@ struct replayer::impl {
         v.pgoff = 0;
       } else if (is_file) {
         mmns::file_ref &f = files[ml.name];
-        if (!f) {
-          auto nf = std::make_shared<mmns::file>();
-          nf->id = next_file_id++;
-          nf->path = ml.name;
-          nf->dev_major = ml.dev_major;
-          nf->dev_minor = ml.dev_minor;
-          nf->inode = ml.inode;
-          nf->writable = ml.shared && ml.w;
-          // The kernel prints a shared anonymous mapping's shmem file so.
-          nf->anon_shmem = ml.name == "/dev/zero (deleted)";
-          f = nf;
-        }
+        if (!f) f = seed_file(ml);
         v.file = f;
         v.pgoff = ml.offset >> mmns::page_shift;
       } else {
@@ -414,7 +397,9 @@ struct replayer::impl {
     p->tgid = child;
     p->execs = 0;
     p->tasks.insert(child);
+    // fork copies the fd table (the same open files), CLONE_FILES shares it.
     p->fds = (c.flags & clone_files) ? parent->fds : std::make_shared<fd_table>(*parent->fds);
+    p->cwd = parent->cwd;
     if (c.flags & clone_vm) {
       p->mm = parent->mm;  // vfork / posix_spawn: the parent's mm until execve
     } else {
@@ -466,8 +451,15 @@ struct replayer::impl {
     c.file = name;
     c.pid = p.tgid;
     c.line = e.line;
-    c.diff = compare_maps(it->second, m.as->maps(), name, c.ignored);
-    c.matched = c.diff.empty();
+    compare_context ctx;
+    ctx.file_lifetime_traced = lifetime_traced;
+    ctx.model_vmas = m.as->vmas();
+    maps_verdict v = judge_maps(it->second, m.as->maps(), name, ctx);
+    c.result = v.v;
+    c.matched = v.v == verdict::match;
+    c.diff = std::move(v.diff);
+    c.ignored = std::move(v.ignored);
+    c.undetermined = std::move(v.undetermined);
     compared.insert(name);
     r.cmps_.push_back(std::move(c));
   }
@@ -491,7 +483,14 @@ struct replayer::impl {
       case call_kind::marker: return check_marker(p, e, e.call.marker, e.call.marker_end);
       default: break;
     }
+    // close releases the fd even when it fails with anything but EBADF
+    // (the file's flush reported an error after the fd was gone).
+    if (e.call.kind == call_kind::close && e.res.failed() && e.res.error != "EBADF")
+      p.fds->erase(e.call.fd);
     if (e.res.failed() || e.res.unknown) return count_unsuccessful(e);
+    // The fd table and file names change whether the mm awaits its start
+    // marker or not (ld.so opens the libraries before it).
+    if (is_file_call(e.call.kind)) return apply_file_call(p, e);
     mm_record &m = *p.mm;
     if (m.awaiting_start) return before_start(m, e);
     m.used = true;
@@ -523,9 +522,125 @@ struct replayer::impl {
     p.mm->used = true;
     if (old && old->pid == p.tgid)
       old->state = "replaced by execve at line " + std::to_string(e.line);
-    // A new image: a fresh fd table is not needed (fds survive exec), but the
-    // CLONE_FILES sharing with the parent ends.
+    // A new image: fds survive exec, but the CLONE_FILES sharing ends
+    // (unshare_files) and close-on-exec fds are closed.
     p.fds = std::make_shared<fd_table>(*p.fds);
+    std::erase_if(*p.fds, [](const auto &kv) { return kv.second.cloexec; });
+  }
+
+  // ---- file lifetime (docs/mm.md "File identity") ----
+
+  void apply_file_call(process &p, const event &e) {
+    const vma_call &c = e.call;
+    ++r.st_.file_calls[e.name];
+    if (!c.cwd.empty()) p.cwd = c.cwd;
+    if (!c.error.empty()) return diverge(e, c.error);
+    fd_table &t = *p.fds;
+    switch (c.kind) {
+      case call_kind::open: return on_open(p, e);
+      case call_kind::close: t.erase(c.fd); return;
+      case call_kind::close_range: return on_close_range(p, c);
+      case call_kind::dup: return on_dup(p, e);
+      case call_kind::set_cloexec:
+        if (auto it = t.find(c.fd); it != t.end()) it->second.cloexec = c.cloexec;
+        return;
+      case call_kind::unlink:
+        if (c.flags & at_removedir) return;  // rmdir: no file is open on an empty directory
+        if (auto it = names.find(resolve(p, c.path)); it != names.end()) delete_node(it->second);
+        return;
+      case call_kind::rename: return rename_name(resolve(p, c.path), resolve(p, c.path2), c.flags);
+      default: return;
+    }
+  }
+
+  // A new open file description at the returned fd (the result's
+  // decoration names the file; memfd's are deleted from the start).
+  void on_open(process &p, const event &e) {
+    const vma_call &c = e.call;
+    fd_entry fe;
+    fe.access = c.access;
+    fe.cloexec = c.cloexec;
+    std::string path = resolve(p, c.path);
+    if (!path.empty()) {
+      fe.node = node_for(path, c.deleted);
+      fe.file = new_file(fe.node, c.access);
+    }
+    (*p.fds)[ret(e) & 0xffffffffu] = std::move(fe);
+  }
+
+  // dup, dup2, dup3, F_DUPFD: the new fd shares the open file description.
+  void on_dup(process &p, const event &e) {
+    const vma_call &c = e.call;
+    fd_table &t = *p.fds;
+    std::uint64_t nfd = ret(e) & 0xffffffffu;
+    if (nfd == c.fd) return;  // dup2(fd, fd)
+    auto it = t.find(c.fd);
+    if (it == t.end() && !c.path.empty()) {
+      // Opened where the trace does not show it: the decoration names it.
+      (void)file_for(p, c.fd, c.path, c.deleted);
+      it = t.find(c.fd);
+    }
+    if (it == t.end()) {
+      t.erase(nfd);
+      return;
+    }
+    fd_entry copy = it->second;
+    copy.cloexec = c.cloexec;
+    t[nfd] = std::move(copy);
+  }
+
+  void on_close_range(process &p, const vma_call &c) {
+    if (c.flags & close_range_unshare) p.fds = std::make_shared<fd_table>(*p.fds);
+    fd_table &t = *p.fds;
+    for (auto it = t.lower_bound(c.fd); it != t.end() && it->first <= c.fd2;) {
+      if (c.flags & close_range_cloexec) {
+        (it++)->second.cloexec = true;
+      } else {
+        it = t.erase(it);
+      }
+    }
+  }
+
+  // rename(from, to): a file under `to` is deleted (unless it is the same
+  // one), the file under `from` and any under `from/` take the new names.
+  // RENAME_EXCHANGE swaps the two.
+  void rename_name(const std::string &from, const std::string &to, std::uint64_t flags) {
+    if (from == to || from.empty() || to.empty()) return;
+    auto take = [&](const std::string &n) {
+      std::shared_ptr<inode_rec> found;
+      if (auto it = names.find(n); it != names.end()) {
+        found = it->second;
+        names.erase(it);
+      }
+      return found;
+    };
+    std::shared_ptr<inode_rec> src = take(from), dst = take(to);
+    if (dst && !(flags & rename_exchange)) {
+      names[to] = dst;  // delete_node takes it out again
+      delete_node(dst);
+      dst = nullptr;
+    }
+    // The names below a renamed directory move with it (both ways for an
+    // exchange).
+    std::vector<std::pair<std::shared_ptr<inode_rec>, std::string>> moved;
+    if (src) moved.emplace_back(src, to);
+    if (dst) moved.emplace_back(dst, from);
+    take_below(from + "/", to + "/", moved);
+    if (flags & rename_exchange) take_below(to + "/", from + "/", moved);
+    for (const auto &[n, name] : moved) {
+      n->name = name;
+      names[name] = n;
+      rename_files(*n);
+    }
+  }
+
+  // Takes the names below directory `from` out, each with its name below `to`.
+  void take_below(const std::string &from, const std::string &to,
+                  std::vector<std::pair<std::shared_ptr<inode_rec>, std::string>> &moved) {
+    for (auto it = names.lower_bound(from); it != names.end() && it->first.rfind(from, 0) == 0;) {
+      moved.emplace_back(it->second, to + it->first.substr(from.size()));
+      it = names.erase(it);
+    }
   }
 
   // Between execve and the start marker: in maps.start already; only the
@@ -552,9 +667,13 @@ struct replayer::impl {
       case call_kind::mremap: return apply_mremap(as, e);
       case call_kind::brk: return apply_brk(m, e);
       case call_kind::madvise:
-        return check(e, as.madvise(c.addr, c.len, static_cast<int>(c.flags)));
+        check(e, as.madvise(c.addr, c.len, static_cast<int>(c.flags)));
+        if (c.flags == mmns::madv_populate_write) populated(as, c.addr, c.len);
+        return;
       case call_kind::mlock:
-        return check(e, as.mlock(c.addr, c.len, static_cast<unsigned>(c.flags)));
+        check(e, as.mlock(c.addr, c.len, static_cast<unsigned>(c.flags)));
+        if (!(c.flags & mmns::mlock_onfault)) populated(as, c.addr, c.len);
+        return;
       case call_kind::munlock: return check(e, as.munlock(c.addr, c.len));
       case call_kind::set_vma:
         // PR_SET_VMA_ANON_NAME is sub-option 0; the others change nothing here.
@@ -567,7 +686,7 @@ struct replayer::impl {
   void apply_mmap(process &p, mmns::address_space &as, const event &e) {
     const vma_call &c = e.call;
     mmns::file_ref f;
-    if (!(c.flags & mmns::map_anonymous)) f = file_for(p, c.fd, c.path);
+    if (!(c.flags & mmns::map_anonymous)) f = file_for(p, c.fd, c.path, c.deleted);
     unsigned flags = static_cast<unsigned>(c.flags);
     // The returned address, as MAP_FIXED (ASLR); a call that was not
     // MAP_FIXED found a free range, so the model must not replace anything.
@@ -579,9 +698,26 @@ struct replayer::impl {
       diverge(e, "at " + hexs(ret(e)) + ": model says " + errname(ec));
     else if (out != ret(e))
       diverge(e, "model placed it at " + hexs(out) + ", kernel at " + hexs(ret(e)));
+    else if ((flags & mmns::map_locked) ||
+             (flags & (mmns::map_populate | mmns::map_nonblock)) == mmns::map_populate)
+      populated(as, out, c.len);
     else if (opt.touch_on_mmap && !f && (flags & mmns::map_type) == mmns::map_private &&
              (prot & mmns::prot_write))
       (void)as.touch(out, c.len);  // written at once (docs/mm.md "Replaying traces")
+  }
+
+  // Known writes: the kernel populates a range (MAP_POPULATE, MAP_LOCKED,
+  // mlock, MADV_POPULATE_WRITE) with write faults in private writable VMAs
+  // (populate_vma_page_range: FOLL_WRITE when VM_WRITE without VM_SHARED),
+  // and a write fault gives the VMA its anon_vma (anon_vma_prepare).
+  void populated(mmns::address_space &as, std::uint64_t addr, std::uint64_t len) {
+    std::uint64_t end = addr + len;
+    for (const mmns::vma_info &v : as.vmas()) {
+      if (v.end <= addr || v.start >= end) continue;
+      if ((v.flags & (mmns::vm::write | mmns::vm::shared)) != mmns::vm::write) continue;
+      std::uint64_t s = std::max(v.start, addr), e = std::min(v.end, end);
+      (void)as.touch(s, e - s);
+    }
   }
 
   void apply_mremap(mmns::address_space &as, const event &e) {
@@ -632,16 +768,23 @@ struct replayer::impl {
   // Every successful clone (child tid, flags) and the paths mapped shared
   // and writable, before the replay (docs/mm.md "Replaying traces").
   void prescan(const std::vector<event> &evs) {
+    bool opens = false, closes = false, names_changed = false;
     for (std::size_t i = 0; i < evs.size(); ++i) {
       const event &e = evs[i];
       if (e.t != event::type::syscall) continue;
       const vma_call &c = e.call;
+      opens |= c.kind == call_kind::open;
+      closes |= c.kind == call_kind::close || c.kind == call_kind::close_range;
+      names_changed |= c.kind == call_kind::unlink || c.kind == call_kind::rename;
       if (c.kind == call_kind::create && !e.res.unknown && e.res.value > 0)
         created_by.emplace(e.res.value, creation{i, e.tid, c.flags});
       if (c.kind == call_kind::mmap && c.has_fd && c.prot_flags_known &&
           (c.flags & mmns::map_type) != mmns::map_private && (c.prot & mmns::prot_write))
         writable_paths.insert(c.path);
     }
+    // File lifetime is in the trace when it shows the calls that end a
+    // name (a recorder's trace: docs/mm.md "File identity").
+    lifetime_traced = names_changed || (opens && closes);
   }
 };
 
@@ -654,6 +797,8 @@ void replayer::run(const std::vector<event> &events) {
   auto t0 = std::chrono::steady_clock::now();
   impl &m = *p_;
   m.events = &events;
+  std::size_t last_line = 0;
+  for (const event &e : events) last_line = std::max(last_line, e.line);
   m.prescan(events);
   for (std::size_t i = 0; i < events.size(); ++i) {
     m.current = i;
@@ -670,10 +815,37 @@ void replayer::run(const std::vector<event> &events) {
         m.task_gone(e.tid, "killed by " + e.name);
         break;
     }
-    if (m.opt.progress && (i % 4096 == 0 || i + 1 == events.size()))
-      m.opt.progress(i + 1, events.size());
+    if (m.opt.progress && (i % 1024 == 0 || i + 1 == events.size()))
+      m.opt.progress(i + 1 == events.size() ? last_line : e.line, last_line);
   }
   st_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool replayer::file_lifetime_traced() const noexcept { return p_->lifetime_traced; }
+
+std::vector<fd_view> replayer::fds(std::int64_t tid) const {
+  std::vector<fd_view> out;
+  auto it = p_->tasks.find(tid);
+  if (it == p_->tasks.end()) return out;
+  for (const auto &[fd, e] : *it->second->fds)
+    out.push_back({fd, e.file ? e.file->id : 0, e.file ? e.file->path : "", e.cloexec});
+  return out;
+}
+
+verdict overall_verdict(const replayer &r) {
+  if (!r.divergences().empty() || !r.uncompared().empty()) return verdict::mismatch;
+  verdict v = verdict::match;
+  for (const comparison &c : r.comparisons()) v = std::max(v, c.result);
+  return v;
+}
+
+int exit_status_for(verdict v) noexcept {
+  switch (v) {
+    case verdict::match: return exit_ok;
+    case verdict::undetermined: return exit_undetermined;
+    case verdict::mismatch: return exit_mismatch;
+  }
+  return exit_mismatch;
 }
 
 std::vector<std::string> replayer::uncompared() const {

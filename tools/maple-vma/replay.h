@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "maps_compare.h"
 #include "strace_parser.h"
 
 namespace maple::vma_tool {
@@ -22,7 +23,8 @@ namespace maple::vma_tool {
 struct snapshot_set {
   /// file name -> contents
   std::map<std::string, std::string> files;
-  /// path -> (dev major, dev minor, inode), from every maps line of every file
+  /// name -> (dev major, dev minor, inode), from every maps line of every
+  /// file (a deleted file under its name with " (deleted)")
   struct ident {
     unsigned major = 0, minor = 0;
     std::uint64_t inode = 0;
@@ -43,9 +45,11 @@ struct comparison {
   std::string file;
   std::int64_t pid = 0;
   std::size_t line = 0;  ///< the trace line of the closing marker
-  bool matched = false;
-  std::string diff;                  ///< unified diff (kernel file -> model), "" if matched
-  std::vector<std::string> ignored;  ///< what the comparison ignored, one note each
+  bool matched = false;  ///< result == verdict::match
+  verdict result = verdict::match;
+  std::string diff;                       ///< unified diff (kernel file -> model), "" if matched
+  std::vector<std::string> ignored;       ///< what the comparison ignored, one note each
+  std::vector<std::string> undetermined;  ///< result undetermined: why, one reason each
 };
 
 /// A successful syscall the model refused, or one it could not apply.
@@ -79,6 +83,9 @@ struct replay_stats {
   /// Succeeded, can change VMAs, not replayed by the model (mbind, shmat, ...):
   /// reported once per name with the count, not as divergences.
   std::map<std::string, std::uint64_t> not_modelled;
+  /// Succeeded, change the fd table or file names only (open, close, dup,
+  /// unlink, rename, ...).
+  std::map<std::string, std::uint64_t> file_calls;
   std::uint64_t syscalls = 0, applied = 0, markers = 0;
   double seconds = 0;
 };
@@ -91,7 +98,17 @@ struct replay_options {
   /// Address spaces keep lock-free lookups on (RCU-deferred frees); off by
   /// default: the replay looks VMAs up on its own thread only.
   bool lockless_lookups = false;
-  std::function<void(std::size_t done, std::size_t total)> progress;  ///< called now and then
+  /// Called now and then (every few thousand events, and at the end) with
+  /// the trace lines done and the trace's last line.
+  std::function<void(std::size_t done, std::size_t total)> progress;
+};
+
+/// One fd of a process's table, as the replay sees it (tests, debugging).
+struct fd_view {
+  std::uint64_t fd = 0;
+  std::uint64_t file = 0;  ///< the open file description's id (0: not known yet)
+  std::string path;        ///< as maps would print it
+  bool cloexec = false;
 };
 
 class replayer {
@@ -107,6 +124,11 @@ class replayer {
   const replay_stats &stats() const noexcept { return st_; }
   /// Snapshot files of the set never compared (no marker pair seen).
   std::vector<std::string> uncompared() const;
+  /// The trace shows file lifetime (unlink/rename, or open and close):
+  /// ` (deleted)` differences are then mismatches (docs/mm.md).
+  bool file_lifetime_traced() const noexcept;
+  /// The fd table of the process of task `tid` (empty if the task is gone).
+  std::vector<fd_view> fds(std::int64_t tid) const;
 
   struct impl;
 
@@ -118,16 +140,17 @@ class replayer {
   replay_stats st_;
 };
 
-/// Compares the model's maps text with a kernel maps file, ignoring exactly
-/// what strace cannot show (docs/mm.md): [stack] growth by page faults (same
-/// end, lower start in the kernel), and the inode numbers of shared
-/// anonymous memory (`/dev/zero (deleted)`). `ignored` gets one note per
-/// ignored difference; returns the unified diff ("" when equal).
-std::string compare_maps(const std::string &kernel, const std::string &model,
-                         const std::string &kernel_name, std::vector<std::string> &ignored);
+/// Exit statuses of `maple-vma replay` (tools/maple-vma/main.cpp).
+inline constexpr int exit_ok = 0;        ///< success; with --check every snapshot matched
+inline constexpr int exit_mismatch = 1;  ///< --check: a mismatch, divergence or file never compared
+inline constexpr int exit_bad_input = 2;     ///< bad usage, an unreadable or malformed trace
+inline constexpr int exit_undetermined = 3;  ///< --check: only undetermined differences
 
-/// A unified diff of two line lists (LCS), with 3 lines of context.
-std::string unified_diff(const std::vector<std::string> &a, const std::vector<std::string> &b,
-                         const std::string &a_name, const std::string &b_name);
+/// The verdict of a checked replay: a mismatch when a comparison mismatched,
+/// a snapshot file was never compared or the model diverged; else
+/// undetermined when a comparison was; else a match.
+verdict overall_verdict(const replayer &r);
+/// exit_ok, exit_mismatch or exit_undetermined.
+int exit_status_for(verdict v) noexcept;
 
 }  // namespace maple::vma_tool

@@ -352,16 +352,23 @@ bool parse_bracketed(std::string_view s, std::size_t base, arg &a, failure &f, s
 
 // The fd's name from the text inside <...>: decoded, without a -yy device
 // suffix, " (deleted)" when strace marked it so after the '>'.
-void set_fd_path(std::string_view inner, bool deleted_after, arg &a) {
+void set_fd_path(std::string_view inner, bool deleted_after, std::string &path, bool &deleted) {
   std::string p = decode_path(inner);
   if (!p.empty() && p.back() == '>') {
     std::size_t c = p.rfind("<char "), b = p.rfind("<block ");
     std::size_t dev = c == std::string::npos ? b : b == std::string::npos ? c : std::max(c, b);
     if (dev != std::string::npos && dev > 0) p.resize(dev);
   }
-  a.deleted = deleted_after || ends_with(p, " (deleted)");
+  deleted = deleted_after || ends_with(p, " (deleted)");
   if (deleted_after) p += " (deleted)";
-  a.path = std::move(p);
+  path = std::move(p);
+}
+
+// The decoration `<...>` or `<...>(deleted)` that is all of s.
+void set_decoration(std::string_view s, std::string &path, bool &deleted) {
+  bool deleted_after = ends_with(s, ">(deleted)");
+  std::size_t gt = s.size() - (deleted_after ? 10 : 1);
+  set_fd_path(s.substr(1, gt - 1), deleted_after, path, deleted);
 }
 
 // N<path>, N<path>(deleted), AT_FDCWD<path>, N<socket:[ino]>, ...: the whole
@@ -377,12 +384,10 @@ bool parse_fd(std::string_view s, arg &a) {
     if (!is_identifier(num)) return false;
     v = constant_value(num).value_or(0);  // AT_FDCWD
   }
-  bool deleted_after = ends_with(s, ">(deleted)");
-  std::size_t gt = s.size() - (deleted_after ? 10 : 1);
   a.k = arg::kind::fd;
   a.value = v;
   a.negative = neg;
-  set_fd_path(s.substr(lt + 1, gt - lt - 1), deleted_after, a);
+  set_decoration(s.substr(lt), a.path, a.deleted);
   return true;
 }
 
@@ -528,6 +533,7 @@ bool parse_result_value(std::string_view s, std::size_t &i, result &out, failure
   if (k < s.size() && fd_opens_at(s, k)) {
     std::size_t e = fd_decoration_end(s, k);
     if (e == npos) return fail_at(f, k, "unterminated fd path");
+    set_decoration(s.substr(k, e - k), out.path, out.deleted);
     k = e;
   }
   i = k;
@@ -683,6 +689,45 @@ constexpr constant constants[] = {
     {"PR_SET_VMA", 0x53564d41},
     {"PR_SET_VMA_ANON_NAME", 0},
     {"AT_FDCWD", std::uint64_t(-100)},
+    {"AT_REMOVEDIR", 0x200},
+    {"O_RDONLY", 0},
+    {"O_WRONLY", 01},
+    {"O_RDWR", 02},
+    {"O_ACCMODE", 03},
+    {"O_CREAT", 0100},
+    {"O_EXCL", 0200},
+    {"O_NOCTTY", 0400},
+    {"O_TRUNC", 01000},
+    {"O_APPEND", 02000},
+    {"O_NONBLOCK", 04000},
+    {"O_NDELAY", 04000},
+    {"O_DSYNC", 010000},
+    {"O_ASYNC", 020000},
+    {"FASYNC", 020000},
+    {"O_DIRECT", 040000},
+    {"O_LARGEFILE", 0100000},
+    {"O_DIRECTORY", 0200000},
+    {"O_NOFOLLOW", 0400000},
+    {"O_NOATIME", 01000000},
+    {"O_CLOEXEC", 02000000},
+    {"O_SYNC", 04010000},
+    {"O_PATH", 010000000},
+    {"O_TMPFILE", 020200000},
+    {"F_DUPFD", 0},
+    {"F_GETFD", 1},
+    {"F_SETFD", 2},
+    {"F_DUPFD_CLOEXEC", 1030},
+    {"FD_CLOEXEC", 1},
+    {"MFD_CLOEXEC", 1},
+    {"MFD_ALLOW_SEALING", 2},
+    {"MFD_HUGETLB", 4},
+    {"MFD_NOEXEC_SEAL", 8},
+    {"MFD_EXEC", 0x10},
+    {"CLOSE_RANGE_UNSHARE", 2},
+    {"CLOSE_RANGE_CLOEXEC", 4},
+    {"RENAME_NOREPLACE", 1},
+    {"RENAME_EXCHANGE", 2},
+    {"RENAME_WHITEOUT", 4},
 };
 
 }  // namespace
@@ -748,6 +793,7 @@ void decode_mmap(const event &e, vma_call &c) {
     c.has_fd = true;
     c.fd = e.args[4].value;
     c.path = e.args[4].path;
+    c.deleted = e.args[4].deleted;
   }
   numbers n{e, c};
   if (!(n(0, c.addr) && n(1, c.len) && n(2, c.prot) && n(3, c.flags) && n(5, c.offset))) return;
@@ -800,6 +846,175 @@ void decode_exec(const event &e, vma_call &c) {
   std::size_t path_arg = e.name == "execve" ? 0 : 1;
   if (e.args.size() > path_arg && e.args[path_arg].k == arg::kind::string)
     c.path = e.args[path_arg].text;
+}
+
+// ---- file lifetime: only what the fd table and the file names need ----
+
+constexpr std::uint64_t o_accmode = 03, o_cloexec = 02000000, fd_cloexec = 1, mfd_cloexec = 1;
+constexpr std::uint64_t at_fdcwd = std::uint64_t(-100);
+
+// The bits of a flags or integer argument; unknown names count as 0 (a flag
+// the replay does not need is no error).
+std::uint64_t lenient_bits(const arg &a) {
+  if (a.k == arg::kind::integer) return a.value;
+  if (a.k != arg::kind::flags) return 0;
+  std::uint64_t v = a.value;
+  for (const std::string &n : a.names) v |= constant_value(n).value_or(0);
+  return v;
+}
+
+// An fd argument's number: `3</x>`, `3`, `-1` (the kernel's unsigned int).
+bool fd_number(const event &e, std::size_t i, std::uint64_t &fd) {
+  if (i >= e.args.size()) return false;
+  const arg &a = e.args[i];
+  if (a.k != arg::kind::fd && a.k != arg::kind::integer) return false;
+  fd = a.value & 0xffffffffu;
+  return true;
+}
+
+// Is argument i the named command (fcntl's F_*), by name or number?
+bool is_command(const event &e, std::size_t i, std::string_view name) {
+  if (i >= e.args.size()) return false;
+  const arg &a = e.args[i];
+  if (a.k == arg::kind::flags) return a.names.size() == 1 && a.names[0] == name && a.value == 0;
+  return a.k == arg::kind::integer && constant_value(name) == a.value;
+}
+
+// "a/./b/../c" -> "a/c", "//" -> "/" (lexically: the kernel's names are
+// already resolved, a traced name may not be).
+std::string lexical_path(std::string_view p) {
+  std::vector<std::string_view> parts;
+  bool absolute = !p.empty() && p.front() == '/';
+  for (std::size_t i = 0; i <= p.size();) {
+    std::size_t e = std::min(p.find('/', i), p.size());
+    std::string_view part = p.substr(i, e - i);
+    if (part == ".." && !parts.empty() && parts.back() != "..")
+      parts.pop_back();
+    else if (part == ".." && absolute)
+      ;  // "/.." is "/"
+    else if (!part.empty() && part != ".")
+      parts.push_back(part);
+    i = e + 1;
+  }
+  std::string out = absolute ? "/" : "";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += '/';
+    out += parts[i];
+  }
+  return out.empty() ? "." : out;
+}
+
+// The name argument `name_at`, joined to the directory of the dirfd
+// argument `dir_at` (npos: none) when it is relative and strace showed the
+// directory (`AT_FDCWD</cwd>`, `3</dir>`); an AT_FDCWD decoration is also
+// the task's cwd.
+std::string name_arg(const event &e, std::size_t dir_at, std::size_t name_at, vma_call &c) {
+  if (name_at >= e.args.size() || e.args[name_at].k != arg::kind::string) return {};
+  const std::string &name = e.args[name_at].text;
+  const arg *dir =
+      dir_at < e.args.size() && e.args[dir_at].k == arg::kind::fd && !e.args[dir_at].deleted
+          ? &e.args[dir_at]
+          : nullptr;
+  if (dir && dir->value == at_fdcwd && !dir->path.empty()) c.cwd = dir->path;
+  if (!name.empty() && name.front() == '/') return lexical_path(name);
+  if (dir && !dir->path.empty() && dir->path.front() == '/')
+    return lexical_path(dir->path + "/" + name);
+  return name;
+}
+
+// open(name, flags), openat(dirfd, name, flags), openat2(dirfd, name,
+// {flags=...}), creat(name, mode), memfd_create(name, flags). The file's name
+// is the result's decoration (the kernel's name) when there is one.
+void decode_open(const event &e, vma_call &c) {
+  c.kind = call_kind::open;
+  const std::string &n = e.name;
+  bool at = n == "openat" || n == "openat2";
+  std::uint64_t flags = 0;
+  if (n == "creat") {
+    flags = 01 | 0100 | 01000;  // O_WRONLY|O_CREAT|O_TRUNC
+  } else if (n == "openat2" && e.args.size() > 2 && e.args[2].k == arg::kind::structure) {
+    for (const arg &f : e.args[2].items)
+      if (f.key == "flags") flags = lenient_bits(f);
+  } else if (std::size_t i = at ? 2 : 1; i < e.args.size()) {
+    flags = lenient_bits(e.args[i]);
+  }
+  if (n == "memfd_create") {
+    c.access = 2;  // memfd files are O_RDWR
+    c.cloexec = flags & mfd_cloexec;
+    if (!e.args.empty() && e.args[0].k == arg::kind::string)
+      c.path = "/memfd:" + e.args[0].text + " (deleted)";
+    c.deleted = true;
+  } else {
+    c.access = static_cast<int>(flags & o_accmode);
+    c.cloexec = flags & o_cloexec;
+    c.path = name_arg(e, at ? 0 : npos, at ? 1 : 0, c);
+  }
+  if (!e.res.path.empty()) {
+    c.path = e.res.path;
+    c.deleted = e.res.deleted;
+  }
+}
+
+// dup(old), dup2(old, new), dup3(old, new, flags), fcntl(fd, F_DUPFD[_CLOEXEC],
+// min), fcntl(fd, F_SETFD, flags); other fcntl commands change no fd.
+void decode_fd_call(const event &e, vma_call &c) {
+  const std::string &n = e.name;
+  if (!fd_number(e, 0, c.fd)) return;
+  if (e.args[0].k == arg::kind::fd) {
+    c.path = e.args[0].path;  // dup: the old fd's file
+    c.deleted = e.args[0].deleted;
+  }
+  if (n == "fcntl" || n == "fcntl64") {
+    if (is_command(e, 1, "F_SETFD")) {
+      c.kind = call_kind::set_cloexec;
+      c.cloexec = e.args.size() > 2 && (lenient_bits(e.args[2]) & fd_cloexec);
+    } else if (is_command(e, 1, "F_DUPFD") || is_command(e, 1, "F_DUPFD_CLOEXEC")) {
+      c.kind = call_kind::dup;
+      c.cloexec = is_command(e, 1, "F_DUPFD_CLOEXEC");
+    }
+    return;
+  }
+  c.kind = n == "close" ? call_kind::close : call_kind::dup;
+  if (n == "dup2" || n == "dup3") (void)fd_number(e, 1, c.fd2);
+  if (n == "dup3") c.cloexec = e.args.size() > 2 && (lenient_bits(e.args[2]) & o_cloexec);
+}
+
+// close_range(first, last, flags).
+void decode_close_range(const event &e, vma_call &c) {
+  c.kind = call_kind::close_range;
+  c.fd2 = 0xffffffffu;
+  if (!fd_number(e, 0, c.fd)) c.error = "argument 1: expected an fd";
+  (void)fd_number(e, 1, c.fd2);  // ~0U may come as text: every fd
+  if (e.args.size() > 2) c.flags = lenient_bits(e.args[2]);
+}
+
+// unlink(name), unlinkat(dirfd, name, flags), rename(old, new),
+// renameat(olddirfd, old, newdirfd, new), renameat2(..., flags).
+void decode_name_call(const event &e, vma_call &c) {
+  const std::string &n = e.name;
+  if (n == "unlink" || n == "unlinkat") {
+    c.kind = call_kind::unlink;
+    bool at = n == "unlinkat";
+    c.path = name_arg(e, at ? 0 : npos, at ? 1 : 0, c);
+    if (at && e.args.size() > 2) c.flags = lenient_bits(e.args[2]);
+  } else {
+    c.kind = call_kind::rename;
+    bool at = n != "rename";
+    c.path = name_arg(e, at ? 0 : npos, at ? 1 : 0, c);
+    c.path2 = name_arg(e, at ? 2 : npos, at ? 3 : 1, c);
+    if (n == "renameat2" && e.args.size() > 4) c.flags = lenient_bits(e.args[4]);
+  }
+  if (c.path.empty() || (c.kind == call_kind::rename && c.path2.empty()))
+    c.error = "a name argument is not a string";
+}
+
+constexpr std::string_view open_calls[] = {"open", "openat", "openat2", "creat", "memfd_create"};
+constexpr std::string_view fd_calls[] = {"close", "dup", "dup2", "dup3", "fcntl", "fcntl64"};
+constexpr std::string_view name_calls[] = {"unlink", "unlinkat", "rename", "renameat", "renameat2"};
+
+template <std::size_t N>
+bool one_of(const std::string_view (&names)[N], std::string_view n) {
+  return std::find(std::begin(names), std::end(names), n) != std::end(names);
 }
 
 // The calls whose arguments are just numbers: kind and how many are read.
@@ -857,6 +1072,8 @@ void decode_plain(const event &e, const plain_call &p, vma_call &c) {
 
 }  // namespace
 
+std::string normalize_path(std::string_view p) { return lexical_path(p); }
+
 vma_call decode_call(const event &e) {
   vma_call c;
   const std::string &n = e.name;
@@ -871,8 +1088,15 @@ vma_call decode_call(const event &e) {
     decode_exec(e, c);
   } else if (n == "exit" || n == "exit_group") {
     c.kind = call_kind::exit;
-  } else if (std::find(std::begin(not_modelled_calls), std::end(not_modelled_calls), n) !=
-             std::end(not_modelled_calls)) {
+  } else if (one_of(open_calls, n)) {
+    decode_open(e, c);
+  } else if (one_of(fd_calls, n)) {
+    decode_fd_call(e, c);
+  } else if (n == "close_range") {
+    decode_close_range(e, c);
+  } else if (one_of(name_calls, n)) {
+    decode_name_call(e, c);
+  } else if (one_of(not_modelled_calls, n)) {
     c.kind = call_kind::not_modelled;
   } else {
     for (const plain_call &p : plain_calls)
@@ -1408,7 +1632,8 @@ std::vector<std::pair<std::int64_t, std::string>> assembler::pending() const {
   return v;
 }
 
-parsed_trace parse_trace(std::string_view text) {
+parsed_trace parse_trace(std::string_view text,
+                         const std::function<void(std::size_t done, std::size_t total)> &progress) {
   parsed_trace t;
   assembler a;
   t.events.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
@@ -1418,6 +1643,7 @@ parsed_trace parse_trace(std::string_view text) {
     if (nl == npos) nl = text.size();
     a.feed(text.substr(pos, nl - pos), ++line_no, t.events);
     pos = nl + 1;
+    if (progress && line_no % 4096 == 0) progress(pos, text.size());
   }
   a.finish(t.events);
   t.lines = line_no;

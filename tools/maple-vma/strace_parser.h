@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -64,6 +65,10 @@ struct result {
   bool unknown = false;    ///< `= ?` (exit, exit_group, execve of a dying task, ERESTART*)
   std::int64_t value = 0;  ///< as a signed number (`= -1 ENOMEM` -> -1)
   std::string error;       ///< errno name ("ENOMEM", "ERESTARTSYS"), "" on success
+  /// A decorated result (`= 3</tmp/x>`, `= 4</memfd:m (deleted)>`): the
+  /// name as arg::path gives it; "" when the result has no decoration.
+  std::string path;
+  bool deleted = false;  ///< the decoration marks the file deleted
   bool failed() const noexcept { return !unknown && value < 0 && !error.empty(); }
   /// `= ? ERESTART...`: interrupted by a signal, to be restarted (a later line).
   bool restarted() const noexcept { return unknown && error.rfind("ERESTART", 0) == 0; }
@@ -71,21 +76,29 @@ struct result {
 
 /// What a syscall does to the VMA model, decoded once from its arguments.
 enum class call_kind : std::uint8_t {
-  none,         ///< cannot change VMAs (personality, prctl(PR_SET_NAME), unknown names)
-  mmap,         ///< mmap, mmap2
-  munmap,       ///< munmap (not a marker)
-  marker,       ///< munmap(0x6d617073XY, 0): a snapshot marker
-  mprotect,     ///< mprotect, pkey_mprotect
-  mremap,       ///< mremap
-  brk,          ///< brk
-  madvise,      ///< madvise
-  mlock,        ///< mlock, mlock2
-  munlock,      ///< munlock
-  set_vma,      ///< prctl(PR_SET_VMA, ...)
-  create,       ///< clone, clone3, fork, vfork
-  exec,         ///< execve, execveat
-  exit,         ///< exit, exit_group
-  not_modelled  ///< can change VMAs, not replayed (mbind, shmat, mlockall, io_setup, ...)
+  none,          ///< cannot change VMAs (personality, prctl(PR_SET_NAME), unknown names)
+  mmap,          ///< mmap, mmap2
+  munmap,        ///< munmap (not a marker)
+  marker,        ///< munmap(0x6d617073XY, 0): a snapshot marker
+  mprotect,      ///< mprotect, pkey_mprotect
+  mremap,        ///< mremap
+  brk,           ///< brk
+  madvise,       ///< madvise
+  mlock,         ///< mlock, mlock2
+  munlock,       ///< munlock
+  set_vma,       ///< prctl(PR_SET_VMA, ...)
+  create,        ///< clone, clone3, fork, vfork
+  exec,          ///< execve, execveat
+  exit,          ///< exit, exit_group
+  not_modelled,  ///< can change VMAs, not replayed (mbind, shmat, mlockall, io_setup, ...)
+  // File lifetime (the fd table and file names; docs/mm.md "File identity"):
+  open,         ///< open, openat, openat2, creat, memfd_create: a new open file description
+  close,        ///< close
+  close_range,  ///< close_range (CLOSE_RANGE_CLOEXEC: sets close-on-exec instead)
+  dup,          ///< dup, dup2, dup3, fcntl(F_DUPFD), fcntl(F_DUPFD_CLOEXEC)
+  set_cloexec,  ///< fcntl(F_SETFD): the fd's close-on-exec flag
+  unlink,       ///< unlink, unlinkat
+  rename        ///< rename, renameat, renameat2
 };
 
 /// The typed record of one syscall: the numbers the replayer needs, decoded
@@ -104,8 +117,19 @@ struct vma_call {
   std::uint64_t option = 0;   ///< set_vma: the sub-option (PR_SET_VMA_ANON_NAME = 0)
   bool prot_flags_known = false;  ///< mmap: prot and flags decoded (file identity prescan)
   bool has_fd = false;            ///< mmap: an fd<path> argument
-  std::uint64_t fd = 0;
-  std::string path;         ///< mmap: the fd's file name; exec: the program (string argument)
+  std::uint64_t fd = 0;           ///< mmap, close, dup (old fd), set_cloexec; close_range: first
+  /// dup2/dup3: the new fd asked for; close_range: the last fd (unsigned int).
+  std::uint64_t fd2 = 0;
+  /// mmap: the fd's file name; open: the opened file's name (the result's
+  /// decoration, else the argument joined to its directory); unlink, rename:
+  /// the (old) name, absolute when strace shows the directory; exec: the
+  /// program (string argument).
+  std::string path;
+  std::string path2;        ///< rename: the new name
+  std::string cwd;          ///< the AT_FDCWD</dir> decoration of a dirfd argument: the cwd
+  bool deleted = false;     ///< mmap, open: the file's name is marked " (deleted)"
+  bool cloexec = false;     ///< open, dup, set_cloexec: the new fd's close-on-exec flag
+  int access = -1;          ///< open: O_RDONLY 0, O_WRONLY 1, O_RDWR 2; -1 unknown
   std::string name;         ///< set_vma: the anon name
   char marker = 0;          ///< marker: 'a' start, 'b' init, 'c' fork, 'e' end
   bool marker_end = false;  ///< marker: the closing one (Y = 1)
@@ -151,6 +175,10 @@ bool parse_result(std::string_view text, result &out, std::string &why,
 
 /// The typed record of a syscall event (its name, arguments and result).
 vma_call decode_call(const event &e);
+
+/// A file name with "." and ".." parts and repeated '/' taken out,
+/// lexically ("/a/./b/../c" -> "/a/c"; symbolic links are not followed).
+std::string normalize_path(std::string_view p);
 
 /// Turns lines into events: keeps the unfinished halves per task and joins
 /// them with their resumed lines. Feed lines in order; events come out in
@@ -221,10 +249,15 @@ struct parsed_trace {
   std::vector<std::pair<std::int64_t, std::string>> unfinished;
   std::size_t lines = 0;
 };
-parsed_trace parse_trace(std::string_view text);
+/// `progress`, if given, is called now and then with the bytes read and the
+/// text's size.
+parsed_trace parse_trace(
+    std::string_view text,
+    const std::function<void(std::size_t done, std::size_t total)> &progress = {});
 
 /// Numeric value of a symbolic constant used by the replayer (PROT_*, MAP_*,
-/// MREMAP_*, MADV_*, CLONE_*, MLOCK_*, PR_*); nullopt if unknown.
+/// MREMAP_*, MADV_*, CLONE_*, MLOCK_*, PR_*, O_*, F_*, MFD_*, AT_*,
+/// RENAME_*, CLOSE_RANGE_*); nullopt if unknown.
 std::optional<std::uint64_t> constant_value(std::string_view name);
 
 /// The numeric value of an integer, NULL or flags argument (flags: the OR

@@ -1,10 +1,18 @@
 // The replayer of maple-vma on small hand-written traces: seeding from
 // maps.start at the start marker, threads and forks, markers, ignore rules,
-// the diff.
+// the diff; file lifetime (fd table, unlink, rename), the verdicts
+// (MATCH / UNDETERMINED / MISMATCH) and exit statuses; the progress bar.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "progress.h"
 #include "replay.h"
 #include "strace_parser.h"
 
@@ -354,6 +362,353 @@ TEST(Replay, TraceWithoutPidColumnGetsTheRootsPid) {
   for (const comparison &c : rr.r->comparisons())
     EXPECT_TRUE(c.matched) << c.file << "\n" << c.diff;
   EXPECT_TRUE(rr.r->uncompared().empty());
+}
+
+// ---- file lifetime, undetermined differences ----
+
+// The comparison of `file`, which must exist.
+const comparison &cmp(const run_result &rr, const std::string &file) {
+  for (const comparison &c : rr.r->comparisons())
+    if (c.file == file) return c;
+  ADD_FAILURE() << "no comparison of " << file;
+  static const comparison none;
+  return none;
+}
+
+const char *shm_deleted =
+    "7ffff7f00000-7ffff7f10000 rw-s 00000000 00:1a 9                          /dev/shm/psm_x "
+    "(deleted)\n";
+
+// A recorder's trace: the file is created, mapped, unlinked while mapped and
+// closed; the kernel prints it " (deleted)" with its device and inode.
+TEST(ReplayFiles, UnlinkWhileMappedPrintsDeletedAndMatches) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps, shm_deleted));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000010 openat(AT_FDCWD</tmp>, \"/dev/shm/psm_x\", "
+                      "O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600) = 3</dev/shm/psm_x>\n"
+                      "100 00:00:00.000011 ftruncate(3</dev/shm/psm_x>, 65536) = 0\n"
+                      "100 00:00:00.000012 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_SHARED, "
+                      "3</dev/shm/psm_x>, 0) = 0x7ffff7f00000\n"
+                      "100 00:00:00.000013 unlink(\"/dev/shm/psm_x\") = 0\n"
+                      "100 00:00:00.000014 close(3</dev/shm/psm_x (deleted)>) = 0\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_TRUE(rr.r->file_lifetime_traced());
+  const comparison &c = cmp(rr, "maps.end.100");
+  EXPECT_EQ(c.result, verdict::match) << c.diff;
+  EXPECT_EQ(exit_status_for(overall_verdict(*rr.r)), exit_ok);
+  EXPECT_EQ(rr.r->stats().file_calls.at("unlink"), 1u);
+}
+
+// The same without the file calls (a plain strace log): the unlink is not
+// in the trace, so the ` (deleted)` difference is undetermined, and the
+// check exits 3. Without the rule it was a mismatch.
+TEST(ReplayFiles, PlainTraceWithoutUnlinkIsUndetermined) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps, shm_deleted));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000012 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_SHARED, "
+                      "3</dev/shm/psm_x>, 0) = 0x7ffff7f00000\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_FALSE(rr.r->file_lifetime_traced());
+  const comparison &c = cmp(rr, "maps.end.100");
+  EXPECT_EQ(c.result, verdict::undetermined) << c.diff;
+  ASSERT_EQ(c.undetermined.size(), 1u);
+  EXPECT_EQ(c.undetermined[0], "file lifetime not in the trace: /dev/shm/psm_x");
+  EXPECT_EQ(overall_verdict(*rr.r), verdict::undetermined);
+  EXPECT_EQ(exit_status_for(overall_verdict(*rr.r)), exit_undetermined);
+  EXPECT_EQ(exit_undetermined, 3);
+}
+
+// A recorder's trace that shows the file's lifetime but no unlink of it:
+// the kernel's ` (deleted)` is then a real difference.
+TEST(ReplayFiles, RecordedTraceWithoutTheUnlinkIsAMismatch) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps, shm_deleted));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000010 openat(AT_FDCWD</tmp>, \"/dev/shm/psm_x\", O_RDWR) = "
+                      "3</dev/shm/psm_x>\n"
+                      "100 00:00:00.000012 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_SHARED, "
+                      "3</dev/shm/psm_x>, 0) = 0x7ffff7f00000\n"
+                      "100 00:00:00.000014 close(3</dev/shm/psm_x>) = 0\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_EQ(cmp(rr, "maps.end.100").result, verdict::mismatch);
+  EXPECT_EQ(exit_status_for(overall_verdict(*rr.r)), exit_mismatch);
+}
+
+// strace shows " (deleted)" on a later call of the same fd: the file was
+// deleted in between, and so is the mapping made before.
+TEST(ReplayFiles, DeletedDecorationOnALaterMmapDeletesTheOpenFile) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps,
+                             "7ffff7f00000-7ffff7f02000 rw-s 00000000 00:1a 9                   "
+                             "       /dev/shm/psm_x (deleted)\n"));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000012 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, "
+                      "3</dev/shm/psm_x>, 0) = 0x7ffff7f00000\n"
+                      "100 00:00:00.000013 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, "
+                      "3</dev/shm/psm_x>(deleted), 0x1000) = 0x7ffff7f01000\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  const comparison &c = cmp(rr, "maps.end.100");
+  EXPECT_EQ(c.result, verdict::match) << c.diff;
+}
+
+// rename(a, b) over a mapped b deletes b; the mapped a prints as b.
+TEST(ReplayFiles, RenameMovesOneNameAndDeletesTheOther) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100",
+        with(start_maps,
+             "7ffff7f00000-7ffff7f01000 r--s 00000000 fe:00 11                         /w/b\n"
+             "7ffff7f01000-7ffff7f02000 r--s 00000000 fe:00 12                         /w/b "
+             "(deleted)\n"));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000010 openat(AT_FDCWD</w>, \"a\", O_RDONLY) = 3</w/a>\n"
+                      "100 00:00:00.000011 openat(AT_FDCWD</w>, \"b\", O_RDONLY) = 4</w/b>\n"
+                      "100 00:00:00.000012 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</w/a>, 0) = "
+                      "0x7ffff7f00000\n"
+                      "100 00:00:00.000013 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 4</w/b>, 0) = "
+                      "0x7ffff7f01000\n"
+                      "100 00:00:00.000014 rename(\"a\", \"b\") = 0\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  const comparison &c = cmp(rr, "maps.end.100");
+  EXPECT_EQ(c.result, verdict::match) << c.diff;
+}
+
+// dup and F_DUPFD share the open file description (its VMAs merge), close
+// drops only the fd, a new open is a new description (no merge), fork copies
+// the table with the same descriptions, exec closes the close-on-exec fds.
+TEST(ReplayFiles, FdTableThroughDupCloseForkAndExec) {
+  auto l = [](const std::string &range, const std::string &offset) {
+    return range + " r--p " + offset + " fe:00 7                          /lib/a\n";
+  };
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps, l("7ffff7f00000-7ffff7f02000", "00000000") +
+                                             l("7ffff7f02000-7ffff7f03000", "00002000")));
+  // The child: the inherited fd 4 maps page 2 again, and merges (the same
+  // open file as the first two pages).
+  s.add("maps.end.101", with(start_maps, l("7ffff7f00000-7ffff7f03000", "00000000")));
+  std::string trace =
+      std::string(markers_start) +
+      "100 00:00:00.000010 openat(AT_FDCWD</>, \"/lib/a\", O_RDONLY|O_CLOEXEC) = 3</lib/a>\n"
+      "100 00:00:00.000011 dup(3</lib/a>) = 4</lib/a>\n"
+      "100 00:00:00.000012 fcntl(3</lib/a>, F_DUPFD_CLOEXEC, 0) = 5</lib/a>\n"
+      "100 00:00:00.000013 close(3</lib/a>) = 0\n"
+      "100 00:00:00.000014 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 4</lib/a>, 0) = "
+      "0x7ffff7f00000\n"
+      "100 00:00:00.000015 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 5</lib/a>, 0x1000) = "
+      "0x7ffff7f01000\n"
+      "100 00:00:00.000016 openat(AT_FDCWD</>, \"/lib/a\", O_RDONLY|O_CLOEXEC) = 3</lib/a>\n"
+      "100 00:00:00.000017 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3</lib/a>, 0x2000) = "
+      "0x7ffff7f02000\n"
+      "100 00:00:00.000018 clone(child_stack=NULL, flags=SIGCHLD) = 101\n"
+      "101 00:00:00.000019 munmap(0x7ffff7f02000, 4096) = 0\n"
+      "101 00:00:00.000020 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 4</lib/a>, 0x2000) = "
+      "0x7ffff7f02000\n"
+      "101 00:00:00.000021 munmap(0x6d617073e0, 0) = -1 EINVAL (Invalid argument)\n"
+      "101 00:00:00.000022 munmap(0x6d617073e1, 0) = -1 EINVAL (Invalid argument)\n"
+      "101 00:00:00.000023 execve(\"/bin/prog\", [\"prog\"], 0x1) = 0\n" +
+      markers_end;
+  run_result rr = run(trace, std::move(s));
+  for (const comparison &c : rr.r->comparisons())
+    EXPECT_EQ(c.result, verdict::match) << c.file << "\n" << c.diff;
+  std::vector<fd_view> parent = rr.r->fds(100), child = rr.r->fds(101);
+  ASSERT_EQ(parent.size(), 3u);  // 3 (the second open), 4, 5
+  EXPECT_NE(parent[0].file, parent[1].file);
+  EXPECT_EQ(parent[1].file, parent[2].file);
+  EXPECT_FALSE(parent[1].cloexec);
+  EXPECT_TRUE(parent[2].cloexec);
+  ASSERT_EQ(child.size(), 1u);  // exec closed 3 and 5
+  EXPECT_EQ(child[0].fd, 4u);
+  EXPECT_EQ(child[0].file, parent[1].file);
+}
+
+// CLONE_FILES shares the table: the child's close is the parent's.
+TEST(ReplayFiles, CloneFilesSharesTheTable) {
+  std::string trace =
+      "100 00:00:00.000010 openat(AT_FDCWD</>, \"/lib/a\", O_RDONLY) = 3</lib/a>\n"
+      "100 00:00:00.000011 clone(child_stack=NULL, flags=CLONE_FILES|SIGCHLD) = 101\n"
+      "101 00:00:00.000012 close(3</lib/a>) = 0\n"
+      "100 00:00:00.000013 clone(child_stack=NULL, flags=SIGCHLD) = 102\n"
+      "101 00:00:00.000014 openat(AT_FDCWD</>, \"/lib/b\", O_RDONLY) = 3</lib/b>\n";
+  parsed_trace t = parse_trace(trace);
+  replayer r(snapshot_set{}, replay_options{});
+  r.run(t.events);
+  ASSERT_EQ(r.fds(100).size(), 1u);
+  EXPECT_EQ(r.fds(100)[0].path, "/lib/b");
+  EXPECT_TRUE(r.fds(102).empty());  // copied when fd 3 was closed
+}
+
+// Two written anonymous VMAs with a gap; a third mapping fills it. With
+// the mmap touch rule the model keeps prev and next apart (their anon_vmas
+// differ); the kernel, whose VMAs were never written, merged all three.
+// Faults are not traced: undetermined, naming the VMAs.
+TEST(ReplayUndetermined, AnonMergeDecidedByUnwrittenVmas) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps, "7ffff7f00000-7ffff7f03000 rw-p 00000000 00:00 0 \n"));
+  auto anon = [](const char *at) {
+    return std::string(
+               "100 00:00:00.000010 mmap(NULL, 4096, PROT_READ|PROT_WRITE, "
+               "MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = ") +
+           at + "\n";
+  };
+  std::string trace = std::string(markers_start) + anon("0x7ffff7f00000") + anon("0x7ffff7f02000") +
+                      anon("0x7ffff7f01000") + markers_end;
+  run_result rr = run(trace, std::move(s));
+  const comparison &c = cmp(rr, "maps.end.100");
+  EXPECT_EQ(c.result, verdict::undetermined) << c.diff;
+  ASSERT_EQ(c.undetermined.size(), 1u);
+  EXPECT_EQ(c.undetermined[0],
+            "whether 7ffff7f00000-7ffff7f02000 and 7ffff7f02000-7ffff7f03000 hold anonymous pages "
+            "decides their merge (the model kept them apart, the kernel merged them); faults are "
+            "not traced");
+  EXPECT_EQ(exit_status_for(overall_verdict(*rr.r)), exit_undetermined);
+}
+
+// A boundary that no anon_vma can explain: two read-only shared mappings
+// of one open file at contiguous offsets merge in the model; the kernel
+// shows them apart. Shared VMAs have no anon_vma: a mismatch.
+TEST(ReplayUndetermined, BoundaryBetweenSharedFileVmasIsAMismatch) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100",
+        with(start_maps,
+             "7ffff7f00000-7ffff7f01000 r--s 00000000 fe:00 7                          /lib/a\n"
+             "7ffff7f01000-7ffff7f02000 r--s 00001000 fe:00 7                          /lib/a\n"));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000012 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</lib/a>, 0) "
+                      "= 0x7ffff7f00000\n"
+                      "100 00:00:00.000013 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3</lib/a>, "
+                      "0x1000) = 0x7ffff7f01000\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_EQ(cmp(rr, "maps.end.100").result, verdict::mismatch);
+}
+
+// Private file VMAs: a boundary between read-only ones that were never
+// writable is a mismatch (no write can have given them anon_vmas); a
+// different end is a mismatch whatever the VMAs.
+TEST(ReplayUndetermined, RealBoundaryDifferencesOnPrivateFileVmasAreMismatches) {
+  const std::string two =
+      "7ffff7f00000-7ffff7f01000 r--p 00000000 fe:00 7                          /lib/a\n"
+      "7ffff7f01000-7ffff7f02000 r--p 00001000 fe:00 7                          /lib/a\n";
+  const std::string shorter =
+      "7ffff7f00000-7ffff7f01000 r--p 00000000 fe:00 7                          /lib/a\n";
+  for (const std::string &kernel : {two, shorter}) {
+    snapshot_set s;
+    s.add("maps.start.100", start_maps);
+    s.add("maps.end.100", with(start_maps, kernel));
+    std::string trace = std::string(markers_start) +
+                        "100 00:00:00.000012 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, 3</lib/a>, "
+                        "0) = 0x7ffff7f00000\n" +
+                        markers_end;
+    run_result rr = run(trace, std::move(s));
+    EXPECT_EQ(cmp(rr, "maps.end.100").result, verdict::mismatch) << kernel;
+  }
+}
+
+// The same boundary on a writable private file mapping (a data segment) is
+// the anon_vma question again: undetermined.
+TEST(ReplayUndetermined, BoundaryInAWritablePrivateFileMapping) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100",
+        with(start_maps,
+             "7ffff7f00000-7ffff7f01000 rw-p 00000000 fe:00 7                          /lib/a\n"
+             "7ffff7f01000-7ffff7f02000 rw-p 00001000 fe:00 7                          /lib/a\n"));
+  std::string trace = std::string(markers_start) +
+                      "100 00:00:00.000012 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE, "
+                      "3</lib/a>, 0) = 0x7ffff7f00000\n" +
+                      markers_end;
+  run_result rr = run(trace, std::move(s));
+  const comparison &c = cmp(rr, "maps.end.100");
+  EXPECT_EQ(c.result, verdict::undetermined) << c.diff;
+  ASSERT_EQ(c.undetermined.size(), 1u);
+  EXPECT_NE(c.undetermined[0].find("the kernel kept them apart"), std::string::npos);
+}
+
+// MAP_POPULATE on a private writable mapping writes it (a known write, not
+// a guess): with no touch rule the model still keeps the neighbours apart.
+TEST(ReplayUndetermined, PopulatedMappingsAreWritten) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps,
+                             "7ffff7f00000-7ffff7f02000 rw-p 00000000 00:00 0 \n"
+                             "7ffff7f02000-7ffff7f03000 rw-p 00000000 00:00 0 \n"));
+  auto anon = [](const char *flags, const char *at) {
+    return std::string("100 00:00:00.000010 mmap(NULL, 4096, PROT_READ|PROT_WRITE, ") + flags +
+           ", -1, 0) = " + at + "\n";
+  };
+  std::string trace = std::string(markers_start) +
+                      anon("MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE", "0x7ffff7f00000") +
+                      anon("MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE", "0x7ffff7f02000") +
+                      anon("MAP_PRIVATE|MAP_ANONYMOUS", "0x7ffff7f01000") + markers_end;
+  parsed_trace t = parse_trace(trace);
+  replay_options o;
+  o.check = true;
+  o.touch_on_mmap = o.touch_on_move = o.touch_at_fork = false;
+  replayer r(std::move(s), o);
+  r.run(t.events);
+  ASSERT_EQ(r.comparisons().size(), 2u);
+  EXPECT_EQ(r.comparisons()[1].result, verdict::match) << r.comparisons()[1].diff;
+}
+
+// ---- the progress bar ----
+
+TEST(ProgressBar, Frames) {
+  EXPECT_EQ(progress_bar::frame("replay", "lines", 1200, 2500, 2.0, 100),
+            "replay [############.............]  48%  1200/2500 lines  600 lines/s  ETA 0:02");
+  EXPECT_EQ(progress_bar::frame("record", "bytes", 56789, 0, 3.0, 100),
+            "record 56.8k bytes  18.9k bytes/s  0:03");
+  // No room for the bar: the numbers only, cut to the terminal's width.
+  std::string narrow = progress_bar::frame("replay", "lines", 1200, 2500, 2.0, 30);
+  EXPECT_EQ(narrow, "replay  48%  1200/2500 lines ");
+  EXPECT_EQ(progress_bar::frame("p", "lines", 9, 10, 0.0, 100).find("ETA"), std::string::npos);
+}
+
+TEST(ProgressBar, DrawsOnATerminalOnlyAndClearsAtTheEnd) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  EXPECT_FALSE(progress_bar("x", "lines", 10, true, pipe_fds[1]).active());
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) GTEST_SKIP() << "no pty";
+  int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  termios t{};
+  ASSERT_EQ(tcgetattr(slave, &t), 0);
+  cfmakeraw(&t);  // no output processing: read back what was written
+  ASSERT_EQ(tcsetattr(slave, TCSANOW, &t), 0);
+  EXPECT_FALSE(progress_bar("x", "lines", 10, false, slave).active());  // --quiet
+  {
+    progress_bar bar("replay", "lines", 10, true, slave);
+    ASSERT_TRUE(bar.active());
+    bar.update(3);  // within the first second: nothing
+    bar.set_timing(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+    bar.update(5);
+  }  // cleared by the destructor
+  char buf[512];
+  ssize_t n = read(master, buf, sizeof buf);
+  ASSERT_GT(n, 0);
+  std::string out(buf, static_cast<std::size_t>(n));
+  EXPECT_EQ(out.rfind("\rreplay ", 0), 0u) << out;
+  EXPECT_NE(out.find(" 50%  5/10 lines"), std::string::npos) << out;
+  EXPECT_EQ(out.find("3/10"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.size() - 4), "\r\x1b[K");
+  close(slave);
+  close(master);
 }
 
 }  // namespace

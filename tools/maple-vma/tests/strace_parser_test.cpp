@@ -803,4 +803,132 @@ TEST(StraceParserCalls, MarkersMremapPrctlClone) {
   EXPECT_EQ(e.call.kind, call_kind::not_modelled);
 }
 
+// ---- file lifetime calls (a recorder's trace) ----
+
+event call(const std::string &text) { return one("1 00:00:00.1 " + text); }
+
+TEST(StraceParserFiles, OpenFamilyNamesTheFileByItsResult) {
+  event e = call(
+      "openat(AT_FDCWD</tmp>, \"/dev/shm/psm_x\", O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, "
+      "0600) = 3</dev/shm/psm_x>");
+  EXPECT_EQ(e.call.kind, call_kind::open);
+  EXPECT_EQ(e.res.value, 3);
+  EXPECT_EQ(e.res.path, "/dev/shm/psm_x");
+  EXPECT_EQ(e.call.path, "/dev/shm/psm_x");
+  EXPECT_EQ(e.call.cwd, "/tmp");
+  EXPECT_EQ(e.call.access, 2);
+  EXPECT_TRUE(e.call.cloexec);
+  EXPECT_FALSE(e.call.deleted);
+  // No decoration on the result: the name joined to the directory.
+  e = call("openat(AT_FDCWD</home/u>, \"./a/../lib.so\", O_RDONLY) = 4");
+  EXPECT_EQ(e.call.path, "/home/u/lib.so");
+  EXPECT_EQ(e.call.access, 0);
+  EXPECT_FALSE(e.call.cloexec);
+  e = call("open(\"/etc/x\", O_WRONLY|O_APPEND) = 5</etc/x>");
+  EXPECT_EQ(e.call.kind, call_kind::open);
+  EXPECT_EQ(e.call.access, 1);
+  e = call("creat(\"out.o\", 0644) = 6</w/out.o>");
+  EXPECT_EQ(e.call.access, 1);
+  EXPECT_EQ(e.call.path, "/w/out.o");
+  e = call(
+      "openat2(AT_FDCWD</w>, \"f\", {flags=O_RDWR|O_CLOEXEC, mode=0, resolve=RESOLVE_NO_XDEV}, "
+      "24) = 7</w/f>");
+  EXPECT_EQ(e.call.kind, call_kind::open);
+  EXPECT_EQ(e.call.access, 2);
+  EXPECT_TRUE(e.call.cloexec);
+  e = call("memfd_create(\"name\", MFD_CLOEXEC|MFD_ALLOW_SEALING) = 4</memfd:name (deleted)>");
+  EXPECT_EQ(e.call.kind, call_kind::open);
+  EXPECT_EQ(e.call.path, "/memfd:name (deleted)");
+  EXPECT_TRUE(e.call.deleted);
+  EXPECT_TRUE(e.call.cloexec);
+  EXPECT_EQ(e.call.access, 2);
+  e = call("memfd_create(\"m\", 0) = 8</memfd:m>(deleted)");
+  EXPECT_EQ(e.res.path, "/memfd:m (deleted)");
+  EXPECT_TRUE(e.res.deleted);
+  EXPECT_FALSE(e.call.cloexec);
+  e = call("openat(AT_FDCWD</tmp>, \"nope\", O_RDONLY) = -1 ENOENT (No such file or directory)");
+  EXPECT_EQ(e.call.kind, call_kind::open);
+  EXPECT_TRUE(e.res.failed());
+}
+
+TEST(StraceParserFiles, FdCalls) {
+  event e = call("close(3</dev/shm/psm_x>) = 0");
+  EXPECT_EQ(e.call.kind, call_kind::close);
+  EXPECT_EQ(e.call.fd, 3u);
+  e = call("close(7) = 0");
+  EXPECT_EQ(e.call.fd, 7u);
+  e = call("dup(3</a>) = 4</a>");
+  EXPECT_EQ(e.call.kind, call_kind::dup);
+  EXPECT_EQ(e.call.fd, 3u);
+  EXPECT_EQ(e.call.path, "/a");
+  EXPECT_FALSE(e.call.cloexec);
+  e = call("dup2(3</a>, 1</dev/pts/0>) = 1</a>");
+  EXPECT_EQ(e.call.fd2, 1u);
+  e = call("dup3(3</a>, 9</b>, O_CLOEXEC) = 9</a>");
+  EXPECT_EQ(e.call.fd2, 9u);
+  EXPECT_TRUE(e.call.cloexec);
+  e = call("fcntl(3</a>, F_DUPFD_CLOEXEC, 0) = 4</a>");
+  EXPECT_EQ(e.call.kind, call_kind::dup);
+  EXPECT_TRUE(e.call.cloexec);
+  e = call("fcntl(3</a>, F_DUPFD, 10) = 10</a>");
+  EXPECT_EQ(e.call.kind, call_kind::dup);
+  EXPECT_FALSE(e.call.cloexec);
+  e = call("fcntl(3</a>, F_SETFD, FD_CLOEXEC) = 0");
+  EXPECT_EQ(e.call.kind, call_kind::set_cloexec);
+  EXPECT_TRUE(e.call.cloexec);
+  e = call("fcntl(3</a>, F_SETFD, 0) = 0");
+  EXPECT_EQ(e.call.kind, call_kind::set_cloexec);
+  EXPECT_FALSE(e.call.cloexec);
+  e = call("fcntl(3</a>, F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)");
+  EXPECT_EQ(e.call.kind, call_kind::none);
+  e = call("close_range(3, 4294967295, 0) = 0");
+  EXPECT_EQ(e.call.kind, call_kind::close_range);
+  EXPECT_EQ(e.call.fd, 3u);
+  EXPECT_EQ(e.call.fd2, 0xffffffffu);
+  e = call("close_range(3</a>, -1, CLOSE_RANGE_CLOEXEC) = 0");
+  EXPECT_EQ(e.call.fd2, 0xffffffffu);
+  EXPECT_EQ(e.call.flags, 4u);
+  e = call("close_range(5, ~0U, CLOSE_RANGE_UNSHARE) = 0");
+  EXPECT_EQ(e.call.fd, 5u);
+  EXPECT_EQ(e.call.fd2, 0xffffffffu);
+  EXPECT_EQ(e.call.flags, 2u);
+}
+
+TEST(StraceParserFiles, NamesAreJoinedToTheirDirectories) {
+  event e = call("unlink(\"/dev/shm/psm_x\") = 0");
+  EXPECT_EQ(e.call.kind, call_kind::unlink);
+  EXPECT_EQ(e.call.path, "/dev/shm/psm_x");
+  e = call("unlink(\"rel\") = 0");
+  EXPECT_EQ(e.call.path, "rel");  // the replay joins it to the task's cwd
+  e = call("unlinkat(AT_FDCWD</tmp>, \"x//y\", 0) = 0");
+  EXPECT_EQ(e.call.path, "/tmp/x/y");
+  EXPECT_EQ(e.call.cwd, "/tmp");
+  e = call("unlinkat(5</var/d>, \"sub\", AT_REMOVEDIR) = 0");
+  EXPECT_EQ(e.call.path, "/var/d/sub");
+  EXPECT_EQ(e.call.flags, 0x200u);
+  EXPECT_TRUE(e.call.cwd.empty());
+  e = call("rename(\"/tmp/a\", \"/tmp/b\") = 0");
+  EXPECT_EQ(e.call.kind, call_kind::rename);
+  EXPECT_EQ(e.call.path, "/tmp/a");
+  EXPECT_EQ(e.call.path2, "/tmp/b");
+  e = call("renameat2(AT_FDCWD</w>, \"a\", 4</x>, \"b\", RENAME_EXCHANGE) = 0");
+  EXPECT_EQ(e.call.path, "/w/a");
+  EXPECT_EQ(e.call.path2, "/x/b");
+  EXPECT_EQ(e.call.flags, 2u);
+  e = call("renameat(AT_FDCWD</w>, \"a\", AT_FDCWD</w>, \"../b\") = 0");
+  EXPECT_EQ(e.call.path2, "/b");
+  EXPECT_EQ(normalize_path("/a/./b/../../../c"), "/c");
+  EXPECT_EQ(normalize_path("a/../../b"), "../b");
+  EXPECT_EQ(normalize_path("/"), "/");
+}
+
+TEST(StraceParserFiles, MmapOfADeletedFile) {
+  event e = call(
+      "mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_SHARED, 3</dev/shm/x (deleted)>, 0) = 0x1000");
+  EXPECT_EQ(e.call.path, "/dev/shm/x (deleted)");
+  EXPECT_TRUE(e.call.deleted);
+  e = call("mmap(NULL, 65536, PROT_READ, MAP_SHARED, 3</dev/shm/x>, 0) = 0x1000");
+  EXPECT_FALSE(e.call.deleted);
+}
+
 }  // namespace
