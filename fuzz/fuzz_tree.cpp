@@ -290,9 +290,9 @@ class tree_fuzzer {
     bool have = false;
     std::uint64_t prev_last = 0;
     for (const range_entry &r : v) {
+      // nullptr ranges obey the order and overlap rules too (raw_tree.h).
       if (r.first > r.last || maple::is_reserved_entry(r.entry))
         return maple::errc::invalid_argument;
-      if (!r.entry) continue;
       if (have && r.first <= prev_last) return maple::errc::invalid_argument;
       have = true;
       prev_last = r.last;
