@@ -4,9 +4,10 @@
 //
 //   maple-vma                      the shipped trace (data/traces/threads-fork)
 //                                  with --check --stats
-//   maple-vma replay TRACE [--maps-dir DIR] [--check] [--pid PID] [--stats] [--quiet]
+//   maple-vma replay TRACE|DIR [--maps-dir DIR] [--check] [--pid PID] [--stats] [--quiet]
 //
-// TRACE: a file (plain or .xz) or - for stdin. Each snapshot is MATCH,
+// TRACE: a file (plain or .xz) or - for stdin; DIR: a trace directory (its
+// trace.strace or trace.strace.xz, and its maps files). Each snapshot is MATCH,
 // MISMATCH or UNDETERMINED (the difference is state strace cannot show:
 // docs/mm.md "Undetermined differences"). Exit status: 0 success (and every
 // snapshot matched with --check), 1 a snapshot mismatched, was never
@@ -42,15 +43,18 @@ namespace {
 using namespace maple::vma_tool;
 
 int usage(std::ostream &o, int rc) {
-  o << "usage: maple-vma [replay TRACE [--maps-dir DIR] [--check] [--pid PID] [--stats] "
+  o << "usage: maple-vma [replay TRACE|DIR [--maps-dir DIR] [--check] [--pid PID] [--stats] "
        "[--quiet]]\n"
        "  TRACE        strace -f -tt -y log (plain, .xz, or - for stdin)\n"
+       "  DIR          a trace directory (a recording, ../shared/traces/NAME): its\n"
+       "               trace.strace or trace.strace.xz and its maps files\n"
        "  --maps-dir   directory of maps.{start,init,fork,end}.PID files (default: TRACE's)\n"
        "  --check      compare with every maps file at its marker pair: MATCH, MISMATCH or\n"
        "               UNDETERMINED (only state strace cannot show differs); exit 0 all match,\n"
        "               1 a mismatch or divergence, 3 only undetermined differences\n"
        "  --pid PID    print only the address spaces of PID\n"
-       "  --stats      syscalls, VMAs, splits/merges, tree shape, throughput\n"
+       "  --stats      syscalls, VMAs, splits/merges, tree shape, throughput; the calls\n"
+       "               applied ahead of their result lines (docs/mm.md \"Concurrent calls\")\n"
        "  --quiet      do not print the final maps (nor a progress bar)\n"
        "  --touch LIST when VMAs count as written (anon_vma): any of mmap,mremap,fork, or\n"
        "               none (default: mmap,mremap,fork; docs/mm.md \"Replaying traces\")\n"
@@ -101,6 +105,18 @@ void report_not_modelled(const replay_stats &s) {
     sep = ", ";
   }
   std::cerr << "\n";
+}
+
+// Calls applied ahead of their result lines (docs/mm.md "Concurrent
+// calls"): one line with the count; each with --stats.
+void report_reorders(const std::string &trace, const replayer &r, bool each) {
+  if (r.reorders().empty()) return;
+  std::cerr << "maple-vma: " << r.reorders().size()
+            << " calls applied ahead of their result lines (in flight when a call that needs "
+               "them completed)\n";
+  if (!each) return;
+  for (const reorder &o : r.reorders())
+    std::cerr << trace << ":" << o.line << ": applied before line " << o.before << "\n";
 }
 
 // Reads the command line into o; returns an exit status when it is done
@@ -255,12 +271,21 @@ int main(int argc, char **argv) {
   if (argc >= 2 && std::string(argv[1]) == "record") return record_main({argv + 2, argv + argc});
   options o;
   if (std::optional<int> rc = parse_options({argv + 1, argv + argc}, o)) return *rc;
+  std::string text, why;
+  if (std::error_code ec; o.trace != "-" && std::filesystem::is_directory(o.trace, ec)) {
+    // A trace directory: its trace file, and its maps files.
+    if (!o.maps_dir) o.maps_dir = o.trace;
+    o.trace = trace_in_dir(o.trace, why);
+    if (o.trace.empty()) {
+      std::cerr << "maple-vma: " << why << "\n";
+      return exit_bad_input;
+    }
+  }
   if (!o.maps_dir) {
     o.maps_dir =
         o.trace == "-" ? std::string{} : std::filesystem::path(o.trace).parent_path().string();
     if (o.maps_dir->empty() && o.trace != "-") o.maps_dir = ".";
   }
-  std::string text, why;
   if (!read_trace(o.trace, text, why)) {
     std::cerr << "maple-vma: " << why << "\n";
     return 2;
@@ -291,6 +316,7 @@ int main(int argc, char **argv) {
   for (const divergence &d : r.divergences())
     std::cerr << o.trace << ":" << d.line << ": model diverges: " << d.what << "\n";
   report_not_modelled(r.stats());
+  report_reorders(o.trace, r, o.stats);
   if (o.check) print_check(r, o);
   if (o.stats) print_stats(r, pt);
   if (!pt.errors.empty()) return exit_bad_input;

@@ -55,7 +55,7 @@ progress_bar::~progress_bar() { finish(); }
 
 std::string progress_bar::frame(const std::string &label, const std::string &unit,
                                 std::uint64_t done, std::uint64_t total, double seconds,
-                                std::size_t width) {
+                                std::size_t width, const std::string &note) {
   double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
   if (total && done > total) done = total;
   char buf[160];
@@ -72,6 +72,7 @@ std::string progress_bar::frame(const std::string &label, const std::string &uni
                   unit.c_str(), human(rate).c_str(), unit.c_str(), clock_text(seconds).c_str());
   }
   std::string tail(buf);
+  if (!note.empty()) tail += "  " + note;
   std::string out = label;
   out.push_back(' ');
   // A bar of 25 cells when the line has room for it (a fixed width: the
@@ -90,7 +91,7 @@ std::string progress_bar::frame(const std::string &label, const std::string &uni
   return out;
 }
 
-void progress_bar::update(std::uint64_t done) {
+void progress_bar::update(std::uint64_t done, const std::string &note) {
   if (!active_) return;
   clock::time_point now = clock::now();
   if (now - start_ < delay_ || (drawn_ && now - last_ < interval_)) return;
@@ -98,7 +99,7 @@ void progress_bar::update(std::uint64_t done) {
   drawn_ = true;
   double seconds = std::chrono::duration<double>(now - start_).count();
   std::string text = "\r";
-  text.append(frame(label_, unit_, done, total_, seconds, terminal_width(fd_)));
+  text.append(frame(label_, unit_, done, total_, seconds, terminal_width(fd_), note));
   text.append("\x1b[K");  // erase the rest of the line
   draw(text);
 }

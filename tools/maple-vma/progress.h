@@ -1,5 +1,6 @@
 // progress.h - a progress bar on stderr for long runs of maple-vma (the
-// replay, the recorder): done / total, rate and ETA on one line that is
+// replay, the recorder): done / total, rate and ETA (or, with no total, the
+// elapsed time), and an optional note, on one line that is
 // redrawn at most 10 times a second and cleared at the end. Nothing is drawn
 // when the stream is not a terminal, when disabled (--quiet), or before the
 // run has taken a second.
@@ -33,15 +34,19 @@ class progress_bar {
   /// Will anything be drawn (enabled and a terminal)?
   bool active() const noexcept { return active_; }
   void set_total(std::uint64_t total) noexcept { total_ = total; }
-  /// The work done so far; redraws when due.
-  void update(std::uint64_t done);
+  /// The work done so far; redraws when due. `note`: shown after the
+  /// numbers ("12 snapshots"), "" for none.
+  void update(std::uint64_t done, const std::string &note = "");
   /// Clears the line if anything was drawn; later updates draw nothing.
   void finish();
 
   /// One frame's text, at most `width` - 1 columns (for tests too), e.g.
-  /// "replay [#####.....]  48%  1200/2500 lines  600 lines/s  ETA 0:02".
+  /// "replay [#####.....]  48%  1200/2500 lines  600 lines/s  ETA 0:02", or
+  /// with no total "record 56.8k bytes  18.9k bytes/s  0:03  2 snapshots"
+  /// (the elapsed time, then the note).
   static std::string frame(const std::string &label, const std::string &unit, std::uint64_t done,
-                           std::uint64_t total, double seconds, std::size_t width);
+                           std::uint64_t total, double seconds, std::size_t width,
+                           const std::string &note = "");
 
   /// Before the first frame (1 s) and between frames (100 ms).
   void set_timing(std::chrono::milliseconds delay, std::chrono::milliseconds interval) noexcept {

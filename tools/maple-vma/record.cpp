@@ -33,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "progress.h"
+
 namespace maple::vma_tool {
 
 namespace {
@@ -233,19 +235,35 @@ struct run_result {
   double seconds = 0;
 };
 
-void show_progress(const fs::path &dir, double secs) {
+// Trace bytes written so far.
+std::uint64_t trace_bytes(const fs::path &dir) {
   std::error_code ec;
-  auto bytes = fs::file_size(dir / "trace.strace", ec);
-  if (ec) bytes = 0;
-  std::fprintf(stderr, "\rmaple-vma record: %.1f s, trace %.1f MiB, %zu snapshots\033[K", secs,
-               static_cast<double>(bytes) / (1 << 20), snapshot_files(dir).size());
-  std::fflush(stderr);
+  std::uint64_t n = fs::file_size(dir / "trace.strace", ec);
+  return ec ? 0 : n;
+}
+
+// While strace runs: the progress bar (progress.h; drawn on a terminal
+// only, after a second) with the time, the trace bytes written so far and
+// the snapshot files.
+void watch(pid_t pid, const fs::path &dir, progress_bar &bar) {
+  int pidfd = -1;
+#ifdef SYS_pidfd_open
+  pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#endif
+  if (pidfd < 0) return;
+  for (;;) {
+    pollfd p{pidfd, POLLIN, 0};
+    int r = ::poll(&p, 1, 200);
+    if (r > 0 || (r < 0 && errno != EINTR)) break;
+    bar.update(trace_bytes(dir), std::to_string(snapshot_files(dir).size()) + " snapshots");
+  }
+  ::close(pidfd);
 }
 
 // Runs strace; SIGINT and SIGQUIT are ignored meanwhile (they go to the
 // program, as with system()), so that the files are still written.
 std::optional<run_result> run_strace(const std::vector<std::string> &argv, const fs::path &dir,
-                                     bool progress) {
+                                     bool quiet) {
   struct sigaction ign {
   }, old_int{}, old_quit{};
   ign.sa_handler = SIG_IGN;
@@ -265,32 +283,13 @@ std::optional<run_result> run_strace(const std::vector<std::string> &argv, const
     std::fprintf(stderr, "maple-vma record: cannot run %s: %s\n", a[0], std::strerror(errno));
     ::_exit(record_error);
   }
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  int pidfd = -1;
-#ifdef SYS_pidfd_open
-  if (progress) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-#endif
-  bool shown = false;
-  if (pidfd >= 0) {
-    for (;;) {
-      pollfd p{pidfd, POLLIN, 0};
-      int r = ::poll(&p, 1, 250);
-      if (r > 0) break;
-      if (r < 0 && errno != EINTR) break;
-      if (elapsed() >= 1.0) {
-        show_progress(dir, elapsed());
-        shown = true;
-      }
-    }
-    ::close(pidfd);
-  }
+  progress_bar bar("record", "bytes", 0, !quiet);
+  if (bar.active()) watch(pid, dir, bar);
   run_result res;
   while (::waitpid(pid, &res.status, 0) < 0 && errno == EINTR) {
   }
-  res.seconds = elapsed();
-  if (shown) std::fputs("\r\033[K", stderr);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bar.finish();
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGQUIT, &old_quit, nullptr);
   return res;
@@ -436,14 +435,53 @@ const char *record_usage() {
   return "usage: maple-vma record [-o DIR] [--quiet] [--no-seccomp] -- CMD [ARGS...]\n"
          "  runs CMD under strace with the snapshot modules and writes DIR/trace.strace,\n"
          "  DIR/maps.{start,init,fork,end}.PID, cmd.txt and meta.txt (docs/mm.md\n"
-         "  \"Recording a trace\"); then: maple-vma replay DIR/trace.strace --check\n"
+         "  \"Recording a trace\"); then: maple-vma replay DIR --check\n"
          "  -o DIR        output directory (default ./rec-CMD-DATE-TIME; must hold no recording)\n"
-         "  --quiet       no progress, no summary\n"
+         "  --quiet       no progress bar (time, trace bytes, snapshots), no summary\n"
          "  --no-seccomp  no strace --seccomp-bpf (slower; keeps setuid programs working)\n"
          "  exit status: CMD's (128+N if signal N killed it); 125 recorder error, 126 CMD\n"
          "  not executable, 127 CMD not found. Environment: MAPLE_VMA_STRACE (strace to\n"
          "  use), MAPLE_VMA_SNAP_DIR (directory of maple-vma-snap-*.so)\n";
 }
+
+namespace {
+
+// strace -f -tt -y -s 256 [--seccomp-bpf] -e trace=LIST -o DIR/trace.strace
+// -E NAME=VALUE... -- CMD ARGS
+std::vector<std::string> strace_argv(const std::string &strace, const record_options &o,
+                                     const fs::path &dir, const std::vector<env_setting> &env) {
+  std::string list;
+  for (const std::string &c : recorded_syscalls()) {
+    if (!list.empty()) list += ',';
+    list += c;
+  }
+  std::vector<std::string> argv = {strace, "-f", "-tt", "-y", "-s", "256"};
+  if (o.seccomp) argv.push_back("--seccomp-bpf");
+  for (const std::string &a :
+       {std::string("-e"), "trace=" + list, std::string("-o"), (dir / "trace.strace").string()})
+    argv.push_back(a);
+  for (const env_setting &e : env) {
+    argv.push_back("-E");
+    argv.push_back(e.name + "=" + e.value());
+  }
+  argv.push_back("--");
+  argv.insert(argv.end(), o.command.begin(), o.command.end());
+  return argv;
+}
+
+// The summary on stderr after a recording (not with --quiet).
+void print_summary(const fs::path &dir, const run_result &r, int removed) {
+  std::cerr << "maple-vma record: " << dir.string() << ": trace.strace ("
+            << count_lines(dir / "trace.strace") << " lines, " << trace_bytes(dir) / 1024
+            << " KiB), " << snapshot_files(dir).size() << " snapshot files";
+  if (removed) std::cerr << " (" << removed << " incomplete removed)";
+  std::cerr << ", " << exit_text(r.status) << ", " << std::fixed << std::setprecision(2)
+            << r.seconds << " s\n"
+            << "maple-vma record: check with: maple-vma replay " << shell_quote(dir.string())
+            << " --check --quiet\n";
+}
+
+}  // namespace
 
 int record_main(const std::vector<std::string> &args) {
   record_options o;
@@ -486,25 +524,9 @@ int record_main(const std::vector<std::string> &args) {
     const char *v = std::getenv(e.name.c_str());
     e.user_value_kept = e.name != dir_variable && v && *v;
   }
-  std::string list;
-  for (const std::string &c : recorded_syscalls()) {
-    if (!list.empty()) list += ',';
-    list += c;
-  }
-  std::vector<std::string> argv = {strace, "-f", "-tt", "-y", "-s", "256"};
-  if (o.seccomp) argv.push_back("--seccomp-bpf");
-  for (const std::string &a :
-       {std::string("-e"), "trace=" + list, std::string("-o"), (dir / "trace.strace").string()})
-    argv.push_back(a);
-  for (const env_setting &e : env) {
-    argv.push_back("-E");
-    argv.push_back(e.name + "=" + e.value());
-  }
-  argv.push_back("--");
-  argv.insert(argv.end(), o.command.begin(), o.command.end());
+  std::vector<std::string> argv = strace_argv(strace, o, dir, env);
 
-  bool progress = !o.quiet && ::isatty(2);
-  std::optional<run_result> r = run_strace(argv, dir, progress);
+  std::optional<run_result> r = run_strace(argv, dir, o.quiet);
   if (!r) return fail(std::string("cannot start strace: ") + std::strerror(errno));
   if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == record_error &&
       !fs::exists(dir / "trace.strace"))
@@ -517,18 +539,7 @@ int record_main(const std::vector<std::string> &args) {
                 " (see its message above; is ptrace permitted here?); nothing recorded in '" +
                 dir.string() + "'");
 
-  if (!o.quiet) {
-    std::error_code ec;
-    auto bytes = fs::file_size(dir / "trace.strace", ec);
-    std::cerr << "maple-vma record: " << dir.string() << ": trace.strace ("
-              << count_lines(dir / "trace.strace") << " lines, " << (ec ? 0 : bytes) / 1024
-              << " KiB), " << snapshot_files(dir).size() << " snapshot files";
-    if (removed) std::cerr << " (" << removed << " incomplete removed)";
-    std::cerr << ", " << exit_text(r->status) << ", " << std::fixed << std::setprecision(2)
-              << r->seconds << " s\n"
-              << "maple-vma record: check with: maple-vma replay "
-              << shell_quote((dir / "trace.strace").string()) << " --check --quiet\n";
-  }
+  if (!o.quiet) print_summary(dir, *r, removed);
   return exit_status(r->status);
 }
 

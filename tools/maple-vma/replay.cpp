@@ -151,6 +151,13 @@ struct replayer::impl {
   std::uint64_t next_file_id = 1;
   const std::vector<event> *events = nullptr;
   std::size_t current = 0;
+  // Concurrent calls (docs/mm.md "Concurrent calls"): the split calls by
+  // start line, those started before the current event's result line and
+  // not applied yet, and those applied ahead of their result line.
+  std::vector<std::pair<std::size_t, std::size_t>> started;  // (start line, event)
+  std::size_t next_started = 0;
+  std::set<std::size_t> in_flight, applied_early;
+  bool applying_early = false;
 
   impl(replayer &rr, snapshot_set s, replay_options o)
       : r(rr), snaps(std::move(s)), opt(std::move(o)) {}
@@ -504,7 +511,7 @@ struct replayer::impl {
     }
     ++r.st_.applied;
     if (!e.call.error.empty()) return diverge(e, e.call.error);
-    apply(p, m, e);
+    apply_vma_call(p, m, e);
   }
 
   void on_create(const event &e) {
@@ -652,41 +659,56 @@ struct replayer::impl {
     m.last_brk = ret(e);
   }
 
-  void check(const event &e, std::error_code ec) {
-    if (ec) diverge(e, "model says " + errname(ec));
+  static std::string said(std::error_code ec) {
+    return ec ? "model says " + errname(ec) : std::string{};
+  }
+
+  // The end of [addr, addr + len) rounded up to a page, saturating.
+  static std::uint64_t page_end(std::uint64_t addr, std::uint64_t len) {
+    std::uint64_t e = addr + len;
+    if (e < addr || e > ~std::uint64_t(mmns::page_size - 1)) return ~std::uint64_t(0);
+    return (e + mmns::page_size - 1) & ~std::uint64_t(mmns::page_size - 1);
   }
 
   void apply(process &p, mm_record &m, const event &e) {
+    mmns::file_ref f;
+    if (e.call.kind == call_kind::mmap && !(e.call.flags & mmns::map_anonymous))
+      f = file_for(p, e.call.fd, e.call.path, e.call.deleted);
+    if (std::string d = replay_call(*m.as, e, f, m.brk_known); !d.empty()) diverge(e, std::move(d));
+  }
+
+  // Applies a VMA call to `as` (the mm's own space, or a scratch copy in a
+  // trial): "" when the model reproduced the kernel's result, else what
+  // differed. `f`: an mmap's file; `brk_known`: the mm's flag (or a copy).
+  std::string replay_call(mmns::address_space &as, const event &e, const mmns::file_ref &f,
+                          bool &brk_known) {
     const vma_call &c = e.call;
-    mmns::address_space &as = *m.as;
+    std::string d;
     switch (c.kind) {
-      case call_kind::mmap: return apply_mmap(p, as, e);
-      case call_kind::munmap: return check(e, as.munmap(c.addr, c.len));
+      case call_kind::mmap: return replay_mmap(as, e, f);
+      case call_kind::munmap: return said(as.munmap(c.addr, c.len));
       case call_kind::mprotect:
-        return check(e, as.mprotect(c.addr, c.len, static_cast<unsigned>(c.prot)));
-      case call_kind::mremap: return apply_mremap(as, e);
-      case call_kind::brk: return apply_brk(m, e);
+        return said(as.mprotect(c.addr, c.len, static_cast<unsigned>(c.prot)));
+      case call_kind::mremap: return replay_mremap(as, e);
+      case call_kind::brk: return replay_brk(as, e, brk_known);
       case call_kind::madvise:
-        check(e, as.madvise(c.addr, c.len, static_cast<int>(c.flags)));
+        d = said(as.madvise(c.addr, c.len, static_cast<int>(c.flags)));
         if (c.flags == mmns::madv_populate_write) populated(as, c.addr, c.len);
-        return;
+        return d;
       case call_kind::mlock:
-        check(e, as.mlock(c.addr, c.len, static_cast<unsigned>(c.flags)));
+        d = said(as.mlock(c.addr, c.len, static_cast<unsigned>(c.flags)));
         if (!(c.flags & mmns::mlock_onfault)) populated(as, c.addr, c.len);
-        return;
-      case call_kind::munlock: return check(e, as.munlock(c.addr, c.len));
+        return d;
+      case call_kind::munlock: return said(as.munlock(c.addr, c.len));
       case call_kind::set_vma:
         // PR_SET_VMA_ANON_NAME is sub-option 0; the others change nothing here.
-        if (c.option == 0) check(e, as.set_anon_name(c.addr, c.len, c.name));
-        return;
-      default: return;
+        return c.option == 0 ? said(as.set_anon_name(c.addr, c.len, c.name)) : std::string{};
+      default: return d;
     }
   }
 
-  void apply_mmap(process &p, mmns::address_space &as, const event &e) {
+  std::string replay_mmap(mmns::address_space &as, const event &e, const mmns::file_ref &f) {
     const vma_call &c = e.call;
-    mmns::file_ref f;
-    if (!(c.flags & mmns::map_anonymous)) f = file_for(p, c.fd, c.path, c.deleted);
     unsigned flags = static_cast<unsigned>(c.flags);
     // The returned address, as MAP_FIXED (ASLR); a call that was not
     // MAP_FIXED found a free range, so the model must not replace anything.
@@ -695,15 +717,15 @@ struct replayer::impl {
     std::uint64_t out = 0;
     unsigned prot = static_cast<unsigned>(c.prot);
     if (std::error_code ec = as.mmap(ret(e), c.len, prot, flags, f, c.offset, out))
-      diverge(e, "at " + hexs(ret(e)) + ": model says " + errname(ec));
-    else if (out != ret(e))
-      diverge(e, "model placed it at " + hexs(out) + ", kernel at " + hexs(ret(e)));
-    else if ((flags & mmns::map_locked) ||
-             (flags & (mmns::map_populate | mmns::map_nonblock)) == mmns::map_populate)
+      return "at " + hexs(ret(e)) + ": model says " + errname(ec);
+    if (out != ret(e)) return "model placed it at " + hexs(out) + ", kernel at " + hexs(ret(e));
+    if ((flags & mmns::map_locked) ||
+        (flags & (mmns::map_populate | mmns::map_nonblock)) == mmns::map_populate)
       populated(as, out, c.len);
     else if (opt.touch_on_mmap && !f && (flags & mmns::map_type) == mmns::map_private &&
              (prot & mmns::prot_write))
       (void)as.touch(out, c.len);  // written at once (docs/mm.md "Replaying traces")
+    return {};
   }
 
   // Known writes: the kernel populates a range (MAP_POPULATE, MAP_LOCKED,
@@ -720,13 +742,17 @@ struct replayer::impl {
     }
   }
 
-  void apply_mremap(mmns::address_space &as, const event &e) {
+  std::string replay_mremap(mmns::address_space &as, const event &e) {
     const vma_call &c = e.call;
     unsigned flags = static_cast<unsigned>(c.flags);
     std::uint64_t target = 0;
     if (ret(e) == c.addr && !(flags & mmns::mremap_fixed)) {
       flags &= ~unsigned(mmns::mremap_maymove);  // stayed: in place only
     } else {
+      // Moved where the kernel chose (no MREMAP_FIXED): a free range.
+      if (!(flags & mmns::mremap_fixed) &&
+          as.find_vma_intersection(ret(e), page_end(ret(e), c.new_len)))
+        return "kernel moved it to " + hexs(ret(e)) + ", which the model still maps";
       flags |= mmns::mremap_maymove | mmns::mremap_fixed;
       target = ret(e);
     }
@@ -739,30 +765,277 @@ struct replayer::impl {
     }
     std::uint64_t out = 0;
     if (std::error_code ec = as.mremap(c.addr, c.len, c.new_len, flags, target, out))
-      diverge(e, "model says " + errname(ec));
-    else if (out != ret(e))
-      diverge(e, "model moved it to " + hexs(out) + ", kernel to " + hexs(ret(e)));
+      return said(ec);
+    if (out != ret(e)) return "model moved it to " + hexs(out) + ", kernel to " + hexs(ret(e));
+    return {};
   }
 
-  void apply_brk(mm_record &m, const event &e) {
+  std::string replay_brk(mmns::address_space &as, const event &e, bool &brk_known) {
     std::uint64_t want = e.call.addr;
-    mmns::address_space &as = *m.as;
     mmns::layout l = as.get_layout();
-    if (!m.brk_known) {
+    if (!brk_known) {
       // The first brk result is the break at exec (start_brk).
       l.start_brk = l.brk = ret(e);
       as.set_layout(l);
-      m.brk_known = true;
-      if (want == 0) return;
+      brk_known = true;
+      if (want == 0) return {};
     }
     if (want == 0) {
       if (ret(e) != l.brk)
-        diverge(e, "brk is " + hexs(l.brk) + " in the model, " + hexs(ret(e)) + " in the kernel");
-      return;
+        return "brk is " + hexs(l.brk) + " in the model, " + hexs(ret(e)) + " in the kernel";
+      return {};
     }
-    if (ret(e) != want) return;  // refused by the kernel: nothing changed
+    if (ret(e) != want) return {};  // refused by the kernel: nothing changed
     std::uint64_t got = as.brk(want);
-    if (got != ret(e)) diverge(e, "model's brk(" + hexs(want) + ") = " + hexs(got));
+    if (got != ret(e)) return "model's brk(" + hexs(want) + ") = " + hexs(got);
+    return {};
+  }
+
+  // ---- concurrent calls (docs/mm.md "Concurrent calls") ----
+  //
+  // strace prints a call at its result line, but calls of several threads
+  // of one mm that are in flight together may have changed the VMAs (under
+  // the mmap lock) in any order. When the model cannot reproduce a call's
+  // result in print order and other calls of its mm were in flight when it
+  // completed, those whose results the model reproduces are applied first
+  // (at most once each), if the call's result is reproduced after them.
+
+  static bool changes_vmas(call_kind k) {
+    switch (k) {
+      case call_kind::mmap:
+      case call_kind::munmap:
+      case call_kind::mprotect:
+      case call_kind::mremap:
+      case call_kind::brk:
+      case call_kind::madvise:
+      case call_kind::mlock:
+      case call_kind::munlock:
+      case call_kind::set_vma: return true;
+      default: return false;
+    }
+  }
+
+  // Before event i: the split calls whose first line came before its result
+  // line join the in-flight set (at most one per task), and i leaves it.
+  void track_in_flight(std::size_t i) {
+    std::size_t line = (*events)[i].line;
+    for (; next_started < started.size() && started[next_started].first < line; ++next_started)
+      if (started[next_started].second > i) in_flight.insert(started[next_started].second);
+    in_flight.erase(i);
+  }
+
+  // The other calls of mm m in flight when e completed, in completion
+  // order: started before e's result line, resumed after it (their results
+  // are known), succeeded, and changing VMAs of m.
+  std::vector<std::size_t> in_flight_peers(const mm_record &m, const event &e) const {
+    std::vector<std::size_t> v;
+    for (std::size_t j : in_flight) {
+      const event &o = (*events)[j];
+      if (o.t != event::type::syscall || o.tid == e.tid || !changes_vmas(o.call.kind) ||
+          !o.call.error.empty() || o.res.failed() || o.res.unknown)
+        continue;
+      auto it = tasks.find(o.tid);
+      if (it != tasks.end() && it->second->mm == &m) v.push_back(j);
+    }
+    return v;
+  }
+
+  struct span {
+    std::uint64_t lo = 0, hi = 0;
+  };
+  static bool overlap(const std::vector<span> &a, const std::vector<span> &b) {
+    for (const span &x : a)
+      for (const span &y : b)
+        if (x.lo < y.hi && y.lo < x.hi) return true;
+    return false;
+  }
+
+  // The address ranges a call reads or changes (brk: the heap).
+  static std::vector<span> spans_of(const event &e, const mmns::layout &l) {
+    const vma_call &c = e.call;
+    switch (c.kind) {
+      case call_kind::mmap: return {{ret(e), page_end(ret(e), c.len)}};
+      case call_kind::mremap:
+        return {{c.addr, page_end(c.addr, std::max(c.len, c.new_len))},
+                {ret(e), page_end(ret(e), c.new_len)}};
+      case call_kind::brk: return {{l.start_brk, page_end(std::max({l.brk, c.addr, ret(e)}), 0)}};
+      default: return {{c.addr, page_end(c.addr, c.len)}};
+    }
+  }
+
+  // What a call's outcome depends on: its spans widened to the VMA before
+  // and the VMA after each (a merge partner, or what limits a growth: brk
+  // and in-place mremap look at the next VMA and its stack guard gap).
+  static std::vector<span> window(const mmns::address_space &as, const std::vector<span> &spans) {
+    std::vector<span> w;
+    for (const span &s : spans) {
+      std::uint64_t lo = s.lo, hi = s.hi;
+      std::optional<mmns::vma_info> prev;
+      std::optional<mmns::vma_info> v = as.find_vma_prev(lo, prev);
+      if (prev)
+        lo = prev->start;
+      else if (v && v->start < lo)
+        lo = v->start;
+      if (v && v->start < hi) v = as.find_vma(hi);
+      if (v && v->start < hi) v = as.find_vma(v->end);
+      w.push_back({lo, v ? v->end : ~std::uint64_t(0)});
+    }
+    return w;
+  }
+
+  // The space for trials (one, emptied and filled again for each).
+  std::unique_ptr<mmns::address_space> scratch_space;
+
+  // The scratch space for a trial: m's layout and its VMAs in the windows,
+  // with the map count limit lowered by the VMAs left out.
+  mmns::address_space &scratch(const mmns::address_space &as, const std::vector<span> &windows) {
+    mmns::layout l = as.get_layout();
+    std::map<std::uint64_t, mmns::vma_info> w;
+    for (const span &s : windows)
+      for (auto v = as.find_vma(s.lo); v && v->start < s.hi; v = as.find_vma(v->end)) {
+        std::uint64_t start = v->start;
+        w.emplace(start, std::move(*v));
+      }
+    std::size_t left_out = as.map_count() - std::min(as.map_count(), w.size());
+    l.max_map_count -= std::min<std::uint64_t>(l.max_map_count, left_out);
+    if (!scratch_space) {
+      scratch_space = std::make_unique<mmns::address_space>(l);
+      scratch_space->set_lockless_lookups(false);
+    }
+    mmns::address_space &s = *scratch_space;
+    if (s.map_count()) (void)s.munmap(0, s.get_layout().task_size);
+    s.set_layout(l);
+    for (const auto &[start, v] : w) (void)s.insert_vma(v);
+    return s;
+  }
+
+  // The file a trial maps: the fd's when it has that name, else a stand-in
+  // (a trial leaves the fd table alone).
+  mmns::file_ref trial_file(process &p, const vma_call &c) const {
+    if (c.kind != call_kind::mmap || (c.flags & mmns::map_anonymous)) return nullptr;
+    int access = -1;
+    if (auto it = p.fds->find(c.fd); it != p.fds->end()) {
+      if (it->second.file && it->second.file->path == c.path) return it->second.file;
+      access = it->second.access;
+    }
+    auto f = std::make_shared<mmns::file>();
+    f->path = c.path;
+    f->readable = access != 1;
+    f->writable = access >= 0 ? access != 0 : writable_paths.count(c.path) != 0;
+    return f;
+  }
+
+  struct trial {
+    bool ok = false;                  // e's result reproduced
+    std::vector<std::size_t> before;  // the calls of `before` reproduced ahead of it
+  };
+
+  // Replays the calls `before`, then e, on a scratch copy of the windows of
+  // m's space they depend on.
+  trial try_order(process &p, mm_record &m, const event &e,
+                  const std::vector<std::size_t> &before) {
+    mmns::layout l = m.as->get_layout();
+    std::vector<span> w = window(*m.as, spans_of(e, l));
+    for (std::size_t j : before)
+      for (const span &s : window(*m.as, spans_of((*events)[j], l))) w.push_back(s);
+    mmns::address_space &s = scratch(*m.as, w);
+    bool brk_known = m.brk_known;
+    trial t;
+    for (std::size_t j : before) {
+      const event &o = (*events)[j];
+      process &op = *tasks.at(o.tid);
+      if (replay_call(s, o, trial_file(op, o.call), brk_known).empty()) t.before.push_back(j);
+    }
+    t.ok = replay_call(s, e, trial_file(p, e.call), brk_known).empty();
+    return t;
+  }
+
+  // The in-flight calls of m that can change e's outcome: those whose
+  // spans meet e's window, or the window of one of them (in completion
+  // order).
+  std::vector<std::size_t> near_peers(const mm_record &m, const event &e) const {
+    std::vector<std::size_t> peers = in_flight_peers(m, e), near;
+    if (peers.empty()) return near;
+    mmns::layout l = m.as->get_layout();
+    std::vector<span> w = window(*m.as, spans_of(e, l));
+    std::vector<bool> in(peers.size(), false);
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (std::size_t i = 0; i < peers.size(); ++i) {
+        std::vector<span> s = spans_of((*events)[peers[i]], l);
+        if (in[i] || !overlap(s, w)) continue;
+        in[i] = grew = true;
+        for (const span &x : window(*m.as, s)) w.push_back(x);
+      }
+    }
+    for (std::size_t i = 0; i < peers.size(); ++i)
+      if (in[i]) near.push_back(peers[i]);
+    return near;
+  }
+
+  // Whether an in-flight call can decide if e succeeds at all: only one
+  // whose own ranges meet e's (an mmap placed over a range being unmapped,
+  // an mprotect of a range being mapped). Growth (brk, mremap) also depends
+  // on the next VMA and its guard gap: for those the windows decide
+  // (near_peers). Merges change no result, so they start no trial: this
+  // keeps the trials off the common path of threaded traces.
+  bool may_need_peers(const mm_record &m, const event &e) const {
+    std::vector<std::size_t> peers = in_flight_peers(m, e);
+    if (peers.empty()) return false;
+    if (e.call.kind == call_kind::brk || e.call.kind == call_kind::mremap) return true;
+    mmns::layout l = m.as->get_layout();
+    std::vector<span> own = spans_of(e, l);
+    for (std::size_t j : peers)
+      if (overlap(spans_of((*events)[j], l), own)) return true;
+    return false;
+  }
+
+  // The in-flight calls to apply before e so that the model reproduces e's
+  // result: none when it does so in print order, or cannot even after them;
+  // else the fewest that suffice. A call the model cannot apply in a trial
+  // is dropped and the trial run again without it; then each of the rest is
+  // left out in turn and kept only if e needs it. At most 2k + 1 trials for
+  // k calls in flight (k < the mm's threads).
+  std::vector<std::size_t> calls_to_apply_first(process &p, mm_record &m, const event &e) {
+    if (!may_need_peers(m, e)) return {};
+    std::vector<std::size_t> peers = near_peers(m, e);
+    if (peers.empty() || try_order(p, m, e, {}).ok) return {};
+    for (;;) {
+      trial t = try_order(p, m, e, peers);
+      if (t.before.size() != peers.size()) {
+        peers = std::move(t.before);
+        continue;
+      }
+      if (!t.ok) return {};
+      break;
+    }
+    for (std::size_t i = 0; i < peers.size();) {
+      std::vector<std::size_t> fewer = peers;
+      fewer.erase(fewer.begin() + static_cast<std::ptrdiff_t>(i));
+      trial t = try_order(p, m, e, fewer);
+      if (t.ok && t.before.size() == fewer.size())
+        peers = std::move(fewer);
+      else
+        ++i;
+    }
+    return peers;
+  }
+
+  // A VMA call: the in-flight calls its result needs first, then the call.
+  void apply_vma_call(process &p, mm_record &m, const event &e) {
+    if (!applying_early)
+      for (std::size_t j : calls_to_apply_first(p, m, e)) apply_early(j, e);
+    apply(p, m, e);
+  }
+
+  // Applies in-flight call j now, ahead of its result line, once.
+  void apply_early(std::size_t j, const event &before) {
+    in_flight.erase(j);
+    applied_early.insert(j);
+    r.reorders_.push_back({(*events)[j].line, before.line});
+    applying_early = true;
+    syscall((*events)[j]);
+    applying_early = false;
   }
 
   // Every successful clone (child tid, flags) and the paths mapped shared
@@ -776,6 +1049,11 @@ struct replayer::impl {
       opens |= c.kind == call_kind::open;
       closes |= c.kind == call_kind::close || c.kind == call_kind::close_range;
       names_changed |= c.kind == call_kind::unlink || c.kind == call_kind::rename;
+      // A split call was in flight a while; only successful VMA calls can
+      // be peers (in_flight_peers), so only they are tracked.
+      if (e.start_line < e.line && changes_vmas(c.kind) && c.error.empty() && !e.res.failed() &&
+          !e.res.unknown)
+        started.emplace_back(e.start_line, i);
       if (c.kind == call_kind::create && !e.res.unknown && e.res.value > 0)
         created_by.emplace(e.res.value, creation{i, e.tid, c.flags});
       if (c.kind == call_kind::mmap && c.has_fd && c.prot_flags_known &&
@@ -785,6 +1063,7 @@ struct replayer::impl {
     // File lifetime is in the trace when it shows the calls that end a
     // name (a recorder's trace: docs/mm.md "File identity").
     lifetime_traced = names_changed || (opens && closes);
+    if (!std::is_sorted(started.begin(), started.end())) std::sort(started.begin(), started.end());
   }
 };
 
@@ -803,8 +1082,11 @@ void replayer::run(const std::vector<event> &events) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     m.current = i;
     const event &e = events[i];
+    m.track_in_flight(i);
     switch (e.t) {
-      case event::type::syscall: m.syscall(e); break;
+      case event::type::syscall:
+        if (!m.applied_early.count(i)) m.syscall(e);  // else applied ahead of its line
+        break;
       case event::type::signal: break;
       case event::type::exited:
         m.task(e);

@@ -58,6 +58,15 @@ struct divergence {
   std::string what;
 };
 
+/// A call applied ahead of its result line (docs/mm.md "Concurrent calls"):
+/// it was in flight (its first line printed, its result not yet) when the
+/// call completing at `before` completed, and the model reproduces that
+/// call's result only with it applied first.
+struct reorder {
+  std::size_t line = 0;    ///< the result line of the call applied early
+  std::size_t before = 0;  ///< the result line of the call it was applied before
+};
+
 /// One address space of the run.
 struct mm_record {
   int id = 0;
@@ -115,12 +124,16 @@ class replayer {
  public:
   replayer(snapshot_set snaps, replay_options opt);
   ~replayer();
-  /// Replays every event (the trace's events, in completion order).
+  /// Replays every event (the trace's events, in completion order; a call
+  /// in flight beside one whose result the model reproduces only after it
+  /// is applied ahead of its result line: docs/mm.md "Concurrent calls").
   void run(const std::vector<event> &events);
 
   const std::vector<std::unique_ptr<mm_record>> &mms() const noexcept { return mms_; }
   const std::vector<comparison> &comparisons() const noexcept { return cmps_; }
   const std::vector<divergence> &divergences() const noexcept { return divs_; }
+  /// Calls applied ahead of their result lines, in the order applied.
+  const std::vector<reorder> &reorders() const noexcept { return reorders_; }
   const replay_stats &stats() const noexcept { return st_; }
   /// Snapshot files of the set never compared (no marker pair seen).
   std::vector<std::string> uncompared() const;
@@ -137,6 +150,7 @@ class replayer {
   std::vector<std::unique_ptr<mm_record>> mms_;
   std::vector<comparison> cmps_;
   std::vector<divergence> divs_;
+  std::vector<reorder> reorders_;
   replay_stats st_;
 };
 

@@ -1,10 +1,11 @@
 # Replays one trace of the project's corpus (data/corpus) with --check
-# --quiet. Every snapshot file must MATCH, except the files named in ALLOW
-# (comma-separated; the known replay limitations listed in
-# data/corpus/expected-diffs.txt), and the model may diverge only where
-# ALLOW holds divergences=N (then at most N times). A listed file that
-# matches now is reported, not an error (the list can shrink).
-#   cmake -DTOOL=maple-vma -DTRACE=data/corpus/xz-mt/trace.strace.xz \
+# --quiet (TRACE: the trace directory, or its trace file). Every snapshot
+# file must MATCH, except the files named in ALLOW (comma-separated; the
+# known replay limitations listed in data/corpus/expected-diffs.txt), and
+# the model may diverge only where ALLOW holds divergences=N (then at most
+# N times). A listed file that matches now is reported, not an error (the
+# list can shrink).
+#   cmake -DTOOL=maple-vma -DTRACE=data/corpus/xz-mt \
 #         -DALLOW=maps.end.1,divergences=3 -P run_corpus_trace.cmake
 cmake_minimum_required(VERSION 3.25)
 execute_process(COMMAND "${TOOL}" replay "${TRACE}" --check --quiet

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -37,6 +38,17 @@ bool xz_decompress(const std::string &in, std::string &out, std::string &why) {
     return false;
   }
   return true;
+}
+
+std::string trace_in_dir(const std::string &dir, std::string &why) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const char *name : {"trace.strace", "trace.strace.xz"}) {
+    fs::path p = fs::path(dir) / name;
+    if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  why = "no trace.strace or trace.strace.xz in directory " + dir;
+  return {};
 }
 
 bool read_trace(const std::string &path, std::string &out, std::string &why) {

@@ -2,13 +2,17 @@
 // record_probe (maps, mremap, a thread, fork, _exit) with the real strace
 // and snapshot modules, then checks the files, the marker pairs, that no
 // environment value reached any file, and that `maple-vma replay --check`
-// matches every snapshot. Skipped when strace is missing or ptrace is not
+// matches every snapshot (given the trace or its directory); the progress
+// bar on a terminal only. Skipped when strace is missing or ptrace is not
 // permitted.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -82,13 +86,13 @@ class Record : public ::testing::Test {
                " --quiet -- " + cmd + " >" + quote((tmp_ / (name + ".out")).string()) + " 2>&1");
   }
 
-  // maple-vma replay DIR/trace.strace --check --quiet: the exit status, and
-  // the output in `out`.
-  int replay(const std::string &name, std::string &out) {
+  // maple-vma replay DIR/trace.strace --check --quiet (or replay DIR): the
+  // exit status, and the output in `out`.
+  int replay(const std::string &name, std::string &out, bool dir_form = false) {
     fs::path log = tmp_ / (name + ".replay");
-    int rc =
-        run(quote(MAPLE_VMA_TOOL) + " replay " + quote((tmp_ / name / "trace.strace").string()) +
-            " --check --quiet >" + quote(log.string()) + " 2>&1");
+    fs::path what = dir_form ? tmp_ / name : tmp_ / name / "trace.strace";
+    int rc = run(quote(MAPLE_VMA_TOOL) + " replay " + quote(what.string()) + " --check --quiet >" +
+                 quote(log.string()) + " 2>&1");
     out = slurp(log);
     return rc;
   }
@@ -140,10 +144,13 @@ class Record : public ::testing::Test {
       ++want[kind];
     }
     EXPECT_EQ(marker_pairs(name), want);
-    std::string out;
+    std::string out, dir_out;
     EXPECT_EQ(replay(name, out), 0) << out;
     for (const std::string &f : files)
       EXPECT_NE(out.find("\nMATCH " + f + " "), std::string::npos) << f << " not matched:\n" << out;
+    // The directory form finds the same trace and maps files.
+    EXPECT_EQ(replay(name, dir_out, true), 0) << dir_out;
+    EXPECT_EQ(dir_out, out);
   }
 
   fs::path tmp_;
@@ -210,6 +217,71 @@ TEST_F(Record, ExitStatuses) {
   // A directory that holds a recording is refused.
   EXPECT_EQ(record("status", "/bin/true"), record_error);
   EXPECT_NE(slurp(tmp_ / "status.out").find("already holds a recording"), std::string::npos);
+}
+
+// Runs argv with stderr on a pseudo-terminal (stdout to /dev/null); what
+// the terminal got. Empty if there is no pty.
+std::string stderr_on_pty(const std::vector<std::string> &argv, int &status) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return {};
+  int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  termios t{};
+  if (slave < 0 || ::tcgetattr(slave, &t) != 0) return {};
+  ::cfmakeraw(&t);  // no output processing: read back what was written
+  ::tcsetattr(slave, TCSANOW, &t);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(slave, 2);
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    std::vector<char *> a;
+    for (const std::string &x : argv) a.push_back(const_cast<char *>(x.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(slave);
+  std::string out;
+  char buf[4096];
+  for (;;) {  // until every writer has closed the terminal (EIO)
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+  ::close(master);
+  ::waitpid(pid, &status, 0);
+  return out.empty() ? std::string("(nothing)") : out;
+}
+
+// The progress bar (time, trace bytes, snapshots) is drawn on a terminal
+// for a recording longer than a second, and cleared; never with --quiet,
+// never when stderr is not a terminal.
+TEST_F(Record, ProgressBarOnATerminalOnly) {
+  auto argv = [&](const std::string &name, bool quiet) {
+    std::vector<std::string> v = {MAPLE_VMA_TOOL, "record", "-o", (tmp_ / name).string()};
+    if (quiet) v.push_back("--quiet");
+    for (const char *a : {"--", "/bin/sleep", "1.5"}) v.push_back(a);
+    return v;
+  };
+  int status = 0;
+  std::string out = stderr_on_pty(argv("tty", false), status);
+  if (out.empty()) GTEST_SKIP() << "no pseudo-terminal";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  EXPECT_NE(out.find("\rrecord "), std::string::npos) << out;
+  EXPECT_NE(out.find(" bytes/s  0:0"), std::string::npos) << out;
+  EXPECT_NE(out.find(" snapshots\x1b[K"), std::string::npos) << out;
+  EXPECT_NE(out.find("\r\x1b[Kmaple-vma record: "), std::string::npos) << "cleared:\n" << out;
+
+  out = stderr_on_pty(argv("quiet", true), status);
+  EXPECT_EQ(out, "(nothing)");
+
+  std::vector<std::string> a = argv("file", false);
+  ASSERT_EQ(run(quote(a[0]) + " record -o " + quote(a[3]) + " -- /bin/sleep 1.5 2>" +
+                quote((tmp_ / "file.err").string())),
+            0);
+  std::string err = slurp(tmp_ / "file.err");
+  EXPECT_EQ(err.find('\r'), std::string::npos) << err;
+  EXPECT_NE(err.find("maple-vma record: "), std::string::npos) << err;
 }
 
 TEST(RecordList, TracesTheVmaAndFileCalls) {

@@ -1,7 +1,9 @@
 // The replayer of maple-vma on small hand-written traces: seeding from
 // maps.start at the start marker, threads and forks, markers, ignore rules,
 // the diff; file lifetime (fd table, unlink, rename), the verdicts
-// (MATCH / UNDETERMINED / MISMATCH) and exit statuses; the progress bar.
+// (MATCH / UNDETERMINED / MISMATCH) and exit statuses; concurrent calls
+// applied in an order their results allow; trace directories; the progress
+// bar.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <termios.h>
@@ -9,12 +11,15 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "progress.h"
 #include "replay.h"
 #include "strace_parser.h"
+#include "trace_input.h"
 
 namespace {
 
@@ -664,6 +669,171 @@ TEST(ReplayUndetermined, PopulatedMappingsAreWritten) {
   EXPECT_EQ(r.comparisons()[1].result, verdict::match) << r.comparisons()[1].diff;
 }
 
+// ---- concurrent calls: applied in an order their results allow ----
+
+// Process 100 (seeded from start_maps) with threads 101 and 102, and an
+// anonymous 128 KiB mapping at 0x7ffff7f80000 that 100 maps first.
+const char *threads_prologue =
+    "100 00:00:00.000001 execve(\"/bin/prog\", [\"prog\"], 0x1 /* 1 var */) = 0\n"
+    "100 00:00:00.000002 munmap(0x6d617073a0, 0) = -1 EINVAL (Invalid argument)\n"
+    "100 00:00:00.000003 munmap(0x6d617073a1, 0) = -1 EINVAL (Invalid argument)\n"
+    "100 00:00:00.000004 clone3({flags=CLONE_VM|CLONE_THREAD, stack=0x1000} => "
+    "{parent_tid=[101]}, 88) = 101\n"
+    "100 00:00:00.000005 clone3({flags=CLONE_VM|CLONE_THREAD, stack=0x2000} => "
+    "{parent_tid=[102]}, 88) = 102\n"
+    "100 00:00:00.000006 mmap(NULL, 131072, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, "
+    "0) = 0x7ffff7f80000\n";  // line 6
+const char *end_markers =
+    "100 00:00:00.000100 munmap(0x6d617073e0, 0) = -1 EINVAL (Invalid argument)\n"
+    "100 00:00:00.000101 munmap(0x6d617073e1, 0) = -1 EINVAL (Invalid argument)\n";
+const char *ro128k = "7ffff7f80000-7ffff7fa0000 r--p 00000000 00:00 0 \n";
+
+// strace printed thread 101's mmap result (line 8) before the result of
+// thread 100's munmap of that range (started at line 7, resumed at line
+// 9): the munmap completed first in the kernel, and is applied first.
+TEST(ReplayConcurrent, UnfinishedMunmapIsAppliedBeforeTheMmapThatReusesItsRange) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps, ro128k));
+  std::string trace =
+      std::string(threads_prologue) +
+      "100 00:00:00.000007 munmap(0x7ffff7f80000, 131072 <unfinished ...>\n"
+      "101 00:00:00.000008 mmap(NULL, 131072, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+      "0x7ffff7f80000\n"
+      "100 00:00:00.000009 <... munmap resumed>) = 0\n" +
+      end_markers;
+  run_result rr = run(trace, std::move(s));  // no divergence
+  ASSERT_EQ(rr.r->comparisons().size(), 2u);
+  EXPECT_EQ(rr.r->comparisons()[1].result, verdict::match) << rr.r->comparisons()[1].diff;
+  ASSERT_EQ(rr.r->reorders().size(), 1u);
+  EXPECT_EQ(rr.r->reorders()[0].line, 9u);
+  EXPECT_EQ(rr.r->reorders()[0].before, 8u);
+  EXPECT_EQ(rr.r->stats().calls.at("munmap"), 5u);  // applied once (4 markers + 1)
+}
+
+// Only the calls the result needs are applied early: thread 102's mprotect
+// of the neighbouring mapping, in flight too, stays at its own line.
+TEST(ReplayConcurrent, OnlyTheCallsTheResultNeedsMoveAhead) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add(
+      "maps.end.100",
+      with(start_maps, std::string("7ffff7f60000-7ffff7f62000 r--p 00000000 00:00 0 \n") + ro128k));
+  std::string trace =
+      std::string(threads_prologue) +
+      "102 00:00:00.000007 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, "
+      "0) = 0x7ffff7f60000\n"
+      "102 00:00:00.000008 mprotect(0x7ffff7f60000, 8192, PROT_READ <unfinished ...>\n"
+      "100 00:00:00.000009 munmap(0x7ffff7f80000, 131072 <unfinished ...>\n"
+      "101 00:00:00.000010 mmap(NULL, 131072, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+      "0x7ffff7f80000\n"
+      "102 00:00:00.000011 <... mprotect resumed>) = 0\n"
+      "100 00:00:00.000012 <... munmap resumed>) = 0\n" +
+      end_markers;
+  run_result rr = run(trace, std::move(s));
+  ASSERT_EQ(rr.r->reorders().size(), 1u);
+  EXPECT_EQ(rr.r->reorders()[0].line, 12u);
+  EXPECT_EQ(rr.r->comparisons().at(1).result, verdict::match) << rr.r->comparisons()[1].diff;
+}
+
+// A result that print order reproduces keeps print order: the MAP_FIXED
+// mmap is applied before the munmap that resumes after it (the trace cannot
+// tell the two orders apart, and the snapshot shows this one).
+TEST(ReplayConcurrent, PrintOrderStaysWhenItReproducesTheResults) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", start_maps);
+  std::string trace = std::string(threads_prologue) +
+                      "100 00:00:00.000007 munmap(0x7ffff7f80000, 131072 <unfinished ...>\n"
+                      "101 00:00:00.000008 mmap(0x7ffff7f80000, 131072, PROT_READ, "
+                      "MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x7ffff7f80000\n"
+                      "100 00:00:00.000009 <... munmap resumed>) = 0\n" +
+                      end_markers;
+  run_result rr = run(trace, std::move(s));
+  EXPECT_TRUE(rr.r->reorders().empty());
+  EXPECT_EQ(rr.r->comparisons().at(1).result, verdict::match) << rr.r->comparisons()[1].diff;
+}
+
+// Calls in flight that do not help, calls that had ended already, and calls
+// of another mm (a forked child) are not moved: the divergence stays.
+TEST(ReplayConcurrent, NoHelpfulCallInFlightLeavesTheDivergence) {
+  std::string trace =
+      std::string(threads_prologue) +
+      "100 00:00:00.000007 clone(child_stack=NULL, flags=SIGCHLD) = 103\n"
+      "103 00:00:00.000008 munmap(0x7ffff7f80000, 131072 <unfinished ...>\n"
+      "102 00:00:00.000009 munmap(0x7ffff7f00000, 4096 <unfinished ...>\n"
+      "101 00:00:00.000010 mmap(NULL, 131072, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+      "0x7ffff7f80000\n"
+      "102 00:00:00.000011 <... munmap resumed>) = 0\n"
+      "103 00:00:00.000012 <... munmap resumed>) = 0\n";
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  parsed_trace t = parse_trace(trace);
+  ASSERT_TRUE(t.errors.empty()) << t.errors[0].reason;
+  replayer r(std::move(s), replay_options{});
+  r.run(t.events);
+  EXPECT_TRUE(r.reorders().empty());
+  ASSERT_EQ(r.divergences().size(), 1u);
+  EXPECT_EQ(r.divergences()[0].line, 10u);
+  EXPECT_NE(r.divergences()[0].what.find("File exists"), std::string::npos)
+      << r.divergences()[0].what;
+}
+
+// A moved mremap that did not ask for its address got a free range from
+// the kernel: a range the model still maps is a divergence (here too an
+// unfinished munmap of another thread frees it first).
+TEST(ReplayConcurrent, MremapMovedOntoARangeBeingUnmapped) {
+  snapshot_set s;
+  s.add("maps.start.100", start_maps);
+  s.add("maps.end.100", with(start_maps,
+                             "7ffff7f60000-7ffff7f62000 rw-p 00000000 00:00 0 \n"
+                             "7ffff7f80000-7ffff7f84000 rw-p 00000000 00:00 0 \n"));
+  std::string trace =
+      std::string(threads_prologue) +
+      "101 00:00:00.000007 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, "
+      "0) = 0x7ffff7f60000\n"
+      "101 00:00:00.000008 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, "
+      "0) = 0x7ffff7f70000\n"
+      "100 00:00:00.000009 munmap(0x7ffff7f80000, 131072 <unfinished ...>\n"
+      "101 00:00:00.000010 mremap(0x7ffff7f70000, 8192, 16384, MREMAP_MAYMOVE) = 0x7ffff7f80000\n"
+      "100 00:00:00.000011 <... munmap resumed>) = 0\n" +
+      end_markers;
+  run_result rr = run(trace, std::move(s));
+  ASSERT_EQ(rr.r->reorders().size(), 1u);
+  EXPECT_EQ(rr.r->reorders()[0].before, 10u);
+  EXPECT_EQ(rr.r->comparisons().at(1).result, verdict::match) << rr.r->comparisons()[1].diff;
+
+  // Without the munmap in flight, the same mremap diverges.
+  std::string alone = std::string(threads_prologue) +
+                      "101 00:00:00.000007 mmap(NULL, 8192, PROT_READ|PROT_WRITE, "
+                      "MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7f70000\n"
+                      "101 00:00:00.000008 mremap(0x7ffff7f70000, 8192, 16384, MREMAP_MAYMOVE) "
+                      "= 0x7ffff7f80000\n";
+  parsed_trace t = parse_trace(alone);
+  replayer r(snapshot_set{}, replay_options{});
+  r.run(t.events);
+  ASSERT_EQ(r.divergences().size(), 1u);
+  EXPECT_NE(r.divergences()[0].what.find("still maps"), std::string::npos)
+      << r.divergences()[0].what;
+}
+
+// ---- trace directories ----
+
+TEST(TraceInput, TraceInDirPrefersThePlainTrace) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "maple-tracedir.XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  std::filesystem::path dir = tmpl;
+  std::string why;
+  EXPECT_EQ(trace_in_dir(dir.string(), why), "");
+  EXPECT_NE(why.find("no trace.strace or trace.strace.xz"), std::string::npos) << why;
+  std::ofstream(dir / "trace.strace.xz") << "x";
+  why.clear();
+  EXPECT_EQ(trace_in_dir(dir.string(), why), (dir / "trace.strace.xz").string());
+  std::ofstream(dir / "trace.strace") << "x";
+  EXPECT_EQ(trace_in_dir(dir.string(), why), (dir / "trace.strace").string());
+  std::filesystem::remove_all(dir);
+}
+
 // ---- the progress bar ----
 
 TEST(ProgressBar, Frames) {
@@ -671,6 +841,8 @@ TEST(ProgressBar, Frames) {
             "replay [############.............]  48%  1200/2500 lines  600 lines/s  ETA 0:02");
   EXPECT_EQ(progress_bar::frame("record", "bytes", 56789, 0, 3.0, 100),
             "record 56.8k bytes  18.9k bytes/s  0:03");
+  EXPECT_EQ(progress_bar::frame("record", "bytes", 56789, 0, 3.0, 100, "2 snapshots"),
+            "record 56.8k bytes  18.9k bytes/s  0:03  2 snapshots");
   // No room for the bar: the numbers only, cut to the terminal's width.
   std::string narrow = progress_bar::frame("replay", "lines", 1200, 2500, 2.0, 30);
   EXPECT_EQ(narrow, "replay  48%  1200/2500 lines ");
