@@ -298,7 +298,7 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
   const bool past_the_end = p.off > p.end && p.max == max_index;
   const std::uint64_t floor = p.off <= p.end ? p.first() : p.max + 1;
   auto rewalk = [&] {
-    return !past_the_end && p.leaf->is_dead() && Wk::rewalk_after(*tree_, floor, floor, p);
+    return !past_the_end && Wk::dead_end(p) && Wk::rewalk_after(*tree_, floor, floor, p);
   };
   for (;;) {
     for (; p.off <= p.end; ++p.off) {
@@ -354,7 +354,7 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
   const bool before_the_start = !have && p.min == 0;
   const std::uint64_t ceil = have ? p.last() : p.min - 1;
   auto rewalk = [&] {
-    return !before_the_start && p.leaf->is_dead() && Wk::rewalk_before(*tree_, ceil, ceil, p);
+    return !before_the_start && Wk::dead_end(p) && Wk::rewalk_before(*tree_, ceil, ceil, p);
   };
   for (;;) {
     if (!have) {

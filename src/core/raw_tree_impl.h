@@ -325,7 +325,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::next_leaf() n
   // mode, a leaf replaced meanwhile) goes on after it. The end is decided
   // on a live leaf only (scan_forward).
   const bool past_hi = leaf_max_ >= hi_;
-  if (past_hi && !p.leaf->is_dead()) {
+  if (past_hi && !Wk::dead_end(p)) {
     at_end_ = true;
     return *this;
   }
@@ -370,7 +370,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     --p.off;
   } else {
     auto st = Wk::prev_leaf(p);
-    if (st == Wk::step::dead || (st == Wk::step::edge && p.leaf->is_dead()))
+    if (st == Wk::step::dead || (st == Wk::step::edge && Wk::dead_end(p)))
       placed = Wk::rewalk_before(*tree_, before, before, p);
     else if (st == Wk::step::edge)
       placed = false;

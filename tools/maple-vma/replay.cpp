@@ -824,16 +824,21 @@ struct replayer::impl {
     in_flight.erase(i);
   }
 
+  // A split call that can be another call's peer: one that changed VMAs
+  // (succeeded, result known). Only these are tracked (prescan).
+  static bool may_be_peer(const event &e) {
+    return e.t == event::type::syscall && e.start_line < e.line && changes_vmas(e.call.kind) &&
+           e.call.error.empty() && !e.res.failed() && !e.res.unknown;
+  }
+
   // The other calls of mm m in flight when e completed, in completion
-  // order: started before e's result line, resumed after it (their results
-  // are known), succeeded, and changing VMAs of m.
+  // order: started before e's result line, resumed after it (the in-flight
+  // set holds only calls that may_be_peer), of another task of m.
   std::vector<std::size_t> in_flight_peers(const mm_record &m, const event &e) const {
     std::vector<std::size_t> v;
     for (std::size_t j : in_flight) {
       const event &o = (*events)[j];
-      if (o.t != event::type::syscall || o.tid == e.tid || !changes_vmas(o.call.kind) ||
-          !o.call.error.empty() || o.res.failed() || o.res.unknown)
-        continue;
+      if (o.tid == e.tid) continue;
       auto it = tasks.find(o.tid);
       if (it != tasks.end() && it->second->mm == &m) v.push_back(j);
     }
@@ -1049,11 +1054,7 @@ struct replayer::impl {
       opens |= c.kind == call_kind::open;
       closes |= c.kind == call_kind::close || c.kind == call_kind::close_range;
       names_changed |= c.kind == call_kind::unlink || c.kind == call_kind::rename;
-      // A split call was in flight a while; only successful VMA calls can
-      // be peers (in_flight_peers), so only they are tracked.
-      if (e.start_line < e.line && changes_vmas(c.kind) && c.error.empty() && !e.res.failed() &&
-          !e.res.unknown)
-        started.emplace_back(e.start_line, i);
+      if (may_be_peer(e)) started.emplace_back(e.start_line, i);  // in flight a while
       if (c.kind == call_kind::create && !e.res.unknown && e.res.value > 0)
         created_by.emplace(e.res.value, creation{i, e.tid, c.flags});
       if (c.kind == call_kind::mmap && c.has_fd && c.prot_flags_known &&
