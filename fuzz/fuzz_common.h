@@ -9,6 +9,7 @@
 // the model, and the two are compared.
 #pragma once
 
+#include "geometries.h"
 #include "reference_model.h"
 
 #include <maple/cursor.h>
@@ -28,14 +29,6 @@
 #include <string>
 #include <system_error>
 #include <utility>
-
-// The 4-slot engine is instantiated in tests/small_engine.cpp, which the fuzz
-// library compiles as well.
-extern template class maple::basic_raw_tree<4>;
-extern template class maple::basic_cursor<4>;
-extern template class maple::basic_write_cursor<4>;
-extern template class maple::basic_write_guard<4>;
-extern template class maple::basic_read_guard<4>;
 
 namespace maple_fuzz {
 

@@ -27,6 +27,7 @@
 //
 // MAPLE_FUZZ_TRACE=1 prints each operation as a C++ statement.
 #include "fuzz_common.h"
+#include "geometries.h"
 
 #include <maple/failing_resource.h>
 #include <maple/raw_tree.h>
@@ -35,9 +36,6 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-
-// basic_raw_tree<6> is instantiated in tests/small_engine.cpp as well.
-extern template class maple::basic_raw_tree<6>;
 
 namespace maple_fuzz {
 namespace {

@@ -16,6 +16,9 @@ PACKAGES=(
   valgrind libtsan2                              # memory checks; ThreadSanitizer (g++)
   clang libclang-rt-14-dev                       # fuzzing (libFuzzer, sanitizers)
   clang-tidy clang-format                        # static checks (tidy.sh, format.sh)
+  graphviz                                       # tree pictures (docs/images)
+  python3-matplotlib                             # benchmark plots (bench/plot.py)
+  chromium                                       # the HTML report's browser test
 )
 
 if [[ "${MAPLE_SKIP_DEPS:-0}" == 1 ]]; then

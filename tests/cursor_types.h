@@ -7,6 +7,7 @@
 //   wcursor<Tree>  write cursor      (maple::basic_write_cursor<Tree::slots>)
 #pragma once
 
+#include "geometries.h"
 #include "reference_model.h"
 #include "test_env.h"
 #include "tree_types.h"
@@ -17,16 +18,6 @@
 
 #include <cstdint>
 #include <ostream>
-
-// Defined (explicitly instantiated) in small_engine.cpp and wide_engine.cpp.
-extern template class maple::basic_cursor<4>;
-extern template class maple::basic_write_cursor<4>;
-extern template class maple::basic_write_guard<4>;
-extern template class maple::basic_read_guard<4>;
-extern template class maple::basic_cursor<32>;
-extern template class maple::basic_write_cursor<32>;
-extern template class maple::basic_write_guard<32>;
-extern template class maple::basic_read_guard<32>;
 
 namespace maple {
 inline void PrintTo(cursor_state s, std::ostream *os) { *os << to_string(s); }

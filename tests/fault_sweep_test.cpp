@@ -21,6 +21,7 @@
 
 #include <core/engine.h>
 #include <core/walk.h>
+#include "core/tree_access.h"
 
 #include <maple/maple.h>
 
@@ -80,7 +81,7 @@ std::string image_of(const Tree &t) {
   using E = maple::detail::engine<S>;
   using node_t = maple::detail::node<S>;
   std::string out;
-  const maple::detail::word root = E::root(t);
+  const maple::detail::word root = E::root(maple::detail::tree_access::core(t));
   out.append(reinterpret_cast<const char *>(&root), sizeof root);
   auto walk = [&out](auto &self, maple::detail::word ref) -> void {
     const node_t *n = node_t::from_ref(ref);

@@ -9,6 +9,7 @@
 
 #include "core/engine.h"
 #include "core/node.h"
+#include "core/tree_access.h"
 
 #include <maple/tree.h>
 
@@ -51,7 +52,7 @@ template <class Tree>
 std::uint64_t root_gap(const Tree &t) {
   using E = maple::detail::engine<Tree::slots>;
   using N = node_of<Tree>;
-  maple::detail::word root = E::root(t);
+  maple::detail::word root = E::root(maple::detail::tree_access::core(t));
   if (!maple::detail::is_node_word(root)) return 0;
   if (N::ref_is_leaf(root)) return 0;  // leaf roots keep no records
   return N::from_ref(root)->max_gap();
@@ -84,8 +85,8 @@ TYPED_TEST(GapTracking, CheckerRejectsAWrongRecord) {
   ASSERT_TRUE(consistent(t, m));
   using E = maple::detail::engine<TypeParam::slots>;
   using N = node_of<TypeParam>;
-  N *root = N::from_ref(E::root(t));
-  ASSERT_FALSE(N::ref_is_leaf(E::root(t)));
+  N *root = N::from_ref(E::root(maple::detail::tree_access::core(t)));
+  ASSERT_FALSE(N::ref_is_leaf(E::root(maple::detail::tree_access::core(t))));
   const unsigned off = root->gap_offset();
   const std::uint64_t saved = root->gap(off);
   root->set_gap(off, saved + 1);

@@ -215,6 +215,30 @@ TEST(RcuConcurrency, BarrierRunsEverythingDeferredByAllThreads) {
   EXPECT_EQ(rcu::stats().pending, 0U);
 }
 
+// Chunks go back to the thread that filled them, or to the cache it left
+// behind when it has exited; a later thread takes that cache over. Threads
+// come and go while their batches wait for grace periods.
+TEST(RcuConcurrency, RetireListsFromShortLivedThreads) {
+  static std::atomic<int> freed{0};
+  freed = 0;
+  constexpr int rounds = 40;
+  constexpr int per_thread = 37;  // more than a chunk holds
+  for (int r = 0; r < rounds; ++r) {
+    std::thread t([] {
+      rcu::retire_list list;
+      for (int i = 0; i < per_thread; ++i) list.add(&freed, [](void *) { freed.fetch_add(1); });
+      list.submit();
+      rcu::retire_list rest;  // submitted by its destructor at thread exit
+      rest.add(&freed, [](void *) { freed.fetch_add(1); });
+    });
+    t.join();
+    if (r % 10 == 9) rcu::barrier();
+  }
+  rcu::barrier();
+  EXPECT_EQ(freed.load(), rounds * (per_thread + 1));
+  EXPECT_EQ(rcu::stats().pending, 0U);
+}
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr std::uint64_t stress_deferrals = 1'000'000;  // sanitizers cost ~10x
 #else

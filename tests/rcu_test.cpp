@@ -8,6 +8,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <string>
@@ -167,18 +168,45 @@ TEST(Rcu, DeferRunsInlineWhenBookkeepingCannotBeAllocated) {
 TEST(Rcu, RetireListFreesAtOnceWhenAChunkCannotBeAllocated) {
   std::atomic<int> freed{0};
   rcu::retire_list list;
-  // 63 objects fill the first chunk; the 64th needs a second, which fails.
-  for (int i = 0; i < 63; ++i) list.add(new tracked{&freed}, free_tracked);
+  // Two chunks' worth fill the first two chunks; the next add needs a
+  // third, which fails.
+  const int held = 2 * static_cast<int>(maple::rcu::detail::retire_chunk_capacity());
+  for (int i = 0; i < held; ++i) list.add(new tracked{&freed}, free_tracked);
   EXPECT_EQ(freed.load(), 0);
   maple::rcu::detail::fail_next_allocations(1);
   list.add(new tracked{&freed}, free_tracked);
-  EXPECT_EQ(freed.load(), 64);
+  EXPECT_EQ(freed.load(), held + 1);
   EXPECT_TRUE(list.empty());
   // The list works normally afterwards.
   list.add(new tracked{&freed}, free_tracked);
   list.submit();
   rcu::barrier();
-  EXPECT_EQ(freed.load(), 65);
+  EXPECT_EQ(freed.load(), held + 2);
+}
+
+TEST(Rcu, RetireListWithAContextDeleter) {
+  struct counter {
+    std::atomic<int> freed{0};
+    std::vector<int *> seen;
+  } c;
+  int objects[30] = {};
+  {
+    rcu::retire_list list(
+        [](void *ctx, void *p) {
+          auto *k = static_cast<counter *>(ctx);
+          k->seen.push_back(static_cast<int *>(p));  // callbacks run one at a time here
+          k->freed.fetch_add(1);
+        },
+        &c);
+    for (int &o : objects) list.add(&o);
+    list.add(new tracked{&c.freed}, free_tracked);  // a per-object deleter in the same list
+    rcu::retire_list moved(std::move(list));        // the context goes along
+    EXPECT_EQ(c.freed.load(), 0);
+  }
+  rcu::barrier();
+  EXPECT_EQ(c.freed.load(), 31);
+  EXPECT_EQ(c.seen.size(), 30U);
+  for (int &o : objects) EXPECT_NE(std::find(c.seen.begin(), c.seen.end(), &o), c.seen.end());
 }
 
 TEST(Rcu, PendingStaysNearTheLimit) {

@@ -12,6 +12,7 @@
 // WideNodes runs the node-size entries (4, 33) on 32 and 64 slots.
 #include "cursor_types.h"
 #include "gap_model.h"
+#include "geometries.h"
 #include "reference_model.h"
 #include "test_env.h"
 #include "tree_harness.h"
@@ -33,14 +34,6 @@
 #include <system_error>
 #include <unordered_set>
 #include <vector>
-
-// Defined (explicitly instantiated) in wide_engine.cpp (32 slots: see
-// tree_types.h and cursor_types.h).
-extern template class maple::basic_raw_tree<64>;
-extern template class maple::basic_cursor<64>;
-extern template class maple::basic_write_cursor<64>;
-extern template class maple::basic_write_guard<64>;
-extern template class maple::basic_read_guard<64>;
 
 namespace maple_test {
 namespace {

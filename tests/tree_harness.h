@@ -20,8 +20,17 @@ using maple::detail::write_kind;
 
 inline const char *kind_name(write_kind k) { return maple::detail::write_kind_name(k); }
 
+// The write-kind counters exist only with MAPLE_TEST_HOOKS (core/write_trace.h);
+// without them every count reads 0 and tests that need them skip.
+#ifdef MAPLE_TEST_HOOKS
 inline void reset_trace() { maple::detail::thread_write_trace().reset(); }
 inline std::uint64_t trace(write_kind k) { return maple::detail::thread_write_trace()[k]; }
+#else
+inline void reset_trace() {}
+inline std::uint64_t trace(write_kind) { return 0; }
+#endif
+inline constexpr const char *kNoTraceHooks =
+    "write-kind counters not compiled (configure with -DMAPLE_TEST_HOOKS=ON)";
 
 /// All non-zero counters, for failure messages.
 inline std::string trace_summary() {

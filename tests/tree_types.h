@@ -15,6 +15,7 @@
 #pragma once
 
 #include <maple/raw_tree.h>
+#include "geometries.h"
 
 #include <gtest/gtest.h>
 
@@ -22,9 +23,6 @@
 // Typed tests show as Suite/0 (16 slots) and Suite/1 (4 slots), and
 // Suite/2 (32 slots) when configured with -DMAPLE_TEST_WIDE=ON; ctest names
 // carry the type: Suite.Test<maple::basic_raw_tree<16u>>.
-extern template class maple::basic_raw_tree<4>;
-extern template class maple::basic_raw_tree<6>;
-extern template class maple::basic_raw_tree<32>;
 
 namespace maple_test {
 

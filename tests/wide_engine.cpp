@@ -3,16 +3,8 @@
 // geometry the node layout allows (basic_raw_tree<64>), for the regression
 // catalogue's node-size entries (4: parent-slot encoding of wide nodes; 33:
 // tests parameterised by node size). See docs/regressions.md.
+#include "core/geometry_list.h"
 #include "core/raw_tree_impl.h"
 
-template class maple::basic_raw_tree<32>;
-template class maple::basic_cursor<32>;
-template class maple::basic_write_cursor<32>;
-template class maple::basic_write_guard<32>;
-template class maple::basic_read_guard<32>;
-
-template class maple::basic_raw_tree<64>;
-template class maple::basic_cursor<64>;
-template class maple::basic_write_cursor<64>;
-template class maple::basic_write_guard<64>;
-template class maple::basic_read_guard<64>;
+MAPLE_INSTANTIATE_GEOMETRY(32);
+MAPLE_INSTANTIATE_GEOMETRY(64);

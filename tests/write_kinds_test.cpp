@@ -30,6 +30,9 @@ template <class Tree>
 class WriteKinds : public ::testing::Test {
  protected:
   static constexpr std::uint64_t kSlots = Tree::slots;
+  void SetUp() override {
+    if (!maple::detail::write_trace_enabled) GTEST_SKIP() << kNoTraceHooks;
+  }
 };
 TYPED_TEST_SUITE(WriteKinds, plain_engine_types);
 
@@ -598,6 +601,43 @@ TYPED_TEST(WriteKinds, OneStoreReplacesEightAdjacentVmas) {
           // Exactly three ranges between the neighbours' outer edges.
           EXPECT_EQ(std::ranges::distance(h.t.ranges(left.first, right.last)), 3);
           if (this->HasFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+// ---- in-place leaf writes (no counters needed) -------------------------------------
+
+/// Writes that stay inside one leaf splice it in place in plain mode: moved
+/// tails, a leaf growing to full or shrinking from full, empty ranges merging
+/// on either side. Every write at every position of trees from one range to
+/// a few leaves, on both layouts, checked whole against the model.
+template <class Tree>
+class InPlaceLeafWrites : public ::testing::Test {};
+TYPED_TEST_SUITE(InPlaceLeafWrites, engine_types);
+
+TYPED_TEST(InPlaceLeafWrites, EveryPositionEveryShape) {
+  const std::uint64_t S = TypeParam::slots;
+  for (std::uint64_t width : {5, 10}) {  // stride 10: a gap after each range, or none
+    // (first offset, last offset, stores an entry) relative to range j's start
+    const struct {
+      std::uint64_t f, l;
+      bool entry;
+    } writes[] = {{1, 2, true},   {0, 4, true},  {5, 9, true},  {2, 12, true}, {5, 7, false},
+                  {3, 11, false}, {0, 24, true}, {0, 9, false}, {3, 3, false}, {9, 10, true}};
+    for (std::uint64_t k = 1; k <= 2 * S + 2; ++k) {
+      for (std::uint64_t j = 0; j < k; ++j) {
+        for (const auto &w : writes) {
+          harness<TypeParam> h;
+          ASSERT_TRUE(h.fill(k, 10, width));
+          const std::uint64_t f = 10 * j + w.f, l = 10 * j + w.l;
+          ASSERT_TRUE(h.store(f, l, w.entry ? val(999) : nullptr));
+          ASSERT_TRUE(h.check()) << "k " << k << " width " << width << " store " << hex(f) << "-"
+                                 << hex(l) << (w.entry ? "" : " (null)");
+          ASSERT_TRUE(h.erase(10 * j + 4));
+          ASSERT_TRUE(h.check()) << "k " << k << " width " << width << " then erase at "
+                                 << hex(10 * j + 4);
         }
       }
     }

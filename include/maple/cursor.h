@@ -125,7 +125,7 @@ class basic_cursor {
   void *turn_back(std::uint64_t limit, bool forward, bool stop_on_empty) noexcept;
   std::error_code place_window(std::uint64_t at, std::uint64_t size) noexcept;
 
-  tree_type *tree_;
+  const detail::tree_core *core_;  // the tree's engine state
   std::uint64_t index_ = 0, last_ = 0;
   const void *node_ = nullptr;       // leaf (state active)
   std::uint64_t min_ = 0, max_ = 0;  // the leaf's bounds
@@ -222,7 +222,8 @@ class basic_write_cursor : public basic_cursor<Slots> {
   basic_write_cursor(tree_type &t, std::uint64_t first, std::uint64_t last) noexcept;
   void after_write() noexcept;
 
-  void *reserve_ = nullptr;  // reserved nodes, linked through their first word
+  detail::tree_core *wcore_;  // the tree written (the base keeps a const view)
+  void *reserve_ = nullptr;   // reserved nodes, linked through their first word
   unsigned nreserve_ = 0;
   // What the reserve was computed for.
   std::uint64_t pre_first_ = 0, pre_last_ = 0, pre_epoch_ = 0;
@@ -256,9 +257,10 @@ class basic_write_guard {
   bool locked_ = false;  // took the tree's own mutex (no external lock)
 };
 
-/// RAII read-side section (an RCU read section once RCU mode exists; now
-/// it marks the section for the stale-cursor checks). Without RCU mode the
-/// caller must still keep writers out while reading.
+/// RAII read-side section: an RCU read section for its lifetime (so its
+/// cursors may run beside a writer on an RCU-mode tree), also marked for the
+/// checked build's stale-cursor rules. Without RCU mode the caller must still
+/// keep writers out while reading.
 template <unsigned Slots>
 class basic_read_guard {
  public:

@@ -18,6 +18,8 @@
 //    with a write.
 #pragma once
 
+#include <maple/detail/tree_core.h>
+#include <maple/detail/tree_types.h>
 #include <maple/entry.h>
 #include <maple/error.h>
 
@@ -38,64 +40,14 @@
 namespace maple {
 
 namespace detail {
-template <unsigned Slots>
-struct engine;
+struct tree_access;
 }  // namespace detail
-
-/// Largest index.
-inline constexpr std::uint64_t max_index = ~std::uint64_t{0};
-
-/// Shape and memory figures of a tree.
-struct tree_stats {
-  unsigned height = 0;         ///< 0: empty or root entry, 1: root is a leaf
-  std::size_t nodes = 0;       ///< all nodes
-  std::size_t leaves = 0;      ///< leaf nodes
-  std::size_t ranges = 0;      ///< stored (non-empty) ranges
-  std::size_t leaf_slots = 0;  ///< used leaf slots, empty ranges included
-  std::size_t bytes = 0;       ///< bytes of node memory owned by the tree
-};
-
-/// Result of validate(): ok, or the first violation found with a dump of
-/// the offending node.
-struct check_report {
-  bool ok = true;
-  std::string message;
-  explicit operator bool() const noexcept { return ok; }
-};
-
-/// Creation flags of a tree.
-enum class tree_flags : unsigned {
-  none = 0,
-  /// An allocation tree: every internal node also records the largest free
-  /// range under each child (the kernel's MT_FLAGS_ALLOC_RANGE), so that
-  /// empty_area(), empty_area_rev() and the alloc_* calls descend in
-  /// O(log n) instead of scanning. Internal nodes then hold fewer children
-  /// (10 instead of 16 at the default geometry). Needs Slots >= 6.
-  alloc = 1,
-  /// Created in RCU mode (see set_rcu_mode()).
-  rcu = 2,
-};
-constexpr tree_flags operator|(tree_flags a, tree_flags b) noexcept {
-  return static_cast<tree_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
-}
-constexpr bool has_flag(tree_flags set, tree_flags f) noexcept {
-  return (static_cast<unsigned>(set) & static_cast<unsigned>(f)) != 0;
-}
-
-/// Number format of dump().
-enum class dump_format { hex, dec };
-
-/// A writer lock the user owns and takes around every write of a tree (the
-/// kernel's MT_FLAGS_LOCK_EXTERN with mt_set_external_lock(): the
-/// address-space model's mmap lock). The tree never takes it; it only asks.
-struct external_lock {
-  /// True when the calling thread holds the lock for writing. Called in
-  /// checked builds (MAPLE_CHECKED) before every write; never called in
-  /// other builds. Must not take the lock or write to the tree.
-  bool (*held)(const void *context) noexcept = nullptr;
-  /// Passed to held() (typically the lock object).
-  const void *context = nullptr;
-};
+template <unsigned Slots>
+class basic_cursor;
+template <unsigned Slots>
+class basic_write_cursor;
+template <unsigned Slots>
+class basic_write_guard;
 
 /// A callable usable as dup()'s transform: void *(void *entry).
 template <class F>
@@ -170,9 +122,8 @@ class basic_raw_tree {
 
   // ---- duplication (src/core/dup.h) ---------------------------------------
 
-  /// Maps a source entry to the copy's entry in dup(): nullptr drops the
-  /// range; a reserved entry makes dup() fail with invalid_argument.
-  using entry_transform = void *(*)(void *context, void *entry);
+  /// Maps a source entry to the copy's entry in dup() (maple::entry_transform).
+  using entry_transform = maple::entry_transform;
 
   /// Makes `dst` a node-for-node copy of this tree in one depth-first pass,
   /// O(nodes) (the kernel's mtree_dup, used by fork). `dst` must be empty,
@@ -210,9 +161,10 @@ class basic_raw_tree {
   std::error_code bulk_load(std::span<const range_entry> ranges);
 
   // ---- free ranges (gap search and allocation) ----------------------------
-  // Semantics of the kernel's mas_empty_area / mtree_alloc_range family
-  // (reference sections 2 and 3.3). These trees keep no gap records yet, so
-  // the searches scan the leaves between the limits: O(ranges scanned).
+  // Semantics of the kernel's mas_empty_area / mtree_alloc_range family.
+  // An allocation tree (tree_flags::alloc) descends by its gap records in
+  // O(log n); other trees scan the leaves between the limits (O(ranges
+  // scanned)).
 
   /// The lowest empty window [start, start + size - 1] inside [min, max].
   /// Errors: invalid_argument (size 0, min > max, max - min < size - 1),
@@ -289,12 +241,11 @@ class basic_raw_tree {
 
    private:
     friend class basic_raw_tree;
-    friend struct detail::engine<Slots>;
     template <class Pos>
     void set_position(const Pos &p) noexcept;
     iterator &next_leaf() noexcept;
     iterator &step_to_root_entry() noexcept;
-    const basic_raw_tree *tree_ = nullptr;
+    const detail::tree_core *core_ = nullptr;
     const std::uint64_t *pivots_ = nullptr;  // of leaf_ (nullptr: root entry)
     const std::uintptr_t *slots_ = nullptr;
     std::uint64_t lo_ = 0, hi_ = 0;  // iteration bounds
@@ -339,11 +290,11 @@ class basic_raw_tree {
   /// Node and memory figures (walks the whole tree).
   tree_stats stats() const;
   /// Tree height (0: no node).
-  unsigned height() const noexcept { return height_; }
+  unsigned height() const noexcept { return core_.height; }
   /// The creation flags.
-  tree_flags flags() const noexcept { return flags_; }
+  tree_flags flags() const noexcept { return core_.flags; }
   /// True for an allocation tree (tree_flags::alloc).
-  bool tracks_gaps() const noexcept { return has_flag(flags_, tree_flags::alloc); }
+  bool tracks_gaps() const noexcept { return core_.tracks_gaps(); }
 
   // ---- RCU mode ----------------------------------------------------------
   // In RCU mode readers run beside a writer without any lock (the kernel's
@@ -376,7 +327,7 @@ class basic_raw_tree {
   /// lock needs it held, as every write). After switching it off, readers
   /// must again be kept apart from writers by the caller.
   void set_rcu_mode(bool on) noexcept;
-  bool rcu_mode() const noexcept { return rcu_.load(std::memory_order_relaxed); }
+  bool rcu_mode() const noexcept { return core_.rcu_mode(); }
 
   // ---- the writer lock -------------------------------------------------------
   // By default writers serialise on the tree's own mutex, which every write
@@ -394,21 +345,16 @@ class basic_raw_tree {
   /// the internal lock.
   void set_external_lock(external_lock lock) noexcept;
   /// True while writers serialise on an external lock.
-  bool uses_external_lock() const noexcept { return ext_.held != nullptr; }
+  bool uses_external_lock() const noexcept { return core_.uses_external_lock(); }
 
  private:
-  friend struct detail::engine<Slots>;
-  std::atomic<std::uintptr_t> root_{0};  // tagged: node pointer or direct entry
-  unsigned height_ = 0;
-  std::atomic<std::uint64_t> epoch_{0};  // bumped by every write (stale-cursor checks)
-  std::uint64_t tenure_ = 0;             // bumped when a write guard takes or drops the lock
-  bool alloc_wrapped_ = false;           // alloc_cyclic's next overflowed to 0
-  tree_flags flags_ = tree_flags::none;
-  std::atomic<bool> rcu_{false};
-  std::pmr::memory_resource *mr_;
-  mutable std::mutex lock_;  // the writer lock unless ext_ is set
-  external_lock ext_{};      // set_external_lock(); held == nullptr: none
-  void destroy() noexcept;   // clear() without taking or asserting a lock
+  // The engine's state (root, height, lock, flags, memory resource): the
+  // engine (src/core) works on it; this class is the typed-in-Slots facade.
+  friend struct detail::tree_access;
+  friend class basic_cursor<Slots>;
+  friend class basic_write_cursor<Slots>;
+  friend class basic_write_guard<Slots>;
+  detail::tree_core core_;
 };
 
 /// dup(source, destination): source.dup(destination[, transform]).

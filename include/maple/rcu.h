@@ -31,6 +31,10 @@
 
 namespace maple::rcu {
 
+namespace detail {
+struct retire_chunk;
+}  // namespace detail
+
 /// RAII read-side critical section. Nestable: only the outermost guard on a
 /// thread enters and leaves the section. The first guard on a thread
 /// registers the thread with the RCU backend; the registration ends
@@ -82,24 +86,39 @@ void barrier() noexcept;
 /// hands the whole batch to ONE deferred callback (e.g. the nodes of a
 /// replaced subtree), instead of one callback per object. Each object counts
 /// as one against pending_limit(). Not thread-safe: one writer fills a list.
+///
+/// Allocates nothing in steady state: objects are kept in 256-byte chunks
+/// that carry the batch's callback record themselves, and a chunk goes back
+/// to the thread that filled it once its callback has run, to be reused by
+/// that thread's next list (see docs/design.md "RCU layer").
 class retire_list {
  public:
   using deleter = void (*)(void *);
+  /// A deleter shared by the whole list, given the list's context first
+  /// (e.g. a memory resource to deallocate from).
+  using context_deleter = void (*)(void *context, void *p);
 
   retire_list() noexcept = default;
+  /// A list whose add(p) frees p by del(context, p).
+  retire_list(context_deleter del, void *context) noexcept : del_(del), context_(context) {}
   /// Submits whatever the list still holds.
-  ~retire_list();
+  ~retire_list() {
+    if (size_ != 0) submit();
+  }
   retire_list(const retire_list &) = delete;
   retire_list &operator=(const retire_list &) = delete;
-  /// Takes over other's objects; other is left empty.
+  /// Takes over other's objects and context deleter; other is left empty.
   retire_list(retire_list &&other) noexcept;
   /// Submits this list's objects, then takes over other's.
   retire_list &operator=(retire_list &&other) noexcept;
 
   /// Adds an unlinked object; del(p) runs after the grace period that
-  /// follows submit(). Never fails: if no room can be allocated it
-  /// synchronizes and frees everything held so far, p included, at once.
+  /// follows submit(). Never fails: if no room can be had it synchronizes
+  /// and frees everything held so far, p included, at once.
   void add(void *p, deleter del) noexcept;
+
+  /// add() with the list's context deleter (the two-argument constructor).
+  void add(void *p) noexcept;
 
   /// add() with `delete p` as the deleter.
   template <typename T>
@@ -116,10 +135,11 @@ class retire_list {
   void submit() noexcept;
 
  private:
-  struct chunk;
-  static void free_chunks(void *first) noexcept;  // the deferred callback
-  chunk *head_ = nullptr;
+  void push(void *p, deleter del) noexcept;
+  detail::retire_chunk *head_ = nullptr;
   std::size_t size_ = 0;
+  context_deleter del_ = nullptr;
+  void *context_ = nullptr;
 };
 
 // ---- bounding and statistics ------------------------------------------------

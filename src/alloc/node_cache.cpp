@@ -10,42 +10,42 @@ namespace {
 
 constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 constexpr std::size_t kChunkAlign = 4096;
-constexpr std::size_t kThreadCap = 8192;  // blocks kept per thread before sharing
-constexpr std::size_t kBatch = 256;       // blocks moved between thread and shared list
+constexpr std::size_t kBatch = 256;  // blocks per batch moved between thread and shared list
 
+// A free block; the first block of a batch in the shared list also links
+// the batches and says how many blocks its batch has.
 struct free_block {
   free_block *next;
+  free_block *next_batch;
+  std::size_t batch_n;
 };
 
 // Shared state; intentionally never destroyed so that trees living in static
-// storage can still free nodes during process teardown.
+// storage can still free nodes during process teardown. It holds batches
+// (kBatch blocks, fewer from exiting threads), moved whole in O(1).
 struct shared_pool {
   std::mutex m;
-  free_block *head = nullptr;
-  std::size_t count = 0;
+  free_block *batches = nullptr;
+  std::size_t count = 0;       // blocks
   std::vector<void *> chunks;  // keeps every chunk reachable (no leak reports)
 
-  void put(free_block *first, free_block *last, std::size_t n) {
+  void put(free_block *batch, std::size_t n) {
+    batch->batch_n = n;
     std::lock_guard<std::mutex> g(m);
-    last->next = head;
-    head = first;
+    batch->next_batch = batches;
+    batches = batch;
     count += n;
   }
-  // Takes up to n blocks; returns the list and sets got.
-  free_block *take(std::size_t n, std::size_t &got) {
+  // A batch and its size (got), or nullptr.
+  free_block *take(std::size_t &got) {
     std::lock_guard<std::mutex> g(m);
-    free_block *first = head, *b = head;
-    got = 0;
-    while (b && got < n) {
-      ++got;
-      if (got == n || !b->next) break;
-      b = b->next;
+    free_block *b = batches;
+    if (b != nullptr) {
+      batches = b->next_batch;
+      got = b->batch_n;
+      count -= got;
     }
-    if (!first) return nullptr;
-    head = b->next;
-    b->next = nullptr;
-    count -= got;
-    return first;
+    return b;
   }
   char *new_chunk() {
     void *c = ::operator new(kChunkBytes, std::align_val_t(kChunkAlign));
@@ -65,58 +65,66 @@ shared_pool &shared() {
   return *p;
 }
 
+// Two lists of at most kBatch blocks each (a loaded and a spare magazine):
+// a thread goes to the shared list only after kBatch frees or allocations
+// past its last visit, and then moves a whole batch in O(1). A thread that
+// only frees (an RCU callback worker) hands full batches to the threads
+// that only allocate (the writers) at one lock per kBatch blocks.
 struct thread_cache {
-  free_block *head = nullptr;
-  std::size_t count = 0;
+  free_block *cur = nullptr;
+  std::size_t cur_n = 0;
+  free_block *full = nullptr;  // exactly kBatch blocks, or none
   char *bump = nullptr, *bump_end = nullptr;
 
   ~thread_cache() {
     while (bump && bump < bump_end) {
-      push(reinterpret_cast<free_block *>(bump));
+      deallocate(bump);
       bump += node_block_size;
     }
-    if (head) give_back(count);
-  }
-  void push(free_block *b) noexcept {
-    b->next = head;
-    head = b;
-    ++count;
-  }
-  void give_back(std::size_t n) {
-    free_block *first = head, *last = head;
-    for (std::size_t i = 1; i < n; ++i) last = last->next;
-    head = last->next;
-    count -= n;
-    shared().put(first, last, n);
-  }
-  void *pop() noexcept {
-    free_block *b = head;
-    head = b->next;
-    --count;
-    return b;
+    if (full) shared().put(full, kBatch);
+    if (cur_n != 0) shared().put(cur, cur_n);
   }
   void *allocate() {
-    if (head) return pop();
-    if (bump != bump_end) {
+    if (cur_n == 0) [[unlikely]]
+      return refill_and_allocate();
+    free_block *b = cur;
+    cur = b->next;
+    --cur_n;
+    return b;
+  }
+  void deallocate(void *p) {
+    if (cur_n == kBatch) [[unlikely]]
+      make_room();
+    auto *b = static_cast<free_block *>(p);
+    b->next = cur;
+    cur = b;
+    ++cur_n;
+  }
+
+  // The slow paths, out of line so that the fast ones save no registers.
+  [[gnu::noinline]] void *refill_and_allocate() {
+    if (full != nullptr) {
+      cur = full;
+      full = nullptr;
+      cur_n = kBatch;
+    } else if (free_block *b = shared().take(cur_n)) {
+      cur = b;
+    } else {
+      if (bump == bump_end) {
+        bump = shared().new_chunk();
+        bump_end = bump + kChunkBytes;
+      }
       void *p = bump;
       bump += node_block_size;
       return p;
     }
-    std::size_t got = 0;
-    if (free_block *l = shared().take(kBatch, got)) {
-      head = l;
-      count = got;
-      return pop();
-    }
-    bump = shared().new_chunk();
-    bump_end = bump + kChunkBytes;
-    void *p = bump;
-    bump += node_block_size;
-    return p;
+    return allocate();
   }
-  void deallocate(void *p) {
-    push(static_cast<free_block *>(p));
-    if (count > kThreadCap) give_back(kBatch);
+  [[gnu::noinline]] void make_room() {
+    if (full != nullptr) shared().put(full, kBatch);
+    full = cur;
+    cur = nullptr;
+    cur_n = 0;
   }
 };
 

@@ -50,19 +50,20 @@ inline constexpr unsigned before_start = ~0u;
 template <unsigned S>
 basic_write_guard<S>::basic_write_guard(tree_type &t) : t_(&t) {
   using E = detail::engine<S>;
-  if (E::uses_external_lock(t)) {
-    detail::assert_external_lock_held(t, "write_guard()");  // the caller holds it
+  detail::tree_core &core = t.core_;
+  if (E::uses_external_lock(core)) {
+    detail::assert_external_lock_held(core, "write_guard()");  // the caller holds it
   } else {
-    E::lock(t).lock();
+    E::lock(core).lock();
     locked_ = true;
   }
-  section_ = ++E::tenure(t);  // odd while held
+  section_ = ++E::tenure(core);  // odd while held
 }
 
 template <unsigned S>
 basic_write_guard<S>::~basic_write_guard() {
-  ++detail::engine<S>::tenure(*t_);
-  if (locked_) detail::engine<S>::lock(*t_).unlock();
+  ++detail::engine<S>::tenure(t_->core_);
+  if (locked_) detail::engine<S>::lock(t_->core_).unlock();
 }
 
 template <unsigned S>
@@ -98,7 +99,7 @@ basic_cursor<S> basic_read_guard<S>::cursor(std::uint64_t first,
 
 template <unsigned S>
 basic_cursor<S>::basic_cursor(const tree_type &t, std::uint64_t first, std::uint64_t last) noexcept
-    : tree_(const_cast<tree_type *>(&t)), index_(first), last_(last < first ? first : last) {}
+    : core_(&t.core_), index_(first), last_(last < first ? first : last) {}
 
 template <unsigned S>
 void basic_cursor<S>::mark_section(std::uint64_t section, bool write) noexcept {
@@ -108,7 +109,7 @@ void basic_cursor<S>::mark_section(std::uint64_t section, bool write) noexcept {
 
 template <unsigned S>
 void basic_cursor<S>::note_position() noexcept {
-  epoch_ = detail::engine<S>::epoch(*tree_);
+  epoch_ = detail::engine<S>::epoch(*core_);
 }
 
 template <unsigned S>
@@ -124,7 +125,7 @@ void basic_cursor<S>::check_use(const char *op) const noexcept {
                             state_ == cursor_state::underflow;
     auto self = const_cast<basic_cursor *>(this);
     if (write_) {
-      std::uint64_t now = E::tenure(*tree_);
+      std::uint64_t now = E::tenure(*core_);
       if ((now & 1) == 0)
         detail::cursor_rule_broken(op, state_, index_, last_,
                                    "write cursor used while the tree's lock is not held "
@@ -153,7 +154,7 @@ void basic_cursor<S>::check_use(const char *op) const noexcept {
     }
     // In RCU mode readers run beside writers by design: only the cursor's
     // own tree's writes (write cursors) invalidate a position.
-    if (positioned && (write_ || !E::rcu_mode(*tree_)) && epoch_ != E::epoch(*tree_))
+    if (positioned && (write_ || !E::rcu_mode(*core_)) && epoch_ != E::epoch(*core_))
       detail::cursor_rule_broken(op, state_, index_, last_,
                                  "the tree was modified since the cursor was positioned, by a "
                                  "write the cursor did not make; set()/reset() it first");
@@ -163,7 +164,7 @@ void basic_cursor<S>::check_use(const char *op) const noexcept {
 template <unsigned S>
 void *basic_cursor<S>::entry() const noexcept {
   if (state_ == cursor_state::root_entry)
-    return reinterpret_cast<void *>(detail::engine<S>::root(*tree_));
+    return reinterpret_cast<void *>(detail::engine<S>::root(*core_));
   if (state_ != cursor_state::active) return nullptr;
   auto *n = static_cast<const detail::node<S> *>(node_);
   return reinterpret_cast<void *>(detail::load_acquire(n->slot[offset_]));
@@ -197,7 +198,7 @@ void *basic_cursor<S>::position_at(std::uint64_t index) noexcept {
   using E = detail::engine<S>;
   using Wk = detail::walker<S>;
   note_position();
-  detail::word root = E::root(*tree_);
+  detail::word root = E::root(*core_);
   if (!detail::is_node_word(root)) {
     node_ = nullptr;
     if (root != 0 && index == 0) {
@@ -238,7 +239,7 @@ void *basic_cursor<S>::limit_without_node(cursor_state st, cursor_state resume) 
 /// none stays none.
 template <unsigned S>
 void *basic_cursor<S>::root_entry_below(std::uint64_t min) noexcept {
-  detail::word root = detail::engine<S>::root(*tree_);
+  detail::word root = detail::engine<S>::root(*core_);
   if (root == 0 || detail::is_node_word(root)) return nullptr;
   if (min > 0) return limit_without_node(cursor_state::underflow, cursor_state::start);
   index_ = last_ = 0;
@@ -260,7 +261,7 @@ bool basic_cursor<S>::resume_if_nodeless(bool forward, void **out) noexcept {
     return false;
   }
   const bool turning_back = (state_ == cursor_state::overflow) != forward;
-  detail::word root = detail::engine<S>::root(*tree_);
+  detail::word root = detail::engine<S>::root(*core_);
   if (turning_back && root != 0 && !detail::is_node_word(root)) {
     note_position();
     index_ = last_ = 0;
@@ -298,7 +299,7 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
   const bool past_the_end = p.off > p.end && p.max == max_index;
   const std::uint64_t floor = p.off <= p.end ? p.first() : p.max + 1;
   auto rewalk = [&] {
-    return !past_the_end && Wk::dead_end(p) && Wk::rewalk_after(*tree_, floor, floor, p);
+    return !past_the_end && Wk::dead_end(p) && Wk::rewalk_after(*core_, floor, floor, p);
   };
   for (;;) {
     for (; p.off <= p.end; ++p.off) {
@@ -323,7 +324,7 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
     if (p.off <= p.end) continue;  // walked again from the root
     auto st = Wk::next_leaf(p);
     if ((st == Wk::step::edge && !rewalk()) ||
-        (st == Wk::step::dead && !Wk::rewalk_after(*tree_, floor, floor, p))) {
+        (st == Wk::step::dead && !Wk::rewalk_after(*core_, floor, floor, p))) {
       // past the end of the tree
       node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
       offset_ = p.end + 1;
@@ -354,17 +355,17 @@ void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noex
   const bool before_the_start = !have && p.min == 0;
   const std::uint64_t ceil = have ? p.last() : p.min - 1;
   auto rewalk = [&] {
-    return !before_the_start && Wk::dead_end(p) && Wk::rewalk_before(*tree_, ceil, ceil, p);
+    return !before_the_start && Wk::dead_end(p) && Wk::rewalk_before(*core_, ceil, ceil, p);
   };
   for (;;) {
     if (!have) {
       auto st = Wk::prev_leaf(p);
       if ((st == Wk::step::edge && !rewalk()) ||
-          (st == Wk::step::dead && !Wk::rewalk_before(*tree_, ceil, ceil, p))) {
+          (st == Wk::step::dead && !Wk::rewalk_before(*core_, ceil, ceil, p))) {
         // before the start of the tree; in RCU mode the tree may have become
         // a lone root entry meanwhile, which comes next going down unless
         // index 0 is already behind the cursor
-        detail::word root = detail::engine<S>::root(*tree_);
+        detail::word root = detail::engine<S>::root(*core_);
         if (!before_the_start && root != 0 && !detail::is_node_word(root))
           return root_entry_below(min);
         node_ = p.leaf, min_ = p.min, max_ = p.max, end_ = p.end;
@@ -544,7 +545,7 @@ std::error_code basic_cursor<S>::empty_area(std::uint64_t min, std::uint64_t max
                                             std::uint64_t size) noexcept {
   check_use("empty_area");
   std::uint64_t at = 0;
-  err_ = detail::gap_search<S>::lowest(*tree_, min, max, size, at);
+  err_ = detail::gap_search<S>::lowest(*core_, min, max, size, at);
   return place_window(at, size);
 }
 
@@ -553,7 +554,7 @@ std::error_code basic_cursor<S>::empty_area_rev(std::uint64_t min, std::uint64_t
                                                 std::uint64_t size) noexcept {
   check_use("empty_area_rev");
   std::uint64_t at = 0;
-  err_ = detail::gap_search<S>::highest(*tree_, min, max, size, at);
+  err_ = detail::gap_search<S>::highest(*core_, min, max, size, at);
   return place_window(at, size);
 }
 
@@ -578,10 +579,11 @@ std::error_code basic_cursor<S>::place_window(std::uint64_t at, std::uint64_t si
 template <unsigned S>
 basic_write_cursor<S>::basic_write_cursor(tree_type &t, std::uint64_t first,
                                           std::uint64_t last) noexcept
-    : base(t, first, last) {}
+    : base(t, first, last), wcore_(&t.core_) {}
 
 template <unsigned S>
-basic_write_cursor<S>::basic_write_cursor(basic_write_cursor &&o) noexcept : base(o) {
+basic_write_cursor<S>::basic_write_cursor(basic_write_cursor &&o) noexcept
+    : base(o), wcore_(o.wcore_) {
   reserve_ = o.reserve_;
   nreserve_ = o.nreserve_;
   pre_first_ = o.pre_first_;
@@ -596,7 +598,7 @@ basic_write_cursor<S>::basic_write_cursor(basic_write_cursor &&o) noexcept : bas
 
 template <unsigned S>
 void basic_write_cursor<S>::after_write() noexcept {
-  this->epoch_ = detail::engine<S>::epoch(*this->tree_);
+  this->epoch_ = detail::engine<S>::epoch(*wcore_);
   this->state_ = cursor_state::paused;
   this->node_ = nullptr;
   this->err_.clear();  // a successful write ends any earlier error
@@ -604,7 +606,7 @@ void basic_write_cursor<S>::after_write() noexcept {
 
 template <unsigned S>
 std::error_code basic_write_cursor<S>::store(void *entry) noexcept {
-  detail::assert_external_lock_held(*this->tree_, "write_cursor::store()");
+  detail::assert_external_lock_held(*wcore_, "write_cursor::store()");
   this->check_use("store");
   if (this->index_ > this->last_ || is_reserved_entry(entry)) {
     this->err_ = errc::invalid_argument;
@@ -613,14 +615,14 @@ std::error_code basic_write_cursor<S>::store(void *entry) noexcept {
   }
   std::error_code ec;
   try {
-    ec = detail::writer<S>::store(*this->tree_, this->index_, this->last_, entry);
+    ec = detail::writer<S>::store(*wcore_, this->index_, this->last_, entry);
   } catch (...) {
     ec = errc::no_memory;
   }
   if (ec) {
     this->err_ = ec;
     this->state_ = cursor_state::error;
-    this->epoch_ = detail::engine<S>::epoch(*this->tree_);
+    this->epoch_ = detail::engine<S>::epoch(*wcore_);
     return ec;
   }
   after_write();
@@ -629,7 +631,7 @@ std::error_code basic_write_cursor<S>::store(void *entry) noexcept {
 
 template <unsigned S>
 void *basic_write_cursor<S>::erase() noexcept {
-  detail::assert_external_lock_held(*this->tree_, "write_cursor::erase()");
+  detail::assert_external_lock_held(*wcore_, "write_cursor::erase()");
   this->check_use("erase");
   void *e = this->position_at(this->index_);
   if (!e) return nullptr;
@@ -639,7 +641,7 @@ void *basic_write_cursor<S>::erase() noexcept {
 
 template <unsigned S>
 std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
-  detail::assert_external_lock_held(*this->tree_, "write_cursor::preallocate()");
+  detail::assert_external_lock_held(*wcore_, "write_cursor::preallocate()");
   this->check_use("preallocate");
   release();
   if (this->index_ > this->last_ || is_reserved_entry(entry)) {
@@ -650,12 +652,12 @@ std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
   using E = detail::engine<S>;
   detail::node_supply dry;
   dry.how = detail::node_supply::mode::dry;
-  detail::writer<S>::store(*this->tree_, this->index_, this->last_, entry, &dry);
+  detail::writer<S>::store(*wcore_, this->index_, this->last_, entry, &dry);
   detail::node_supply res;
   try {
-    for (unsigned i = 0; i < dry.used; ++i) res.push(E::alloc_node(*this->tree_));
+    for (unsigned i = 0; i < dry.used; ++i) res.push(E::alloc_node(*wcore_));
   } catch (...) {
-    while (res.available) E::free_node(*this->tree_, static_cast<detail::node<S> *>(res.pop()));
+    while (res.available) E::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
     this->err_ = errc::no_memory;
     this->state_ = cursor_state::error;
     return this->err_;
@@ -665,21 +667,21 @@ std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
   pre_first_ = this->index_;
   pre_last_ = this->last_;
   pre_entry_ = entry;
-  pre_epoch_ = E::epoch(*this->tree_);
+  pre_epoch_ = E::epoch(*wcore_);
   pre_valid_ = true;
   return {};
 }
 
 template <unsigned S>
 void basic_write_cursor<S>::store_prealloc(void *entry) noexcept {
-  detail::assert_external_lock_held(*this->tree_, "write_cursor::store_prealloc()");
+  detail::assert_external_lock_held(*wcore_, "write_cursor::store_prealloc()");
   this->check_use("store_prealloc");
   using E = detail::engine<S>;
   if constexpr (detail::checked_build) {
     const char *rule = nullptr;
     if (!pre_valid_)
       rule = "store_prealloc() without a successful preallocate()";
-    else if (pre_epoch_ != E::epoch(*this->tree_))
+    else if (pre_epoch_ != E::epoch(*wcore_))
       rule = "the tree changed between preallocate() and store_prealloc()";
     else if (pre_first_ != this->index_ || pre_last_ != this->last_)
       rule = "the range changed between preallocate() and store_prealloc()";
@@ -694,7 +696,7 @@ void basic_write_cursor<S>::store_prealloc(void *entry) noexcept {
   res.available = nreserve_;
   // Cannot fail for lack of memory: every node comes from the reserve, and
   // an exhausted reserve aborts (never corrupts).
-  detail::writer<S>::store(*this->tree_, this->index_, this->last_, entry, &res);
+  detail::writer<S>::store(*wcore_, this->index_, this->last_, entry, &res);
   reserve_ = res.reserve;
   nreserve_ = res.available;
   pre_valid_ = false;
@@ -707,7 +709,7 @@ void basic_write_cursor<S>::release() noexcept {
   detail::node_supply res;
   res.reserve = reserve_;
   res.available = nreserve_;
-  while (res.available) E::free_node(*this->tree_, static_cast<detail::node<S> *>(res.pop()));
+  while (res.available) E::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
   reserve_ = nullptr;
   nreserve_ = 0;
   pre_valid_ = false;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include "core/engine.h"
+#include "core/teardown.h"
 #include "core/walk.h"
 #include "core/write.h"
 
@@ -37,7 +38,7 @@ struct duplicator {
   using Wr = writer<S>;
   using tree_t = typename E::tree_t;
   using node_t = node<S>;
-  using transform_fn = typename tree_t::entry_transform;
+  using transform_fn = entry_transform;
 
   struct job {
     explicit job(tree_t &d) : dst(d) {}
@@ -119,13 +120,15 @@ struct duplicator {
 
   /// dst := copy of src. Caller holds both locks; src != dst.
   static std::error_code dup(const tree_t &src, tree_t &dst, transform_fn fn, void *ctx) {
-    if (E::root(dst) != 0 || src.flags() != dst.flags()) return errc::invalid_argument;
+    if (E::root(dst) != 0 || E::flags(src) != E::flags(dst)) return errc::invalid_argument;
     const word root = E::root(src);
     if (root == 0) return {};
     E::bump_epoch(dst);
     // Private (no reader can see it, so not in RCU mode), with the same gap
     // tracking so that dropping entries keeps the records.
-    tree_t tmp(E::tracks_gaps(dst) ? tree_flags::alloc : tree_flags::none, E::resource(dst));
+    scratch_tree<S> aside(E::tracks_gaps(dst) ? tree_flags::alloc : tree_flags::none,
+                          E::resource(dst));
+    tree_t &tmp = aside.core;
     job j(dst);
     j.fn = fn;
     j.ctx = ctx;
@@ -156,7 +159,7 @@ struct duplicator {
       E::set_root(tmp, copy);
       E::set_height(tmp, E::height(src));
       if (j.failed()) {
-        tmp.clear();
+        destroy_tree<S>(tmp);
         if (j.thrown) std::rethrow_exception(j.thrown);
         return errc::invalid_argument;
       }
@@ -169,7 +172,7 @@ struct duplicator {
           ec = errc::no_memory;
         }
         if (ec) {
-          tmp.clear();
+          destroy_tree<S>(tmp);
           return ec;
         }
       }

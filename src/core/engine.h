@@ -1,10 +1,13 @@
 // The engine's shared vocabulary: geometry constants, access to the tree's
-// private state, node allocation and freeing.
+// state (detail::tree_core, which the engine owns and the public tree
+// classes hold), node allocation and freeing.
 #pragma once
 
 #include "core/node.h"
 
-#include <maple/raw_tree.h>
+#include <maple/detail/tree_core.h>
+#include <maple/entry.h>
+#include <maple/error.h>
 
 #include <memory_resource>
 #include <new>
@@ -40,22 +43,23 @@ inline constexpr unsigned max_height = compute_max_height<S>();
 
 template <unsigned S>
 struct engine {
-  using tree_t = basic_raw_tree<S>;
+  using tree_t = tree_core;
   using node_t = node<S>;
   static constexpr unsigned P = S - 1;
   static constexpr unsigned kMin = min_items<S>;
   static constexpr unsigned kMaxHeight = max_height<S>;
 
-  // ---- the tree's private state ----------------------------------------
-  static word root(const tree_t &t) noexcept { return t.root_.load(std::memory_order_acquire); }
-  static void set_root(tree_t &t, word w) noexcept { t.root_.store(w, std::memory_order_release); }
-  static unsigned height(const tree_t &t) noexcept { return t.height_; }
-  static void set_height(tree_t &t, unsigned h) noexcept { t.height_ = h; }
-  static std::mutex &lock(const tree_t &t) noexcept { return t.lock_; }
-  static const external_lock &external(const tree_t &t) noexcept { return t.ext_; }
+  // ---- the tree's state ------------------------------------------------
+  static word root(const tree_t &t) noexcept { return t.root.load(std::memory_order_acquire); }
+  static void set_root(tree_t &t, word w) noexcept { t.root.store(w, std::memory_order_release); }
+  static unsigned height(const tree_t &t) noexcept { return t.height; }
+  static void set_height(tree_t &t, unsigned h) noexcept { t.height = h; }
+  static std::mutex &lock(const tree_t &t) noexcept { return t.lock; }
+  static const external_lock &external(const tree_t &t) noexcept { return t.ext; }
   static bool uses_external_lock(const tree_t &t) noexcept { return t.uses_external_lock(); }
   static bool rcu_mode(const tree_t &t) noexcept { return t.rcu_mode(); }
   static bool tracks_gaps(const tree_t &t) noexcept { return t.tracks_gaps(); }
+  static tree_flags flags(const tree_t &t) noexcept { return t.flags; }
   /// Children an internal node holds at most / at least (non-root, not
   /// rightmost), and the kind of the tree's internal nodes.
   static unsigned internal_cap(const tree_t &t) noexcept {
@@ -68,23 +72,23 @@ struct engine {
     return tracks_gaps(t) ? node_kind::gap_internal : node_kind::internal;
   }
   static std::uint64_t epoch(const tree_t &t) noexcept {
-    return t.epoch_.load(std::memory_order_relaxed);
+    return t.epoch.load(std::memory_order_relaxed);
   }
   static void bump_epoch(tree_t &t) noexcept {
-    t.epoch_.store(t.epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    t.epoch.store(t.epoch.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  static std::uint64_t &tenure(tree_t &t) noexcept { return t.tenure_; }
-  static std::uint64_t tenure(const tree_t &t) noexcept { return t.tenure_; }
+  static std::uint64_t &tenure(tree_t &t) noexcept { return t.tenure; }
+  static std::uint64_t tenure(const tree_t &t) noexcept { return t.tenure; }
 
   // ---- node memory --------------------------------------------------------
-  static std::pmr::memory_resource *resource(const tree_t &t) noexcept { return t.mr_; }
+  static std::pmr::memory_resource *resource(const tree_t &t) noexcept { return t.mr; }
   /// Throws std::bad_alloc (from the resource) when out of memory.
   static node_t *alloc_node(const tree_t &t) {
-    void *p = t.mr_->allocate(sizeof(node_t), alignof(node_t));
+    void *p = t.mr->allocate(sizeof(node_t), alignof(node_t));
     return static_cast<node_t *>(p);
   }
   static void free_node(const tree_t &t, node_t *n) noexcept {
-    t.mr_->deallocate(n, sizeof(node_t), alignof(node_t));
+    t.mr->deallocate(n, sizeof(node_t), alignof(node_t));
   }
   /// Frees a whole subtree (depth-first); `ref` is a tagged node reference
   /// and `max` the subtree's implied maximum.

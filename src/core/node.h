@@ -10,7 +10,7 @@
 // kernel's maple tree documentation, reference section 1.)
 #pragma once
 
-#include <maple/raw_tree.h>
+#include <maple/detail/tree_types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -136,18 +136,26 @@ struct alignas(256) node {
     return p == max ? pivots - 1 : S - 1;
   }
   /// Slot [0, end] holding index (index within the node's range): the
-  /// first of pivot[0, end) that is >= index, or end. A branch-free binary
-  /// search (about log2(end) steps with conditional moves: no mispredicted
-  /// exit as in a linear scan, a quarter of the compares of a full count).
+  /// number of pivot[0, end) below index. Fixed halving steps from the
+  /// largest power of two below S (unrolled: a compare and a conditional
+  /// move each, no loop and no mispredicted exit as in a linear scan).
+  static constexpr unsigned top_step = [] {
+    unsigned s = 1;
+    while (2 * s <= pivots) s *= 2;
+    return s;
+  }();
   unsigned slot_for(std::uint64_t index, unsigned end) const noexcept {
-    const std::uint64_t *p = pivot;
-    unsigned len = end;
-    while (len > 1) {
-      unsigned half = len / 2;
-      p = load_relaxed(p[half - 1]) < index ? p + half : p;
-      len -= half;
+    unsigned pos = 0;
+    for (unsigned step = top_step; step != 0; step >>= 1) {
+      const unsigned next = pos + step;
+      if constexpr ((S & (S - 1)) == 0) {
+        // The steps add up to S - 1: every probe is inside the array.
+        pos = (next <= end) & (load_relaxed(pivot[next - 1]) < index) ? next : pos;
+      } else {
+        pos = next <= end && load_relaxed(pivot[next - 1]) < index ? next : pos;
+      }
     }
-    return static_cast<unsigned>(p - pivot) + (len == 1 && load_relaxed(p[0]) < index);
+    return pos;
   }
   /// Upper bound of slot i: a pivot, or the implied max for the last slot.
   std::uint64_t slot_max(unsigned i, unsigned end, std::uint64_t max) const noexcept {

@@ -1,16 +1,13 @@
 // The library's engine: basic_raw_tree<16>, 256-byte nodes.
+#include "core/geometry_list.h"
 #include "core/raw_tree_impl.h"
 
 #include <cstdio>
 #include <cstdlib>
 
-namespace maple {
+MAPLE_INSTANTIATE_GEOMETRY(16);
 
-template class basic_raw_tree<16>;
-template class basic_cursor<16>;
-template class basic_write_cursor<16>;
-template class basic_write_guard<16>;
-template class basic_read_guard<16>;
+namespace maple {
 
 const char *to_string(cursor_state s) noexcept {
   switch (s) {

@@ -12,9 +12,12 @@
 #include "core/engine.h"
 #include "core/gap.h"
 #include "core/reclaim.h"
+#include "core/teardown.h"
+#include "core/tree_access.h"
 #include "core/walk.h"
 #include "core/write.h"
 #include "core/write_lock.h"
+#include "rcu/read_section.h"
 
 #include <maple/raw_tree.h>
 
@@ -24,53 +27,57 @@
 namespace maple {
 
 namespace detail {
-/// One-shot reads of an RCU-mode tree run inside a read section of their own.
+/// One-shot reads of an RCU-mode tree run inside a read section of their own
+/// (read_guard's two halves, without an optional's bookkeeping).
 class rcu_read_scope {
  public:
-  explicit rcu_read_scope(bool on) noexcept {
-    if (on) g_.emplace();
+  explicit rcu_read_scope(bool on) noexcept : on_(on) {
+    if (on) rcu::detail::read_lock();
   }
+  ~rcu_read_scope() {
+    if (on_) rcu::detail::read_unlock();
+  }
+  rcu_read_scope(const rcu_read_scope &) = delete;
+  rcu_read_scope &operator=(const rcu_read_scope &) = delete;
 
  private:
-  std::optional<rcu::read_guard> g_;
+  bool on_;
 };
 }  // namespace detail
 
 template <unsigned S>
 basic_raw_tree<S>::basic_raw_tree(std::pmr::memory_resource *mr) noexcept
-    : mr_(mr ? mr : detail::default_node_resource()) {}
+    : core_(tree_flags::none, mr ? mr : detail::default_node_resource()) {}
 
 template <unsigned S>
 basic_raw_tree<S>::basic_raw_tree(tree_flags flags, std::pmr::memory_resource *mr) noexcept
-    : flags_(flags),
-      rcu_(has_flag(flags, tree_flags::rcu)),
-      mr_(mr ? mr : detail::default_node_resource()) {
+    : core_(flags, mr ? mr : detail::default_node_resource()) {
   // An allocation node needs room for 3 children and their gaps (S >= 6).
   if (has_flag(flags, tree_flags::alloc) && detail::gap_fanout<S> < 3) std::abort();
 }
 
 template <unsigned S>
 basic_raw_tree<S>::~basic_raw_tree() {
-  destroy();  // no lock: nothing else may use a tree being destroyed
+  detail::destroy_tree<S>(core_);  // no lock: nothing else may use a tree being destroyed
 }
 
 template <unsigned S>
 void *basic_raw_tree<S>::load(std::uint64_t index) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::walker<S>::load(*this, index);
+  return detail::walker<S>::load(core_, index);
 }
 
 template <unsigned S>
 range_entry basic_raw_tree<S>::lookup(std::uint64_t index) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::walker<S>::lookup(*this, index);
+  return detail::walker<S>::lookup(core_, index);
 }
 
 template <unsigned S>
 std::optional<range_entry> basic_raw_tree<S>::find(std::uint64_t index,
                                                    std::uint64_t max) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::walker<S>::find(*this, index, max);
+  return detail::walker<S>::find(core_, index, max);
 }
 
 template <unsigned S>
@@ -78,47 +85,47 @@ std::optional<range_entry> basic_raw_tree<S>::find_after(std::uint64_t index,
                                                          std::uint64_t max) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
   // Continue after the whole range holding index (stored or empty).
-  std::uint64_t past = detail::walker<S>::lookup(*this, index).last;
+  std::uint64_t past = detail::walker<S>::lookup(core_, index).last;
   if (past == max_index) return std::nullopt;
-  return detail::walker<S>::find(*this, past + 1, max);
+  return detail::walker<S>::find(core_, past + 1, max);
 }
 
 template <unsigned S>
 std::optional<range_entry> basic_raw_tree<S>::find_rev(std::uint64_t index,
                                                        std::uint64_t min) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::walker<S>::find_rev(*this, index, min);
+  return detail::walker<S>::find_rev(core_, index, min);
 }
 
 template <unsigned S>
 bool basic_raw_tree<S>::empty() const noexcept {
-  return root_.load(std::memory_order_acquire) == 0;
+  return core_.root.load(std::memory_order_acquire) == 0;
 }
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::store(std::uint64_t first, std::uint64_t last, void *entry) {
   if (first > last || is_reserved_entry(entry)) return errc::invalid_argument;
-  detail::write_lock_scope<S> g(*this, "store()");
-  return detail::writer<S>::store(*this, first, last, entry);
+  detail::write_lock_scope g(core_, "store()");
+  return detail::writer<S>::store(core_, first, last, entry);
 }
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::insert(std::uint64_t first, std::uint64_t last, void *entry) {
   if (first > last || entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
-  detail::write_lock_scope<S> g(*this, "insert()");
-  range_entry r = detail::walker<S>::lookup(*this, first);
+  detail::write_lock_scope g(core_, "insert()");
+  range_entry r = detail::walker<S>::lookup(core_, first);
   // Empty ranges are coalesced: [first, last] is free iff one empty range
   // holds it all.
   if (r.entry != nullptr || r.last < last) return errc::exists;
-  return detail::writer<S>::store(*this, first, last, entry);
+  return detail::writer<S>::store(core_, first, last, entry);
 }
 
 template <unsigned S>
 void *basic_raw_tree<S>::erase(std::uint64_t index, std::error_code &ec) noexcept {
-  detail::write_lock_scope<S> g(*this, "erase()");
+  detail::write_lock_scope g(core_, "erase()");
   void *old = nullptr;
   try {
-    ec = detail::writer<S>::erase(*this, index, old);
+    ec = detail::writer<S>::erase(core_, index, old);
   } catch (...) {
     ec = errc::no_memory;
   }
@@ -135,37 +142,26 @@ void *basic_raw_tree<S>::erase(std::uint64_t index) {
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::bulk_load(std::span<const range_entry> ranges) {
-  detail::write_lock_scope<S> g(*this, "bulk_load()");
-  return detail::bulk_builder<S>::load(*this, ranges);
+  detail::write_lock_scope g(core_, "bulk_load()");
+  return detail::bulk_builder<S>::load(core_, ranges);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::clear() noexcept {
-  detail::write_lock_scope<S> g(*this, "clear()");
-  destroy();
-}
-
-template <unsigned S>
-void basic_raw_tree<S>::destroy() noexcept {
-  detail::engine<S>::bump_epoch(*this);
-  detail::word root = root_.load(std::memory_order_relaxed);
-  root_.store(0, std::memory_order_release);
-  height_ = 0;
-  if (!detail::is_node_word(root)) return;
-  detail::node_reclaimer<S> r(*this);  // RCU mode: dead, freed after a grace period
-  r.retire_subtree(root, max_index);
+  detail::write_lock_scope g(core_, "clear()");
+  detail::destroy_tree<S>(core_);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::set_rcu_mode(bool on) noexcept {
-  detail::write_lock_scope<S> g(*this, "set_rcu_mode()");
-  rcu_.store(on, std::memory_order_relaxed);
+  detail::write_lock_scope g(core_, "set_rcu_mode()");
+  core_.rcu.store(on, std::memory_order_relaxed);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::set_external_lock(external_lock lock) noexcept {
   // No write runs now (the caller's promise): nothing to exclude.
-  ext_ = lock.held != nullptr ? lock : external_lock{};
+  core_.ext = lock.held != nullptr ? lock : external_lock{};
 }
 
 template <unsigned S>
@@ -174,10 +170,10 @@ std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
   if (&dst == this) return errc::invalid_argument;
   // Internal mutexes are taken (both at once: two threads duplicating in
   // opposite directions do not deadlock); external locks are the caller's.
-  detail::assert_external_lock_held(*this, "dup() (source tree)");
-  detail::assert_external_lock_held(dst, "dup() (destination tree)");
-  std::unique_lock<std::mutex> src_lock(lock_, std::defer_lock);
-  std::unique_lock<std::mutex> dst_lock(dst.lock_, std::defer_lock);
+  detail::assert_external_lock_held(core_, "dup() (source tree)");
+  detail::assert_external_lock_held(dst.core_, "dup() (destination tree)");
+  std::unique_lock<std::mutex> src_lock(core_.lock, std::defer_lock);
+  std::unique_lock<std::mutex> dst_lock(dst.core_.lock, std::defer_lock);
   const bool src_internal = !uses_external_lock(), dst_internal = !dst.uses_external_lock();
   if (src_internal && dst_internal)
     std::lock(dst_lock, src_lock);
@@ -185,8 +181,8 @@ std::error_code basic_raw_tree<S>::dup(basic_raw_tree &dst, entry_transform fn,
     src_lock.lock();
   else if (dst_internal)
     dst_lock.lock();
-  std::error_code ec = detail::duplicator<S>::dup(*this, dst, fn, context);
-  if (!ec) dst.alloc_wrapped_ = alloc_wrapped_;
+  std::error_code ec = detail::duplicator<S>::dup(core_, dst.core_, fn, context);
+  if (!ec) dst.core_.alloc_wrapped = core_.alloc_wrapped;
   return ec;
 }
 
@@ -197,7 +193,7 @@ std::error_code basic_raw_tree<S>::empty_area(std::uint64_t min, std::uint64_t m
                                               std::uint64_t size,
                                               std::uint64_t &start) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::gap_search<S>::lowest(*this, min, max, size, start);
+  return detail::gap_search<S>::lowest(core_, min, max, size, start);
 }
 
 template <unsigned S>
@@ -205,17 +201,17 @@ std::error_code basic_raw_tree<S>::empty_area_rev(std::uint64_t min, std::uint64
                                                   std::uint64_t size,
                                                   std::uint64_t &start) const noexcept {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::gap_search<S>::highest(*this, min, max, size, start);
+  return detail::gap_search<S>::highest(core_, min, max, size, start);
 }
 
 template <unsigned S>
 std::error_code basic_raw_tree<S>::alloc_range(void *entry, std::uint64_t size, std::uint64_t min,
                                                std::uint64_t max, std::uint64_t &start) {
   if (entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
-  detail::write_lock_scope<S> g(*this, "alloc_range()");
+  detail::write_lock_scope g(core_, "alloc_range()");
   std::uint64_t at = 0;
-  if (auto ec = detail::gap_search<S>::lowest(*this, min, max, size, at)) return ec;
-  if (auto ec = detail::writer<S>::store(*this, at, at + (size - 1), entry)) return ec;
+  if (auto ec = detail::gap_search<S>::lowest(core_, min, max, size, at)) return ec;
+  if (auto ec = detail::writer<S>::store(core_, at, at + (size - 1), entry)) return ec;
   start = at;
   return {};
 }
@@ -224,10 +220,10 @@ template <unsigned S>
 std::error_code basic_raw_tree<S>::alloc_rrange(void *entry, std::uint64_t size, std::uint64_t min,
                                                 std::uint64_t max, std::uint64_t &start) {
   if (entry == nullptr || is_reserved_entry(entry)) return errc::invalid_argument;
-  detail::write_lock_scope<S> g(*this, "alloc_rrange()");
+  detail::write_lock_scope g(core_, "alloc_rrange()");
   std::uint64_t at = 0;
-  if (auto ec = detail::gap_search<S>::highest(*this, min, max, size, at)) return ec;
-  if (auto ec = detail::writer<S>::store(*this, at, at + (size - 1), entry)) return ec;
+  if (auto ec = detail::gap_search<S>::highest(core_, min, max, size, at)) return ec;
+  if (auto ec = detail::writer<S>::store(core_, at, at + (size - 1), entry)) return ec;
   start = at;
   return {};
 }
@@ -237,19 +233,19 @@ std::error_code basic_raw_tree<S>::alloc_cyclic(void *entry, std::uint64_t min, 
                                                 std::uint64_t &next, std::uint64_t &start,
                                                 bool &wrapped) {
   if (entry == nullptr || is_reserved_entry(entry) || min > max) return errc::invalid_argument;
-  detail::write_lock_scope<S> g(*this, "alloc_cyclic()");
+  detail::write_lock_scope g(core_, "alloc_cyclic()");
   using G = detail::gap_search<S>;
   std::uint64_t lo = next > min ? next : min, at = 0;
   bool wrap = false;
-  std::error_code ec = lo <= max ? G::lowest(*this, lo, max, 1, at) : make_error_code(errc::busy);
-  if (!ec && alloc_wrapped_) wrap = true;  // the previous call's next overflowed
-  if (ec && lo > min) {                    // wrap around to min
-    ec = G::lowest(*this, min, max, 1, at);
+  std::error_code ec = lo <= max ? G::lowest(core_, lo, max, 1, at) : make_error_code(errc::busy);
+  if (!ec && core_.alloc_wrapped) wrap = true;  // the previous call's next overflowed
+  if (ec && lo > min) {                         // wrap around to min
+    ec = G::lowest(core_, min, max, 1, at);
     wrap = true;
   }
   if (ec) return ec;
-  if ((ec = detail::writer<S>::store(*this, at, at, entry))) return ec;
-  alloc_wrapped_ = at == max_index;  // next wraps to 0: reported by the next call
+  if ((ec = detail::writer<S>::store(core_, at, at, entry))) return ec;
+  core_.alloc_wrapped = at == max_index;  // next wraps to 0: reported by the next call
   start = at;
   next = at + 1;
   wrapped = wrap;
@@ -276,11 +272,11 @@ template <unsigned S>
 typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() const noexcept {
   using Wk = detail::walker<S>;
   iterator it;
-  it.tree_ = t_;
+  it.core_ = &t_->core_;
   it.lo_ = lo_;
   it.hi_ = hi_;
   if (lo_ > hi_) return it;
-  detail::word root = detail::engine<S>::root(*t_);
+  detail::word root = detail::engine<S>::root(t_->core_);
   if (!detail::is_node_word(root)) {
     if (root != 0 && lo_ == 0) {
       it.cur_ = {0, 0, reinterpret_cast<void *>(root)};
@@ -292,7 +288,7 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() cons
   }
   typename Wk::leaf_pos p;
   Wk::descend(root, lo_, p);
-  if (!Wk::scan_forward(*t_, p, hi_, 0, lo_)) return it;
+  if (!Wk::scan_forward(t_->core_, p, hi_, 0, lo_)) return it;
   it.set_position(p);
   return it;
 }
@@ -300,7 +296,7 @@ typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::begin() cons
 template <unsigned S>
 typename basic_raw_tree<S>::iterator basic_raw_tree<S>::range_view::end() const noexcept {
   iterator it;
-  it.tree_ = t_;
+  it.core_ = &t_->core_;
   it.lo_ = lo_;
   it.hi_ = hi_;
   return it;
@@ -330,8 +326,8 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::next_leaf() n
     return *this;
   }
   const std::uint64_t after = cur_.last + 1;
-  if ((past_hi && !Wk::rewalk_after(*tree_, after, after, p)) ||
-      !Wk::scan_forward(*tree_, p, hi_, after, after)) {
+  if ((past_hi && !Wk::rewalk_after(*core_, after, after, p)) ||
+      !Wk::scan_forward(*core_, p, hi_, after, after)) {
     at_end_ = true;
     return *this;
   }
@@ -345,11 +341,11 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
   typename Wk::leaf_pos p;
   if (at_end_) {
     // From the end: the last range intersecting [lo, hi].
-    if (lo_ > hi_ || tree_ == nullptr) return *this;
-    detail::word root = detail::engine<S>::root(*tree_);
+    if (lo_ > hi_ || core_ == nullptr) return *this;
+    detail::word root = detail::engine<S>::root(*core_);
     if (!detail::is_node_word(root)) return step_to_root_entry();
     Wk::descend(root, hi_, p);
-    if (!Wk::scan_backward(*tree_, p, lo_, max_index, hi_)) return step_to_root_entry();
+    if (!Wk::scan_backward(*core_, p, lo_, max_index, hi_)) return step_to_root_entry();
     set_position(p);
     return *this;
   }
@@ -371,11 +367,11 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
   } else {
     auto st = Wk::prev_leaf(p);
     if (st == Wk::step::dead || (st == Wk::step::edge && Wk::dead_end(p)))
-      placed = Wk::rewalk_before(*tree_, before, before, p);
+      placed = Wk::rewalk_before(*core_, before, before, p);
     else if (st == Wk::step::edge)
       placed = false;
   }
-  if (!placed || !Wk::scan_backward(*tree_, p, lo_, before, before)) return step_to_root_entry();
+  if (!placed || !Wk::scan_backward(*core_, p, lo_, before, before)) return step_to_root_entry();
   set_position(p);
   return *this;
 }
@@ -385,7 +381,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
 /// iteration has not reported it yet; otherwise the iterator becomes end().
 template <unsigned S>
 typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::step_to_root_entry() noexcept {
-  detail::word root = detail::engine<S>::root(*tree_);
+  detail::word root = detail::engine<S>::root(*core_);
   const bool reported_zero = !at_end_ && cur_.first == 0;
   if (root != 0 && !detail::is_node_word(root) && lo_ == 0 && !reported_zero) {
     leaf_ = nullptr;
@@ -404,25 +400,25 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::step_to_root_
 template <unsigned S>
 check_report basic_raw_tree<S>::validate() const {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::checker<S>::validate(*this);
+  return detail::checker<S>::validate(core_);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::dump(std::ostream &os, dump_format fmt) const {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  detail::dumper<S>::dump(*this, os, fmt);
+  detail::dumper<S>::dump(core_, os, fmt);
 }
 
 template <unsigned S>
 void basic_raw_tree<S>::dump_dot(std::ostream &os) const {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  detail::dumper<S>::dump_dot(*this, os);
+  detail::dumper<S>::dump_dot(core_, os);
 }
 
 template <unsigned S>
 tree_stats basic_raw_tree<S>::stats() const {
   detail::rcu_read_scope rcu_section(rcu_mode());
-  return detail::dumper<S>::stats(*this);
+  return detail::dumper<S>::stats(core_);
 }
 
 }  // namespace maple

@@ -5,41 +5,35 @@
 // parent word names itself; stored with release order after the write
 // published its replacement, so a reader that sees the mark and walks again
 // from the root finds the new nodes: the kernel's write barrier of
-// regression 11) and the write's whole batch is freed by one deferred
-// callback once a grace period has passed (maple::rcu::defer). A dead node's
-// other words are never written again, so a reader that has not seen the
-// mark yet still reads the consistent old contents.
+// regression 11) and the write's whole batch goes to one rcu::retire_list,
+// freed by one deferred callback after a grace period. A dead node's other
+// words are never written again, so a reader that has not seen the mark yet
+// still reads the consistent old contents; the list keeps its bookkeeping in
+// its own recycled chunks, so a write allocates nothing for it.
 #pragma once
 
 #include "core/engine.h"
 
 #include <maple/rcu.h>
 
-#include <new>
-#include <vector>
+#include <memory_resource>
 
 namespace maple::detail {
 
+/// A write's retire path: a thin layer over rcu::retire_list.
 template <unsigned S>
 class node_reclaimer {
   using E = engine<S>;
   using tree_t = typename E::tree_t;
   using node_t = node<S>;
 
-  struct batch {
-    std::pmr::memory_resource *mr;
-    std::vector<node_t *> nodes;
-  };
-
-  static void free_batch(void *p) noexcept {
-    auto *b = static_cast<batch *>(p);
-    for (node_t *n : b->nodes) b->mr->deallocate(n, sizeof(node_t), alignof(node_t));
-    delete b;
+  static void free_one(void *mr, void *n) noexcept {
+    static_cast<std::pmr::memory_resource *>(mr)->deallocate(n, sizeof(node_t), alignof(node_t));
   }
 
  public:
-  explicit node_reclaimer(tree_t &t) noexcept : t_(t), rcu_(E::rcu_mode(t)) {}
-  ~node_reclaimer() { submit(); }
+  explicit node_reclaimer(tree_t &t) noexcept
+      : t_(t), rcu_(E::rcu_mode(t)), dead_(&free_one, E::resource(t)) {}
   node_reclaimer(const node_reclaimer &) = delete;
   node_reclaimer &operator=(const node_reclaimer &) = delete;
 
@@ -47,19 +41,7 @@ class node_reclaimer {
   void retire(node_t *n) noexcept {
     if (!rcu_) return E::free_node(t_, n);
     n->set_dead();
-    try {
-      if (!b_) b_ = new batch{E::resource(t_), {}};
-      b_->nodes.push_back(n);
-    } catch (const std::bad_alloc &) {
-      // No room to remember it: wait for the readers instead, then free
-      // everything held so far at once.
-      rcu::synchronize();
-      E::free_node(t_, n);
-      if (b_) {
-        free_batch(b_);
-        b_ = nullptr;
-      }
-    }
+    dead_.add(n);  // out of memory: synchronizes and frees the batch at once
   }
 
   /// Marks dead and retires every node of the subtree `ref` (bounds max).
@@ -72,17 +54,14 @@ class node_reclaimer {
     retire(n);
   }
 
-  /// Hands the batch to one deferred callback (RCU mode).
-  void submit() noexcept {
-    if (!b_) return;
-    rcu::defer(&free_batch, b_);
-    b_ = nullptr;
-  }
+  /// Hands the batch to one deferred callback (RCU mode; the destructor
+  /// does it too).
+  void submit() noexcept { dead_.submit(); }
 
  private:
   tree_t &t_;
   bool rcu_;
-  batch *b_ = nullptr;
+  rcu::retire_list dead_;
 };
 
 }  // namespace maple::detail

@@ -28,6 +28,7 @@
 #include "core/write_trace.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace maple::detail {
 
@@ -95,6 +96,7 @@ struct writer {
     tree_t &t;
     unsigned h = 0;  // height of the tree being written
     bool virtual_root = false;
+    bool r_upper = true;  // R[0, h-1) is walked (false: it equals L's, not yet copied)
     level L[H + 1], R[H + 1];
     std::uint64_t lo_bound[H + 1], hi_bound[H + 1];  // replaced interval per depth
     item buf[kItems];
@@ -132,6 +134,9 @@ struct writer {
       if (leaf && w == 0 && hi > lo && buf[lo].w == 0) return;  // merges into ours
       buf[--lo] = {piv, w};
     }
+    /// Items that cannot coalesce with their neighbour (the inside of a
+    /// node's run, internal levels) skip the check.
+    void push_raw(std::uint64_t piv, word w) noexcept { buf[hi++] = {piv, w}; }
   };
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -171,11 +176,15 @@ struct writer {
   }
 
   /// Appends all items of node n (bounds max, data end e).
+  /// (A node's own ranges are already coalesced: only the item that meets
+  /// the list can merge.)
   static void take_all_back(op &o, const node_t *n, unsigned e, std::uint64_t max, bool leaf) {
-    for (unsigned i = 0; i <= e; ++i) o.push_back(n->slot_max(i, e, max), n->slot[i], leaf);
+    o.push_back(n->slot_max(0, e, max), n->slot[0], leaf);
+    for (unsigned i = 1; i <= e; ++i) o.push_raw(n->slot_max(i, e, max), n->slot[i]);
   }
   static void take_all_front(op &o, const node_t *n, unsigned e, std::uint64_t max, bool leaf) {
-    for (unsigned i = e + 1; i-- > 0;) o.push_front(n->slot_max(i, e, max), n->slot[i], leaf);
+    o.push_front(n->slot_max(e, e, max), n->slot[e], leaf);
+    for (unsigned i = e; i-- > 0;) o.buf[--o.lo] = {n->pivot[i], n->slot[i]};
   }
 
   /// Widens the replaced interval at depth d by the next node on the right.
@@ -283,10 +292,14 @@ struct writer {
   static void retire(op &o, node_t *n, unsigned d, std::uint64_t min, std::uint64_t max,
                      bool keep_self) noexcept {
     if (d + 1 < o.h) {
-      unsigned e = W::internal_end(n);
-      for (unsigned s = 0; s <= e; ++s) {
+      // Only the children from the one holding lo to the one holding hi
+      // can lie inside the interval.
+      const unsigned e = W::internal_end(n);
+      const std::uint64_t lo = o.lo_bound[d + 1], hi = o.hi_bound[d + 1];
+      for (unsigned s = n->slot_for(lo, e); s <= e; ++s) {
         std::uint64_t cmin = n->slot_min(s, min), cmax = n->slot_max(s, e, max);
-        if (cmin >= o.lo_bound[d + 1] && cmax <= o.hi_bound[d + 1])
+        if (cmin > hi) break;
+        if (cmin >= lo && cmax <= hi)
           retire(o, node_t::from_ref(n->slot[s]), d + 1, cmin, cmax, false);
       }
     }
@@ -295,17 +308,18 @@ struct writer {
 
   // ---- the store -------------------------------------------------------------
 
-  /// Scratch nodes a dry run builds into (never linked into a tree).
-  static node_t *dry_scratch(unsigned i) noexcept {
-    static thread_local node_t scratch[(H + 2) * 8];
-    return &scratch[i];
+  /// What a dry run's new nodes point at: it counts them and never writes
+  /// or reads them, so one shared node serves every thread.
+  static node_t *dry_node() noexcept {
+    static node_t never_written;
+    return &never_written;
   }
 
   static node_t *new_node(op &o, bool leaf) {
     node_supply &sup = *o.supply;
     node_t *n;
     switch (sup.how) {
-      case node_supply::mode::dry: n = dry_scratch(o.nfresh); break;
+      case node_supply::mode::dry: n = dry_node(); break;
       case node_supply::mode::reserve:
         if (sup.available == 0) reserve_exhausted();
         n = static_cast<node_t *>(sup.pop());
@@ -372,14 +386,6 @@ struct writer {
     E::set_height(t, new_h);
   }
 
-  static bool &counting_off() noexcept {
-    static thread_local bool off = false;
-    return off;
-  }
-  static void count_kind(write_kind k) noexcept {
-    if (!counting_off()) thread_write_trace().bump(k);
-  }
-
   /// Stores entry over [first, last]; caller holds the lock and validated
   /// the arguments. Returns no_memory (tree unchanged) or success.
   static std::error_code store(tree_t &t, std::uint64_t first, std::uint64_t last, void *entry,
@@ -387,10 +393,14 @@ struct writer {
     node_supply local;
     if (!supply) supply = &local;
     if (supply->how == node_supply::mode::dry) {  // a dry run is not a write
-      counting_off() = true;
+#ifdef MAPLE_TEST_HOOKS
+      write_trace_paused() = true;
       std::error_code ec = store_impl(t, first, last, entry, supply);
-      counting_off() = false;
+      write_trace_paused() = false;
       return ec;
+#else
+      return store_impl(t, first, last, entry, supply);
+#endif
     }
     E::bump_epoch(t);  // even a failed write invalidates cursors' positions
     return store_impl(t, first, last, entry, supply);
@@ -408,8 +418,9 @@ struct writer {
     walk_path(root, o.h, first, o.L);
     const unsigned leafd = o.h - 1;
     if (last <= o.L[leafd].max) {
-      std::copy(o.L, o.L + o.h, o.R);
+      o.R[leafd] = o.L[leafd];
       o.R[leafd].slot = o.L[leafd].n->slot_for(last, o.L[leafd].end);
+      o.r_upper = false;
     } else {
       walk_path(root, o.h, last, o.R);
       count_kind(write_kind::spanning);
@@ -421,6 +432,7 @@ struct writer {
   static std::error_code store_walked(op &o, std::uint64_t first, std::uint64_t last, word e) {
     if (try_exact_fit(o, first, last, e)) return {};
     if (!E::rcu_mode(o.t) && try_in_place_leaf(o, first, last, e)) return {};
+    if (!o.r_upper) std::copy(o.L, o.L + o.h - 1, o.R);  // both paths share the levels above
     gather_leaf(o, first, last, e);
     return rebuild(o);
   }
@@ -443,59 +455,92 @@ struct writer {
     const level &l = o.L[o.h - 1];
     word e = l.n->slot[l.slot];
     if (e == 0) return {};
-    std::copy(o.L, o.L + o.h, o.R);
+    o.R[o.h - 1] = l;
+    o.r_upper = false;
     std::error_code ec =
         store_walked(o, l.n->slot_min(l.slot, l.min), l.n->slot_max(l.slot, l.end, l.max), 0);
     if (!ec) old = reinterpret_cast<void *>(e);
     return ec;
   }
 
-  /// The write stays inside one leaf and the leaf stays valid: rewrite it
-  /// in place from the first changed slot (append, slot store or node
-  /// store). Non-RCU mode only: a reader could see a half-written node.
+  /// The write stays inside one leaf and the leaf stays valid: splice the
+  /// new range into it in place (exact fit of several slots, a slot split in
+  /// up to three, an append, an erase merging with empty neighbours). Non-RCU
+  /// mode only: a reader could see a half-written node. No item list: the
+  /// slots after the replaced ones move as a block.
   static bool try_in_place_leaf(op &o, std::uint64_t first, std::uint64_t last, word e) noexcept {
     const unsigned d = o.h - 1;
     const level &l = o.L[d];
     if (l.n != o.R[d].n) return false;
     node_t *n = l.n;
-    const unsigned base = l.slot ? l.slot - 1 : 0;  // slots before it are unchanged
-    item it[S + 4];
-    unsigned c = 0;
-    bool last_empty = false;  // it[c - 1].w == 0, kept aside for the optimiser's sake
-    auto put = [&](std::uint64_t piv, word w) {
-      if (w == 0 && last_empty) {
-        it[c - 1].piv = piv;  // adjacent empty ranges coalesce
-        return;
+    const unsigned end = l.end;
+    unsigned s0 = l.slot, s1 = o.R[d].slot;  // the slots the write replaces
+    const std::uint64_t lo_first = n->slot_min(s0, l.min);
+    std::uint64_t hi_last = n->slot_max(s1, end, l.max);
+    const word lw = n->slot[s0], rw = n->slot[s1];
+    if (e == 0) {  // an empty range swallows the empty ranges it meets
+      if (lw == 0)
+        first = lo_first;
+      else if (lo_first == first && s0 > 0 && n->slot[s0 - 1] == 0)
+        --s0;
+      if (rw == 0) {
+        last = hi_last;
+      } else if (hi_last == last && s1 < end && n->slot[s1 + 1] == 0) {
+        ++s1;
+        last = hi_last = n->slot_max(s1, end, l.max);
       }
-      it[c++] = {piv, w};
-      last_empty = w == 0;
-    };
-    if (base < l.slot) put(n->pivot[base], n->slot[base]);
-    if (n->slot_min(l.slot, l.min) < first) put(first - 1, n->slot[l.slot]);
-    const unsigned new_at = base + c;
-    put(last, e);
-    const unsigned rs = o.R[d].slot;
-    std::uint64_t rlast = n->slot_max(rs, l.end, l.max);
-    if (rlast > last) put(rlast, n->slot[rs]);
-    for (unsigned i = rs + 1; i <= l.end && c <= S; ++i)
-      put(n->slot_max(i, l.end, l.max), n->slot[i]);
-    const unsigned count = base + c;
+    }
+    item nw[3];
+    unsigned c = 0;
+    if (lo_first < first) nw[c++] = {first - 1, lw};
+    const unsigned new_at = s0 + c;
+    nw[c++] = {last, e};
+    if (hi_last > last) nw[c++] = {hi_last, rw};
+    const unsigned old_count = end + 1, count = old_count - (s1 - s0 + 1) + c;
     if (count > S) return false;  // split
     if (o.h == 1 ? count <= 2 : count < kMin && l.max != max_index)
-      return false;                                            // rebalance / root shapes
-    if (it[c - 1].w == 0 && l.max != max_index) return false;  // must take the next leaf
-    const unsigned old_count = l.end + 1;
+      return false;  // rebalance / root shapes
+    const word tail_w = s1 < end ? n->slot[end] : nw[c - 1].w;
+    if (tail_w == 0 && l.max != max_index) return false;  // must take the next leaf
     if (count == old_count)
       count_kind(write_kind::slot_store);
-    else if (count > old_count && new_at >= l.end)
+    else if (count > old_count && new_at >= end)
       count_kind(write_kind::append);
     else
       count_kind(write_kind::node_store);
     if (!o.dry()) {
-      fill_from(n, base, it, count, old_count);
+      splice_leaf(n, s0, s1, end, l.max, nw, c);
       if (o.gaps()) G::propagate(n, true, l.min, l.max);
     }
     return true;
+  }
+
+  /// Replaces slots [s0, s1] of leaf n (data end `end`, maximum max) by the
+  /// c items nw[]: the slots after s1 move as a block, then the new items
+  /// go in, then the words past the new end are cleared and the metadata set.
+  static void splice_leaf(node_t *n, unsigned s0, unsigned s1, unsigned end, std::uint64_t max,
+                          const item *nw, unsigned c) noexcept {
+    const unsigned tail = end - s1, to = s0 + c, count = to + tail;
+    if (tail && to != s1 + 1) {
+      std::memmove(&n->slot[to], &n->slot[s1 + 1], tail * sizeof(word));
+      // Stored pivots of the tail: up to pivot[P - 1]; the one that would
+      // land past it is the node maximum, implied in a full node.
+      const unsigned have = std::min(end, P - 1) + 1 - (s1 + 1);
+      const unsigned room = to < P ? P - to : 0;
+      if (std::min(have, room))
+        std::memmove(&n->pivot[to], &n->pivot[s1 + 1],
+                     std::min(have, room) * sizeof(std::uint64_t));
+    }
+    for (unsigned i = 0; i < c; ++i) {
+      if (s0 + i < P) n->pivot[s0 + i] = nw[i].piv;
+      n->slot[s0 + i] = nw[i].w;
+    }
+    if (count < S) {
+      n->pivot[count - 1] = max;  // a node that is not full stores its maximum
+      for (unsigned i = count; i <= end && i < P; ++i) n->pivot[i] = 0;
+      for (unsigned i = count; i <= end && i < S - 1; ++i) n->slot[i] = 0;
+      n->slot[S - 1] = count - 1;  // metadata: the data end
+    }
   }
 
   /// Writes items it[0..] into slots [base, count) of n and clears the
@@ -544,15 +589,19 @@ struct writer {
   /// Leaf-level items: left prefix, the new range, right suffix.
   static void gather_leaf(op &o, std::uint64_t first, std::uint64_t last, word e) noexcept {
     const level &l = o.L[o.h - 1], &r = o.R[o.h - 1];
-    for (unsigned i = 0; i < l.slot; ++i) o.push_back(l.n->pivot[i], l.n->slot[i], true);
+    for (unsigned i = 0; i < l.slot; ++i) o.push_raw(l.n->pivot[i], l.n->slot[i]);
     if (l.n->slot_min(l.slot, l.min) < first) o.push_back(first - 1, l.n->slot[l.slot], true);
     o.new_lo = o.count();
     o.push_back(last, e, true);
     o.new_hi = o.count();
     std::uint64_t rlast = r.n->slot_max(r.slot, r.end, r.max);
     if (rlast > last) o.push_back(rlast, r.n->slot[r.slot], true);
-    for (unsigned i = r.slot + 1; i <= r.end; ++i)
-      o.push_back(r.n->slot_max(i, r.end, r.max), r.n->slot[i], true);
+    for (unsigned i = r.slot + 1; i <= r.end; ++i) {
+      if (i == r.slot + 1)
+        o.push_back(r.n->slot_max(i, r.end, r.max), r.n->slot[i], true);
+      else
+        o.push_raw(r.n->slot_max(i, r.end, r.max), r.n->slot[i]);
+    }
   }
 
   /// Trees with no node: empty, or a single entry at [0, 0] in the root word.
@@ -568,7 +617,7 @@ struct writer {
     }
     if (root == 0 && e == 0) return {};
     // Expand into a leaf: run the general rebuild on a virtual root leaf.
-    alignas(node_t) static thread_local node_t scratch;
+    node_t scratch{};  // read by the walk and the gathering only
     item init[2];
     unsigned n = 0;
     if (root) init[n++] = {0, root};
@@ -643,7 +692,7 @@ struct writer {
           if (!leaf) retire(o, n, d, o.L[d].min, o.L[d].max, true);
           commit_parents(o);
           fill_node(o, n, &o.at(0), o.count(), leaf, o.L[d].min, from);
-          if (!leaf) adopt_children(n, o.count(), 0);
+          if (!leaf) adopt_children(n, o.count(), from);  // slots before it kept theirs
           if (d == 0 && leaf) finish_leaf_root(o, n);
           if (d > 0 && o.gaps()) G::propagate(n, leaf, o.L[d].min, o.L[d].max);
           return {};
@@ -653,7 +702,8 @@ struct writer {
         unsigned pos = 0;
         for (unsigned i = 0; i < k; ++i) {
           node_t *n = new_node(o, leaf);
-          fill_node(o, n, &o.at(pos), sizes[i], leaf, pos ? o.at(pos - 1).piv + 1 : o.L[d].min);
+          if (!o.dry())
+            fill_node(o, n, &o.at(pos), sizes[i], leaf, pos ? o.at(pos - 1).piv + 1 : o.L[d].min);
           pos += sizes[i];
           o.out[i] = {o.at(pos - 1).piv, o.ref(n, leaf)};
         }
@@ -692,9 +742,9 @@ struct writer {
           item its[8];
           std::copy(o.out, o.out + k, its);
           node_t *r = new_node(o, false);
-          fill_node(o, r, its, k, false, 0);
           count_kind(write_kind::root_split);
           if (o.dry()) break;
+          fill_node(o, r, its, k, false, 0);
           commit_parents(o, r, nullptr, 0);
           install_root(o, r, false, o.h + 1);
           retire(o, o.L[0].n, 0, 0, max_index, false);
@@ -706,12 +756,12 @@ struct writer {
         leaf = false;
         o.lo = o.hi = kFront;
         const level &pl = o.L[d], &pr = o.R[d];
-        for (unsigned i = 0; i < pl.slot; ++i) o.push_back(pl.n->pivot[i], pl.n->slot[i], false);
+        for (unsigned i = 0; i < pl.slot; ++i) o.push_raw(pl.n->pivot[i], pl.n->slot[i]);
         o.new_lo = o.count();
-        for (unsigned i = 0; i < k; ++i) o.push_back(o.out[i].piv, o.out[i].w, false);
+        for (unsigned i = 0; i < k; ++i) o.push_raw(o.out[i].piv, o.out[i].w);
         o.new_hi = o.count();
         for (unsigned i = pr.slot + 1; i <= pr.end; ++i)
-          o.push_back(pr.n->slot_max(i, pr.end, pr.max), pr.n->slot[i], false);
+          o.push_raw(pr.n->slot_max(i, pr.end, pr.max), pr.n->slot[i]);
       }
     } catch (const std::bad_alloc &) {
       release_fresh(o);

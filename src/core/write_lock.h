@@ -1,12 +1,10 @@
 // The writer lock of a tree: its own mutex, or an external lock the user
-// holds around every write (basic_raw_tree::set_external_lock). Write calls
+// holds around every write (set_external_lock() of the public trees). Write calls
 // hold a write_lock_scope for their duration; in checked builds
 // (MAPLE_CHECKED) the external lock's held() is asserted instead.
 #pragma once
 
-#include "core/engine.h"
-
-#include <maple/raw_tree.h>
+#include <maple/detail/tree_core.h>
 
 #include <mutex>
 
@@ -24,10 +22,9 @@ inline constexpr bool checked_build = false;
 /// Checked builds: aborts naming `op` unless the calling thread holds the
 /// tree's external lock. Trees using their own mutex, and unchecked builds:
 /// nothing (the call compiles away).
-template <unsigned S>
-inline void assert_external_lock_held(const basic_raw_tree<S> &t, const char *op) noexcept {
+inline void assert_external_lock_held(const tree_core &t, const char *op) noexcept {
   if constexpr (checked_build) {
-    const external_lock &l = engine<S>::external(t);
+    const external_lock &l = t.ext;
     if (l.held != nullptr && !l.held(l.context)) external_lock_not_held(op);
   } else {
     (void)t;
@@ -37,14 +34,13 @@ inline void assert_external_lock_held(const basic_raw_tree<S> &t, const char *op
 
 /// Serialises one write call: takes the tree's mutex, or with an external
 /// lock takes nothing and (checked builds) asserts that it is held.
-template <unsigned S>
 class write_lock_scope {
  public:
-  write_lock_scope(const basic_raw_tree<S> &t, const char *op) {
-    if (engine<S>::uses_external_lock(t)) {
+  write_lock_scope(const tree_core &t, const char *op) {
+    if (t.uses_external_lock()) {
       assert_external_lock_held(t, op);
     } else {
-      m_ = &engine<S>::lock(t);
+      m_ = &t.lock;
       m_->lock();
     }
   }

@@ -1,11 +1,20 @@
-// Per-thread counters of the write kinds the engine performed. Internal:
-// the tests use them to prove that each write kind really ran.
+// Per-thread counters of the write kinds the engine performed: test-only
+// machinery, compiled only when MAPLE_TEST_HOOKS is defined (the build
+// defines it for the library when the tests are built). Without it the
+// engine counts nothing and holds no per-thread state for it; the kinds and
+// their names stay, for messages.
 #pragma once
 
 #include <array>
 #include <cstdint>
 
 namespace maple::detail {
+
+#ifdef MAPLE_TEST_HOOKS
+inline constexpr bool write_trace_enabled = true;
+#else
+inline constexpr bool write_trace_enabled = false;
+#endif
 
 enum class write_kind : unsigned {
   store_root,      // the tree had no node: root word written / expanded
@@ -24,6 +33,8 @@ enum class write_kind : unsigned {
   count_
 };
 
+const char *write_kind_name(write_kind k) noexcept;
+
 struct write_trace {
   std::array<std::uint64_t, static_cast<unsigned>(write_kind::count_)> counts{};
   void reset() noexcept { counts = {}; }
@@ -31,12 +42,25 @@ struct write_trace {
   void bump(write_kind k) noexcept { ++counts[static_cast<unsigned>(k)]; }
 };
 
+#ifdef MAPLE_TEST_HOOKS
 /// The calling thread's counters.
 inline write_trace &thread_write_trace() noexcept {
   static thread_local write_trace t;
   return t;
 }
 
-const char *write_kind_name(write_kind k) noexcept;
+/// Set while a dry run (preallocation) runs the write: it is not a write.
+inline bool &write_trace_paused() noexcept {
+  static thread_local bool off = false;
+  return off;
+}
+#endif
+
+/// Counts one write kind on the calling thread (nothing without the hooks).
+inline void count_kind([[maybe_unused]] write_kind k) noexcept {
+#ifdef MAPLE_TEST_HOOKS
+  if (!write_trace_paused()) thread_write_trace().bump(k);
+#endif
+}
 
 }  // namespace maple::detail

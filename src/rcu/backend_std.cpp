@@ -16,8 +16,12 @@
 //    barrier(). There is no background thread.
 //
 // Records of exited threads are recycled (never freed), so the registry
-// stays as large as the peak number of live reader threads.
+// stays as large as the peak number of live reader threads. Callbacks are
+// queued through the callback_head their owners embed (backend.h), so
+// queuing allocates nothing.
 #include <maple/rcu.h>
+
+#include <pthread.h>
 
 #include <atomic>
 #include <cstddef>
@@ -28,6 +32,7 @@
 #include <utility>
 
 #include "rcu/backend.h"
+#include "rcu/read_section.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define MAPLE_RCU_TSAN 1
@@ -49,21 +54,14 @@ struct reader_record {
   bool in_use = false;                    // under state::registry_lock
 };
 
-struct deferred_call {
-  deferred_call *next;
-  void (*fn)(void *);
-  void *arg;
-  std::size_t weight;
-};
-
 struct state {
   std::atomic<std::uint64_t> gp{1};
 
   std::mutex registry_lock;
   reader_record *records = nullptr;
 
-  std::mutex queue_lock;            // guards queued and queued_weight
-  deferred_call *queued = nullptr;  // newest first
+  std::mutex queue_lock;                    // guards queued and queued_weight
+  detail::callback_head *queued = nullptr;  // newest first, linked by backend_words[0]
   std::size_t queued_weight = 0;
   std::mutex processing;  // one batch at a time, so barrier() can wait for older batches
 };
@@ -89,42 +87,40 @@ void announce(std::atomic<std::uint64_t> &word, std::uint64_t v) noexcept {
 #endif
 }
 
-struct reader_slot {
-  reader_record *record = nullptr;
+using detail::this_thread;
+using detail::thread_state;
 
-  reader_slot() = default;
-  reader_slot(const reader_slot &) = delete;
-  reader_slot &operator=(const reader_slot &) = delete;
-  ~reader_slot() {
-    if (record == nullptr) return;
-    state &s = global();
-    std::lock_guard lock(s.registry_lock);
-    record->in_use = false;
-    detail::thread_unregistered();
+// A thread gives its record back when it exits, through a pthread key
+// destructor: those run after every thread_local destructor, so a
+// read_guard in one of them still finds the record.
+pthread_key_t exit_key;
+
+void release_record(void *) {
+  state &s = global();
+  std::lock_guard lock(s.registry_lock);
+  static_cast<reader_record *>(this_thread.reader)->in_use = false;
+  this_thread.reader = nullptr;
+  this_thread.word = 0;
+  detail::thread_unregistered();
+}
+
+[[gnu::noinline]] void register_this_thread() noexcept {
+  static const bool key_made = pthread_key_create(&exit_key, release_record) == 0;
+  if (!key_made || pthread_setspecific(exit_key, &this_thread) != 0)
+    detail::fatal("cannot arrange for this thread's RCU registration to end at its exit");
+  state &s = global();
+  std::lock_guard lock(s.registry_lock);
+  reader_record *r = s.records;
+  while (r != nullptr && r->in_use) r = r->next;
+  if (r == nullptr) {
+    r = new reader_record;  // out of memory here terminates (read_guard is noexcept)
+    r->next = s.records;
+    s.records = r;
   }
-};
-
-thread_local reader_slot this_thread_reader;
-thread_local unsigned read_depth = 0;
-thread_local bool running_callbacks = false;
-
-reader_record &this_thread_record() {
-  reader_slot &slot = this_thread_reader;
-  if (slot.record == nullptr) {
-    state &s = global();
-    std::lock_guard lock(s.registry_lock);
-    reader_record *r = s.records;
-    while (r != nullptr && r->in_use) r = r->next;
-    if (r == nullptr) {
-      r = new reader_record;  // out of memory here terminates (read_guard is noexcept)
-      r->next = s.records;
-      s.records = r;
-    }
-    r->in_use = true;
-    slot.record = r;
-    detail::thread_registered();
-  }
-  return *slot.record;
+  r->in_use = true;
+  this_thread.reader = r;
+  this_thread.word = 1;
+  detail::thread_registered();
 }
 
 void wait_for_reader(const reader_record &r, std::uint64_t target) noexcept {
@@ -135,24 +131,22 @@ void wait_for_reader(const reader_record &r, std::uint64_t target) noexcept {
   }
 }
 
-void run_batch(deferred_call *batch) noexcept {
+void run_batch(detail::callback_head *batch) noexcept {
   detail::backend_synchronize();
-  running_callbacks = true;
+  this_thread.running_callbacks = true;
   while (batch != nullptr) {
-    deferred_call *next = batch->next;
-    batch->fn(batch->arg);
-    detail::callback_done(batch->weight);
-    delete batch;
+    auto *next = static_cast<detail::callback_head *>(batch->backend_words[0]);
+    batch->fn(batch);  // may free batch
     batch = next;
   }
-  running_callbacks = false;
+  this_thread.running_callbacks = false;
 }
 
 // Takes whatever is queued and runs it after one grace period.
 void process_queue() noexcept {
   state &s = global();
   std::lock_guard busy(s.processing);
-  deferred_call *batch = nullptr;
+  detail::callback_head *batch = nullptr;
   {
     std::lock_guard lock(s.queue_lock);
     batch = std::exchange(s.queued, nullptr);
@@ -163,18 +157,32 @@ void process_queue() noexcept {
 
 }  // namespace
 
-read_guard::read_guard() noexcept {
-  if (read_depth++ == 0) {
-    reader_record &r = this_thread_record();
-    announce(r.gp_seen, global().gp.load(std::memory_order_relaxed));
+namespace detail {
+
+void read_lock() noexcept {
+  thread_state &ts = this_thread;
+  unsigned w = ts.word;
+  if (w <= 1) {
+    if (w == 0) [[unlikely]]
+      register_this_thread();
+    announce(static_cast<reader_record *>(ts.reader)->gp_seen,
+             global().gp.load(std::memory_order_relaxed));
+    w = 1;
   }
+  ts.word = w + 1;
 }
 
-read_guard::~read_guard() {
-  if (--read_depth == 0) this_thread_reader.record->gp_seen.store(0, std::memory_order_release);
+void read_unlock() noexcept {
+  thread_state &ts = this_thread;
+  if (--ts.word == 1)
+    static_cast<reader_record *>(ts.reader)->gp_seen.store(0, std::memory_order_release);
 }
 
-bool in_read_section() noexcept { return read_depth != 0; }
+}  // namespace detail
+
+read_guard::read_guard() noexcept { detail::read_lock(); }
+
+read_guard::~read_guard() { detail::read_unlock(); }
 
 namespace detail {
 
@@ -196,22 +204,19 @@ void backend_synchronize() noexcept {
   for (const reader_record *r = first; r != nullptr; r = r->next) wait_for_reader(*r, target);
 }
 
-bool backend_defer(void (*fn)(void *), void *arg, std::size_t weight) noexcept {
-  auto *d = fail_this_allocation() ? nullptr : new (std::nothrow) deferred_call;
-  if (d == nullptr) return false;
-  *d = {nullptr, fn, arg, weight};
+void backend_call(callback_head *h, void (*fn)(callback_head *), std::size_t weight) noexcept {
+  h->fn = fn;
   state &s = global();
   bool full = false;
   {
     std::lock_guard lock(s.queue_lock);
-    d->next = s.queued;
-    s.queued = d;
+    h->backend_words[0] = s.queued;
+    s.queued = h;
     s.queued_weight += weight;
     full = s.queued_weight >= batch_weight;
   }
   // A callback that defers leaves its work to the next batch.
-  if (full && !running_callbacks) process_queue();
-  return true;
+  if (full && !this_thread.running_callbacks) process_queue();
 }
 
 void backend_barrier() noexcept {
@@ -222,8 +227,6 @@ void backend_barrier() noexcept {
 
 // Callbacks run on the threads that defer, submit or wait: nothing to pin.
 bool backend_set_callback_cpu(int) noexcept { return false; }
-
-bool in_callback() noexcept { return running_callbacks; }
 
 const char *backend_name() noexcept { return "std"; }
 

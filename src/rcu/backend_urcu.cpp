@@ -1,8 +1,10 @@
 // src/rcu/backend_urcu.cpp - the default backend: liburcu's memb flavour
 // (readers cost a compiler barrier; the writer's grace period uses the
 // membarrier system call). Linked dynamically through pkg-config
-// liburcu-memb; _LGPL_SOURCE is deliberately not defined, so only liburcu's
-// exported functions are called (see docs/design.md "RCU layer").
+// liburcu-memb. By default _LGPL_SOURCE is not defined, so only liburcu's
+// exported functions are called; the CMake option MAPLE_URCU_INLINE defines
+// it for this file alone, inlining liburcu's read lock and unlock (see
+// docs/design.md "RCU layer" for what that means for the licence).
 #include <maple/rcu.h>
 
 #include <urcu/urcu-memb.h>
@@ -14,93 +16,94 @@
 #include <mutex>
 #include <new>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "rcu/backend.h"
+#include "rcu/read_section.h"
 
 namespace maple::rcu {
 namespace {
 
-// A thread's registration as a liburcu reader: made on the first read_guard
-// (or defer), ended by the thread_local destructor at thread exit.
-// liburcu's call_rcu worker registers itself; `owned` is false there.
-struct reader_registration {
-  bool registered = false;
-  bool owned = false;
+using detail::this_thread;
+using detail::thread_state;
 
-  reader_registration() = default;
-  reader_registration(const reader_registration &) = delete;
-  reader_registration &operator=(const reader_registration &) = delete;
-  ~reader_registration() {
-    if (owned) {
-      urcu_memb_unregister_thread();
-      detail::thread_unregistered();
-    }
-  }
-};
+// A thread that registered itself unregisters when it exits, through a
+// pthread key destructor: those run after every thread_local destructor, so
+// a read_guard in one of them still finds the thread registered.
+pthread_key_t exit_key;
 
-thread_local reader_registration this_thread_registration;
-thread_local unsigned read_depth = 0;
-thread_local bool running_callbacks = false;
-
-void ensure_registered() noexcept {
-  reader_registration &r = this_thread_registration;
-  if (!r.registered) {
-    urcu_memb_register_thread();
-    r.registered = r.owned = true;
-    detail::thread_registered();
-  }
+void unregister_at_exit(void *) {
+  urcu_memb_unregister_thread();
+  detail::thread_unregistered();
+  this_thread.word = 0;
 }
 
-// One defer(): liburcu's rcu_head must be the first member so that the
-// callback can get back from the head to the whole record.
-struct deferred_call {
-  rcu_head head;
-  void (*fn)(void *);
-  void *arg;
-  std::size_t weight;
-};
-static_assert(std::is_standard_layout_v<deferred_call>);
-
-void run_deferred(rcu_head *head) {
-  // Runs on liburcu's call_rcu worker, which is already a registered reader.
-  running_callbacks = true;
-  this_thread_registration.registered = true;
-  auto *d = reinterpret_cast<deferred_call *>(head);
-  d->fn(d->arg);
-  detail::callback_done(d->weight);
-  delete d;
+[[gnu::noinline]] void register_this_thread() noexcept {
+  static const bool key_made = pthread_key_create(&exit_key, unregister_at_exit) == 0;
+  if (!key_made || pthread_setspecific(exit_key, &this_thread) != 0)
+    detail::fatal("cannot arrange for this thread's RCU registration to end at its exit");
+  urcu_memb_register_thread();
+  detail::thread_registered();
+  this_thread.word = 1;
 }
+
+// liburcu's call_rcu worker registers itself: a callback marks its thread
+// registered so that guards and defers there do not register it again.
+void run_head(rcu_head *head) {
+  thread_state &ts = this_thread;
+  ts.running_callbacks = true;
+  if (ts.word == 0) ts.word = 1;
+  auto *h = reinterpret_cast<detail::callback_head *>(head);  // at backend_words, the first member
+  h->fn(h);
+  ts.running_callbacks = false;
+}
+
+static_assert(sizeof(rcu_head) <= sizeof(detail::callback_head::backend_words));
+static_assert(alignof(rcu_head) <= alignof(detail::callback_head));
 
 }  // namespace
 
-read_guard::read_guard() noexcept {
-  if (read_depth++ == 0) {
-    ensure_registered();
-    urcu_memb_read_lock();
+namespace detail {
+
+// The liburcu calls come last, so that without MAPLE_URCU_INLINE they are
+// tail calls; the depth word is this thread's alone, so its order against
+// them does not matter.
+void read_lock() noexcept {
+  thread_state &ts = this_thread;
+  unsigned w = ts.word;
+  if (w > 1) {
+    ts.word = w + 1;
+    return;
   }
+  if (w == 0) [[unlikely]]
+    register_this_thread();
+  ts.word = 2;
+  urcu_memb_read_lock();
 }
 
-read_guard::~read_guard() {
-  if (--read_depth == 0) urcu_memb_read_unlock();
+void read_unlock() noexcept {
+  thread_state &ts = this_thread;
+  unsigned w = ts.word - 1;
+  ts.word = w;
+  if (w == 1) urcu_memb_read_unlock();
 }
 
-bool in_read_section() noexcept { return read_depth != 0; }
+}  // namespace detail
+
+read_guard::read_guard() noexcept { detail::read_lock(); }
+
+read_guard::~read_guard() { detail::read_unlock(); }
 
 namespace detail {
 
 void backend_synchronize() noexcept { urcu_memb_synchronize_rcu(); }
 
-bool backend_defer(void (*fn)(void *), void *arg, std::size_t weight) noexcept {
-  deferred_call *d = fail_this_allocation() ? nullptr : new (std::nothrow) deferred_call;
-  if (d == nullptr) return false;
-  d->fn = fn;
-  d->arg = arg;
-  d->weight = weight;
-  ensure_registered();  // call_rcu must come from a registered reader thread
-  urcu_memb_call_rcu(&d->head, run_deferred);
-  return true;
+void backend_call(callback_head *h, void (*fn)(callback_head *), std::size_t) noexcept {
+  h->fn = fn;
+  // call_rcu must come from a registered reader thread.
+  if (this_thread.word == 0) [[unlikely]]
+    register_this_thread();
+  urcu_memb_call_rcu(::new (static_cast<void *>(h->backend_words)) rcu_head, run_head);
 }
 
 void backend_barrier() noexcept { urcu_memb_barrier(); }
@@ -148,8 +151,6 @@ bool backend_set_callback_cpu(int cpu) noexcept {
   urcu_memb_set_thread_call_rcu_data(w);
   return true;
 }
-
-bool in_callback() noexcept { return running_callbacks; }
 
 const char *backend_name() noexcept { return "urcu"; }
 

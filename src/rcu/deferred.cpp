@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
+#include <type_traits>
 
 #include "rcu/backend.h"
 #include "rcu/test_hooks.h"
@@ -21,7 +23,6 @@ std::atomic<std::size_t> peak_objects{0};
 std::atomic<std::size_t> limit_wait_count{0};
 std::atomic<std::size_t> limit{default_pending_limit};
 std::atomic<std::size_t> registered{0};
-std::atomic<std::size_t> injected_failures{0};
 
 void raise_peak(std::size_t now) noexcept {
   std::size_t seen = peak_objects.load(std::memory_order_relaxed);
@@ -29,13 +30,20 @@ void raise_peak(std::size_t now) noexcept {
   }
 }
 
-void require_outside_read_section(const char *fn) noexcept {
-  if (in_read_section()) {
-    std::fprintf(stderr, "maple::rcu: %s called inside a read section (it would wait for itself)\n",
-                 fn);
-    std::abort();
+// One defer(): the callback record and what it runs.
+struct deferred_call {
+  detail::callback_head head;
+  void (*fn)(void *);
+  void *arg;
+
+  static void run(detail::callback_head *h) noexcept {
+    auto *d = reinterpret_cast<deferred_call *>(h);  // head is the first member
+    d->fn(d->arg);
+    detail::callback_done(1);
+    delete d;
   }
-}
+};
+static_assert(std::is_standard_layout_v<deferred_call>);
 
 }  // namespace
 
@@ -48,7 +56,11 @@ void callback_done(std::size_t weight) noexcept {
 void thread_registered() noexcept { registered.fetch_add(1, std::memory_order_relaxed); }
 void thread_unregistered() noexcept { registered.fetch_sub(1, std::memory_order_relaxed); }
 
-bool fail_this_allocation() noexcept {
+[[gnu::tls_model("initial-exec")]] constinit thread_local thread_state this_thread{};
+
+std::atomic<std::size_t> injected_failures{0};
+
+bool consume_injected_failure() noexcept {
   std::size_t n = injected_failures.load(std::memory_order_relaxed);
   while (n != 0 && !injected_failures.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
   }
@@ -64,19 +76,19 @@ void fatal(const char *what) noexcept {
   std::abort();
 }
 
-// Shared by defer() and retire_list::submit(): `weight` objects are freed by
-// fn(arg).
-void defer_weighted(void (*fn)(void *), void *arg, std::size_t weight) noexcept {
+void require_outside_read_section(const char *fn) noexcept {
+  if (this_thread.word > 1) {
+    std::fprintf(stderr, "maple::rcu: %s called inside a read section (it would wait for itself)\n",
+                 fn);
+    std::abort();
+  }
+}
+
+void call_weighted(callback_head *h, void (*fn)(callback_head *), std::size_t weight) noexcept {
   require_outside_read_section("defer");
   std::size_t now = pending_objects.fetch_add(weight, std::memory_order_relaxed) + weight;
   raise_peak(now);
-  if (!backend_defer(fn, arg, weight)) {
-    // No room to queue it: wait the grace period here instead.
-    backend_synchronize();
-    fn(arg);
-    callback_done(weight);
-    return;
-  }
+  backend_call(h, fn, weight);
   // The bound. A callback that defers more must not wait for callbacks
   // (possibly itself); its objects are counted and freed by a later wait.
   if (now > limit.load(std::memory_order_relaxed) && !in_callback()) {
@@ -87,15 +99,29 @@ void defer_weighted(void (*fn)(void *), void *arg, std::size_t weight) noexcept 
 
 }  // namespace detail
 
+bool in_read_section() noexcept { return detail::this_thread.word > 1; }
+
 void synchronize() noexcept {
-  require_outside_read_section("synchronize");
+  detail::require_outside_read_section("synchronize");
   detail::backend_synchronize();
 }
 
-void defer(void (*fn)(void *), void *arg) noexcept { detail::defer_weighted(fn, arg, 1); }
+void defer(void (*fn)(void *), void *arg) noexcept {
+  detail::require_outside_read_section("defer");
+  auto *d = detail::fail_this_allocation() ? nullptr : new (std::nothrow) deferred_call;
+  if (d == nullptr) {
+    // No room to queue it: wait the grace period here instead.
+    detail::backend_synchronize();
+    fn(arg);
+    return;
+  }
+  d->fn = fn;
+  d->arg = arg;
+  detail::call_weighted(&d->head, &deferred_call::run, 1);
+}
 
 void barrier() noexcept {
-  require_outside_read_section("barrier");
+  detail::require_outside_read_section("barrier");
   if (detail::in_callback()) detail::fatal("barrier called from a deferred callback");
   detail::backend_barrier();
 }

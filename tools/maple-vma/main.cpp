@@ -5,6 +5,7 @@
 //   maple-vma                      the shipped trace (data/traces/threads-fork)
 //                                  with --check --stats
 //   maple-vma replay TRACE|DIR [--maps-dir DIR] [--check] [--pid PID] [--stats] [--quiet]
+//                              [--html FILE]
 //
 // TRACE: a file (plain or .xz) or - for stdin; DIR: a trace directory (its
 // trace.strace or trace.strace.xz, and its maps files). Each snapshot is MATCH,
@@ -13,7 +14,9 @@
 // snapshot matched with --check), 1 a snapshot mismatched, was never
 // compared, or a call the kernel accepted was refused by the model
 // (--check), 2 bad usage, an unreadable or malformed trace, 3 (--check) no
-// mismatch and no divergence, but some snapshots undetermined.
+// mismatch and no divergence, but some snapshots undetermined. --html FILE
+// also writes an HTML report (html_report.h); it changes no exit status but
+// 2 when FILE cannot be written.
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "html_report.h"
 #include "progress.h"
 #include "record.h"
 #include "replay.h"
@@ -44,7 +48,7 @@ using namespace maple::vma_tool;
 
 int usage(std::ostream &o, int rc) {
   o << "usage: maple-vma [replay TRACE|DIR [--maps-dir DIR] [--check] [--pid PID] [--stats] "
-       "[--quiet]]\n"
+       "[--quiet] [--html FILE]]\n"
        "  TRACE        strace -f -tt -y log (plain, .xz, or - for stdin)\n"
        "  DIR          a trace directory (a recording, ../shared/traces/NAME): its\n"
        "               trace.strace or trace.strace.xz and its maps files\n"
@@ -58,6 +62,11 @@ int usage(std::ostream &o, int rc) {
        "  --quiet      do not print the final maps (nor a progress bar)\n"
        "  --touch LIST when VMAs count as written (anon_vma): any of mmap,mremap,fork, or\n"
        "               none (default: mmap,mremap,fork; docs/mm.md \"Replaying traces\")\n"
+       "  --html FILE  also write a self-contained HTML report: per address space its maps\n"
+       "               at each snapshot and at the end, VMAs and tree shape over the trace,\n"
+       "               splits/merges per syscall; with --check the differing snapshots beside\n"
+       "               the kernel's, marked, and a side-by-side diff (exit statuses as above;\n"
+       "               2 if FILE cannot be written)\n"
        "With no arguments: replay " MAPLE_VMA_DEFAULT_TRACE " --check --stats\n"
     << record_usage();
   return rc;
@@ -69,6 +78,7 @@ struct options {
   bool check = false, stats = false, quiet = false;
   std::optional<std::int64_t> pid;
   std::string touch = "mmap,mremap,fork";
+  std::optional<std::string> html;
 };
 
 // Parse errors (the first 20 in full, then the count), and the lines that
@@ -132,7 +142,7 @@ std::optional<int> parse_options(const std::vector<std::string> &args, options &
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string &a = args[i];
     std::optional<std::string> v;
-    if (a == "--maps-dir" || a == "--touch" || a == "--pid") {
+    if (a == "--maps-dir" || a == "--touch" || a == "--pid" || a == "--html") {
       if (i + 1 >= args.size()) return usage(std::cerr, 2);
       v = args[++i];
     }
@@ -146,6 +156,9 @@ std::optional<int> parse_options(const std::vector<std::string> &args, options &
       o.maps_dir = v;
     } else if (a == "--touch") {
       o.touch = *v;
+    } else if (a == "--html") {
+      if (v->empty()) return usage(std::cerr, 2);
+      o.html = v;
     } else if (a == "--pid") {
       if (v->empty() || v->find_first_not_of("0123456789") != std::string::npos)
         return usage(std::cerr, 2);
@@ -256,6 +269,22 @@ void print_stats(const replayer &r, const parsed_trace &pt) {
             << std::setprecision(0) << rate << " syscalls/s\n";
 }
 
+// The HTML report of the run (--html); false when it cannot be written.
+bool write_report(const html_report &report, const replayer &r, const parsed_trace &pt,
+                  const options &o, int rc) {
+  report_meta meta;
+  meta.trace = o.trace;
+  meta.maps_dir = o.maps_dir.value_or("");
+  meta.check = o.check;
+  meta.trace_lines = pt.lines;
+  meta.parse_errors = pt.errors.size();
+  meta.exit_status = rc;
+  std::string why;
+  if (write_text_file(*o.html, report.render(r, meta), why)) return true;
+  std::cerr << "maple-vma: --html: " << why << "\n";
+  return false;
+}
+
 replay_options replay_options_for(const options &o) {
   replay_options ro;
   ro.check = o.check;
@@ -308,6 +337,11 @@ int main(int argc, char **argv) {
   progress_bar bar("replay", "lines", pt.lines, !o.quiet);
   replay_options ro = replay_options_for(o);
   if (bar.active()) ro.progress = [&bar](std::size_t done, std::size_t) { bar.update(done); };
+  std::optional<html_report> report;
+  if (o.html) {
+    report.emplace(snaps.files);
+    report->observe(ro);
+  }
   replayer r(std::move(snaps), std::move(ro));
   r.run(pt.events);
   bar.finish();
@@ -319,6 +353,9 @@ int main(int argc, char **argv) {
   report_reorders(o.trace, r, o.stats);
   if (o.check) print_check(r, o);
   if (o.stats) print_stats(r, pt);
-  if (!pt.errors.empty()) return exit_bad_input;
-  return o.check ? exit_status_for(overall_verdict(r)) : exit_ok;
+  int rc = !pt.errors.empty() ? exit_bad_input
+           : o.check          ? exit_status_for(overall_verdict(r))
+                              : exit_ok;
+  if (report && !write_report(*report, r, pt, o, rc)) return exit_bad_input;
+  return rc;
 }

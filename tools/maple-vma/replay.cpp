@@ -166,6 +166,11 @@ struct replayer::impl {
     r.divs_.push_back({e.line, e.name + ": " + std::move(what)});
   }
 
+  // Tells the observer (replay_options::on_vma_change) that m may have changed.
+  void changed(const std::string &what, const mm_record &m) const {
+    if (opt.on_vma_change) opt.on_vma_change(r.st_.syscalls, what, m);
+  }
+
   mm_record *new_mm(std::int64_t pid, int execs, std::string label) {
     auto m = std::make_unique<mm_record>();
     m->id = static_cast<int>(r.mms_.size()) + 1;
@@ -362,6 +367,7 @@ struct replayer::impl {
     m.as->set_layout(lay);
     m.seeded = m.used = true;
     m.awaiting_start = false;
+    changed("maps.start", m);
   }
 
   // ---- tasks ----
@@ -427,6 +433,8 @@ struct replayer::impl {
       cm->brk_known = pm->brk_known;
       cm->used = true;
       p->mm = cm;
+      changed(e.name, *pm);
+      changed(e.name, *cm);
     }
     tasks[child] = p;
   }
@@ -451,7 +459,15 @@ struct replayer::impl {
       auto it = snaps.files.find(name);
       if (it != snaps.files.end()) seed(m, it->second, e);
     }
-    if (!end || !opt.check) return;
+    if (!end) return;
+    if (opt.check) compare(p, e, name);
+    // After the comparison: the observer may look at it.
+    if (opt.on_snapshot) opt.on_snapshot(r.st_.syscalls, name, e.line, m);
+  }
+
+  // The comparison with snapshot file `name`, if the set has it.
+  void compare(process &p, const event &e, const std::string &name) {
+    mm_record &m = *p.mm;
     auto it = snaps.files.find(name);
     if (it == snaps.files.end()) return;
     comparison c;
@@ -675,6 +691,7 @@ struct replayer::impl {
     if (e.call.kind == call_kind::mmap && !(e.call.flags & mmns::map_anonymous))
       f = file_for(p, e.call.fd, e.call.path, e.call.deleted);
     if (std::string d = replay_call(*m.as, e, f, m.brk_known); !d.empty()) diverge(e, std::move(d));
+    changed(e.name, m);
   }
 
   // Applies a VMA call to `as` (the mm's own space, or a scratch copy in a

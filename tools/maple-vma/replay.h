@@ -110,6 +110,17 @@ struct replay_options {
   /// Called now and then (every few thousand events, and at the end) with
   /// the trace lines done and the trace's last line.
   std::function<void(std::size_t done, std::size_t total)> progress;
+  /// Observers (the HTML report): `index` is the syscall's number in the
+  /// replay (1-based, replay_stats::syscalls). on_vma_change: after a call
+  /// was applied to m (`what`: its name; a divergence too), a fork made m
+  /// (and after it for the parent), or m was seeded ("maps.start").
+  std::function<void(std::uint64_t index, const std::string &what, const mm_record &m)>
+      on_vma_change;
+  /// At a snapshot's closing marker, with or without check (after its
+  /// comparison, if any): the snapshot file's name and m at that point.
+  std::function<void(std::uint64_t index, const std::string &file, std::size_t line,
+                     const mm_record &m)>
+      on_snapshot;
 };
 
 /// One fd of a process's table, as the replay sees it (tests, debugging).
