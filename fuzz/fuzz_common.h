@@ -5,7 +5,7 @@
 // be pasted into a regression test.
 //
 // The targets build on the reference model of the test suite
-// (tests/reference_model.h): every operation is applied to the tree and to
+// (tests/support/reference_model.h): every operation is applied to the tree and to
 // the model, and the two are compared.
 #pragma once
 
@@ -412,8 +412,8 @@ template <class Tree, class Injected>
 bool checked_erase(Tree &t, reference_model &m, input &in, Injected injected) {
   std::uint64_t i = decode_index(in, m);
   trace("t.erase(%s);", hex(i).c_str());
-  std::error_code ec;
-  void *got = t.erase(i, ec);
+  void *got = nullptr;
+  std::error_code ec = t.erase(i, &got);
   if (ec == maple::errc::no_memory && injected()) return false;
   FUZZ_CHECK(!ec, "erase(" + hex(i) + "): " + str(ec));
   void *want = m.erase(i);

@@ -4,7 +4,7 @@
 // gaps, on maple::raw_tree (16 slots) and basic_raw_tree<4>.
 //
 // Every answer is checked against the brute-force oracle of the test suite
-// (tests/gap_model.h: the model's maximal empty ranges, clipped to the
+// (tests/support/gap_model.h: the model's maximal empty ranges, clipped to the
 // window), which shares no code with the engine; every allocation must store
 // exactly the window the oracle names; a failed allocation (injected
 // no_memory, busy, invalid arguments) must leave the tree and alloc_cyclic's

@@ -11,7 +11,7 @@
 // an xa_state store with the nomem() retry loop and marks set through the
 // state, writes whose k-th allocation fails (maple::failing_resource), and
 // destroy. Every answer is checked against the reference model of the
-// XArray tests (tests/xa_test_support.h: a std::map of aligned ranges with
+// XArray tests (tests/support/xa_test_support.h: a std::map of aligned ranges with
 // marks); after every write (every 8th once the array holds more than 128
 // ranges) validate() holds, and the whole contents (entries, orders, marks),
 // marked searches and marked() agree with the model. A failed write (no_memory) changes nothing:
@@ -231,7 +231,7 @@ class xa_fuzzer {
 
   void check_all(const char *after) {
     const std::string where = std::string("after ") + after;
-    maple::xa_report rep = xa_.validate();
+    maple::check_report rep = xa_.validate();
     FUZZ_CHECK(rep.ok, where + ": validate(): " + rep.message);
     std::vector<xa_row> got = maple_test::xa_snapshot(xa_), want = m_.snapshot();
     for (std::size_t i = 0; i < got.size() || i < want.size(); ++i) {
@@ -773,8 +773,8 @@ class xa_fuzzer {
 
   const char *op_destroy() {
     wrote_ = true;
-    trace("xa.destroy();");
-    xa_.destroy();
+    trace("xa.clear();");
+    xa_.clear();
     m_.ranges.clear();
     return "destroy";
   }

@@ -167,7 +167,7 @@ def tree_seeds():
 
 def kernel_seeds():
     """Op sequences of the kernel's check_fuzzer family and recorded VMA
-    churn (tests/kernel_scenarios_test.cpp has the exhaustive versions), on
+    churn (tests/tree/kernel_scenarios_test.cpp has the exhaustive versions), on
     16-slot geometry numbers."""
     S, P, B = 16, 0x1000, 0x7F0000000000
 

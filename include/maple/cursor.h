@@ -127,7 +127,7 @@ class basic_cursor {
 
   const detail::tree_core *core_;  // the tree's engine state
   std::uint64_t index_ = 0, last_ = 0;
-  const void *node_ = nullptr;       // leaf (state active)
+  void *node_ = nullptr;             // leaf (state active)
   std::uint64_t min_ = 0, max_ = 0;  // the leaf's bounds
   unsigned offset_ = 0, end_ = 0;    // slot within the leaf, data end
   cursor_state state_ = cursor_state::start;
@@ -137,7 +137,9 @@ class basic_cursor {
   cursor_state resume_as_ = cursor_state::start;
   bool write_ = false;  // obtained from a write guard
   std::error_code err_;
-  std::uint64_t section_ = 0;  // guard section the cursor belongs to
+  // Guard section the cursor belongs to; check_use() moves an unpositioned
+  // cursor to the current section (bookkeeping, not observable state).
+  mutable std::uint64_t section_ = 0;
   std::uint64_t epoch_ = 0;    // tree modification epoch of the position
 };
 
@@ -201,9 +203,10 @@ class basic_write_cursor : public basic_cursor<Slots> {
   /// no_memory; nothing changes then). On success the cursor is paused on
   /// the stored range, so an iteration in progress continues after it.
   std::error_code store(void *entry) noexcept;
-  /// Removes the whole range holding index(); returns its entry. On
-  /// no_memory nothing is erased and error() says so.
-  void *erase() noexcept;
+  /// Removes the whole range holding index(); `*old` (if given) receives
+  /// its entry (nullptr when there was none: nothing to do). Errors:
+  /// no_memory (nothing is erased; error() says so too).
+  std::error_code erase(void **old = nullptr) noexcept;
 
   /// Reserves exactly the nodes that storing `entry` over [index(), last()]
   /// will take on the tree as it is now (a dry run of the store).
@@ -214,6 +217,24 @@ class basic_write_cursor : public basic_cursor<Slots> {
   void store_prealloc(void *entry) noexcept;
   /// Returns unused reserved nodes to the allocator (also on destruction).
   void release() noexcept;
+
+  // ---- reserve for a sequence of stores ------------------------------------
+  // preallocate() is exact for one store on the tree as it is; a change made
+  // of several stores (each depending on the one before) reserves for all of
+  // them first, then makes them with store_reserved(), which cannot fail.
+
+  /// Adds to the reserve enough nodes for any `stores` stores on the tree as
+  /// it is now: each store rebuilds at most every level of the tree (at most
+  /// max_nodes_per_level new nodes a level) and may add a root, so the tree
+  /// is one level taller for the next. Errors: no_memory (the reserve is as
+  /// it was).
+  std::error_code reserve(unsigned stores) noexcept;
+  /// Stores entry over [index(), last()] taking every node from the reserve
+  /// (preallocate() or reserve()). Cannot fail; allocates nothing; a reserve
+  /// too small aborts. The cursor is then paused, as after store().
+  void store_reserved(void *entry) noexcept;
+  /// The most new nodes one store builds on one level of the tree.
+  static constexpr unsigned max_nodes_per_level = 8;
   /// Nodes currently reserved.
   unsigned reserved() const noexcept { return nreserve_; }
 

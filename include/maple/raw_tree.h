@@ -32,6 +32,7 @@
 #include <memory_resource>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -41,6 +42,9 @@ namespace maple {
 
 namespace detail {
 struct tree_access;
+/// Base of the views whose iterators outlive them: they model
+/// std::ranges::borrowed_range (see the end of this header).
+struct borrowed_view_tag {};
 }  // namespace detail
 template <unsigned Slots>
 class basic_cursor;
@@ -69,6 +73,19 @@ class basic_raw_tree {
   ~basic_raw_tree();
   basic_raw_tree(const basic_raw_tree &) = delete;
   basic_raw_tree &operator=(const basic_raw_tree &) = delete;
+  /// Takes other's ranges, flags, RCU mode, memory resource and lock
+  /// setting; other is left empty and usable, with its own flags, resource
+  /// and lock setting. Moving (or swapping, or assigning to) a tree that a
+  /// reader, iterator, cursor, guard or writer is using is the caller's
+  /// error: those keep pointing at the old object. The tree's mutex is not
+  /// moved (each object keeps its own); no lock is taken.
+  basic_raw_tree(basic_raw_tree &&other) noexcept;
+  /// Frees this tree's ranges (after a grace period in RCU mode), then as
+  /// the move constructor.
+  basic_raw_tree &operator=(basic_raw_tree &&other) noexcept;
+  /// Exchanges everything but the mutexes (same rules as moving).
+  void swap(basic_raw_tree &other) noexcept;
+  friend void swap(basic_raw_tree &a, basic_raw_tree &b) noexcept { a.swap(b); }
 
   // ---- reads (no lock) ------------------------------------------------
 
@@ -109,18 +126,17 @@ class basic_raw_tree {
   std::error_code insert(std::uint64_t first, std::uint64_t last, void *entry);
   std::error_code insert(std::uint64_t index, void *entry) { return insert(index, index, entry); }
 
-  /// Removes the whole range holding `index`; returns its entry (nullptr
-  /// when none). Merging the freed range with its neighbours may need a new
-  /// node: if that allocation fails, nothing is erased and `ec` is set to
-  /// errc::no_memory (the overload without `ec` throws std::system_error).
-  void *erase(std::uint64_t index, std::error_code &ec) noexcept;
-  void *erase(std::uint64_t index);
+  /// Removes the whole range holding `index`; `*old` (if given) receives
+  /// its entry (nullptr when none). Merging the freed range with its
+  /// neighbours may need a new node: if that allocation fails, nothing is
+  /// erased, `*old` is nullptr and the error is errc::no_memory.
+  std::error_code erase(std::uint64_t index, void **old = nullptr) noexcept;
 
   /// Removes everything; O(nodes). (The destructor frees the nodes without
   /// taking or asserting any lock: no write may run beside it anyway.)
   void clear() noexcept;
 
-  // ---- duplication (src/core/dup.h) ---------------------------------------
+  // ---- duplication (src/engine/dup.h) ---------------------------------------
 
   /// Maps a source entry to the copy's entry in dup() (maple::entry_transform).
   using entry_transform = maple::entry_transform;
@@ -146,9 +162,10 @@ class basic_raw_tree {
   template <entry_transform_callable F>
   std::error_code dup(basic_raw_tree &dst, F &&transform) const {
     using Fn = std::remove_reference_t<F>;
+    Fn *fn = std::addressof(transform);  // passed by the address of this pointer
     return dup(
-        dst, [](void *ctx, void *e) -> void * { return (*static_cast<Fn *>(ctx))(e); },
-        const_cast<void *>(static_cast<const void *>(std::addressof(transform))));
+        dst, [](void *ctx, void *e) -> void * { return (**static_cast<Fn **>(ctx))(e); },
+        static_cast<void *>(&fn));
   }
 
   /// Builds the contents of an empty tree from ranges sorted by index and
@@ -208,16 +225,26 @@ class basic_raw_tree {
 
     iterator() = default;
     range_entry operator*() const noexcept { return cur_; }
+    /// The current range (valid until the iterator moves).
+    const range_entry *operator->() const noexcept { return &cur_; }
     iterator &operator++() noexcept {
-      // Inline fast path: the next stored range is in the same leaf.
-      if (!at_end_ && pivots_) {
-        for (unsigned off = offset_ + 1; off <= end_; ++off) {
-          std::uintptr_t w = __atomic_load_n(&slots_[off], __ATOMIC_ACQUIRE);
+      // Inline fast path: the next stored range is in the same leaf. The
+      // members are read into locals first: each acquire load would
+      // otherwise make the compiler read them again. pivots_ is null at
+      // the end and on the root entry.
+      const std::uint64_t *pivots = pivots_;
+      if (pivots != nullptr) {
+        const std::uintptr_t *slots = slots_;
+        const unsigned end = end_;
+        unsigned off = offset_;
+        while (off < end) {
+          ++off;
+          std::uintptr_t w = __atomic_load_n(&slots[off], __ATOMIC_ACQUIRE);
           if (w == 0) continue;
-          std::uint64_t first = __atomic_load_n(&pivots_[off - 1], __ATOMIC_RELAXED) + 1;
+          std::uint64_t first = __atomic_load_n(&pivots[off - 1], __ATOMIC_RELAXED) + 1;
           if (first > hi_) break;
           offset_ = off;
-          cur_ = {first, off < end_ ? __atomic_load_n(&pivots_[off], __ATOMIC_RELAXED) : leaf_max_,
+          cur_ = {first, off < end ? __atomic_load_n(&pivots[off], __ATOMIC_RELAXED) : leaf_max_,
                   reinterpret_cast<void *>(w)};
           return *this;
         }
@@ -245,8 +272,14 @@ class basic_raw_tree {
     void set_position(const Pos &p) noexcept;
     iterator &next_leaf() noexcept;
     iterator &step_to_root_entry() noexcept;
+    /// Becomes end(); pivots_ null too, so that ++'s fast path tests one word.
+    iterator &to_end() noexcept {
+      at_end_ = true;
+      pivots_ = nullptr;
+      return *this;
+    }
     const detail::tree_core *core_ = nullptr;
-    const std::uint64_t *pivots_ = nullptr;  // of leaf_ (nullptr: root entry)
+    const std::uint64_t *pivots_ = nullptr;  // of leaf_ (nullptr: root entry, end)
     const std::uintptr_t *slots_ = nullptr;
     std::uint64_t lo_ = 0, hi_ = 0;  // iteration bounds
     range_entry cur_{};
@@ -257,8 +290,10 @@ class basic_raw_tree {
     bool at_end_ = true;
   };
 
-  /// A range of the stored entries intersecting [lo, hi].
-  class range_view {
+  /// A range of the stored entries intersecting [lo, hi]: a
+  /// std::ranges::view (a copy is O(1)) and a borrowed range (its
+  /// iterators point into the tree, not into the view).
+  class range_view : public std::ranges::view_base, public detail::borrowed_view_tag {
    public:
     iterator begin() const noexcept;
     iterator end() const noexcept;
@@ -270,6 +305,7 @@ class basic_raw_tree {
     const basic_raw_tree *t_;
     std::uint64_t lo_, hi_;
   };
+  static_assert(std::bidirectional_iterator<iterator>);
 
   range_view ranges(std::uint64_t lo = 0, std::uint64_t hi = max_index) const noexcept {
     return range_view(this, lo, hi);
@@ -369,3 +405,9 @@ using raw_tree = basic_raw_tree<16>;
 extern template class basic_raw_tree<16>;
 
 }  // namespace maple
+
+/// The library's range views are borrowed ranges: an iterator refers to the
+/// tree, so it stays valid after the view that made it is gone.
+template <class V>
+  requires std::derived_from<V, maple::detail::borrowed_view_tag>
+inline constexpr bool std::ranges::enable_borrowed_range<V> = true;

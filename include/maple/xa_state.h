@@ -25,7 +25,7 @@ namespace maple {
 class xa_state {
  public:
   /// A cursor at `index` for entries of 2^order indices (order <= 64; the
-  /// index is aligned down to the order).
+  /// index is aligned down to the order). It may read and write the array.
   xa_state(xarray &xa, std::uint64_t index, unsigned order = 0) noexcept;
   /// Frees any unused preallocated node.
   ~xa_state();
@@ -107,8 +107,13 @@ class xa_state {
 
  private:
   friend struct detail::xa_impl;
+  friend class xarray;
+  /// A read-only state for the array's own const read calls: only the
+  /// reads above may be used on it.
+  xa_state(const xarray &xa, std::uint64_t index) noexcept;
   enum class pos : unsigned char { restart, bounds, walked };
-  xarray *xa_;
+  const xarray *xa_;               // the array read
+  xarray *writable_ = nullptr;     // the same array for writes (nullptr: read-only)
   detail::xa_node *node_ = nullptr;   // pos::walked: the node walked to (nullptr: the head)
   detail::xa_node *spare_ = nullptr;  // preallocated nodes (a chain)
   std::uint64_t index_ = 0;

@@ -24,6 +24,7 @@
 // The advanced API (a cursor over the same engine) is in maple/xa_state.h.
 #pragma once
 
+#include <maple/detail/tree_types.h>
 #include <maple/entry.h>
 #include <maple/error.h>
 #include <maple/rcu.h>
@@ -93,13 +94,6 @@ struct xa_stats {
   std::size_t bytes = 0;    ///< node memory owned by the array
 };
 
-/// Result of validate(): ok, or the first violated invariant.
-struct xa_report {
-  bool ok = true;
-  std::string message;
-  explicit operator bool() const noexcept { return ok; }
-};
-
 /// An entry found by iteration: its first index (or the index searched from,
 /// when the search started inside a multi-index entry) and the entry.
 struct xa_item {
@@ -118,6 +112,17 @@ class xarray {
   ~xarray();
   xarray(const xarray &) = delete;
   xarray &operator=(const xarray &) = delete;
+  /// Takes other's entries, marks, flags and memory resource; other is left
+  /// empty and usable, with its own flags and resource. Moving (swapping,
+  /// assigning to) an array that a reader, iterator, xa_state or writer is
+  /// using, or whose lock is held, is the caller's error. The lock is not
+  /// moved (each object keeps its own).
+  xarray(xarray &&other) noexcept;
+  /// Frees this array's nodes, then as the move constructor.
+  xarray &operator=(xarray &&other) noexcept;
+  /// Exchanges everything but the locks (same rules as moving).
+  void swap(xarray &other) noexcept;
+  friend void swap(xarray &a, xarray &b) noexcept { a.swap(b); }
 
   // ---- reads (lock-free) -------------------------------------------------
 
@@ -161,6 +166,7 @@ class xarray {
     using difference_type = std::ptrdiff_t;
     iterator() = default;
     xa_item operator*() const noexcept { return cur_; }
+    const xa_item *operator->() const noexcept { return &cur_; }
     iterator &operator++() noexcept;
     void operator++(int) noexcept { ++*this; }
     friend bool operator==(const iterator &a, const iterator &b) noexcept {
@@ -233,8 +239,8 @@ class xarray {
   std::error_code set_mark(std::uint64_t index, xa_mark mark) noexcept;
   void clear_mark(std::uint64_t index, xa_mark mark) noexcept;
 
-  /// Removes every entry and retires every node.
-  void destroy() noexcept;
+  /// Removes every entry and retires every node (the kernel's xa_destroy).
+  void clear() noexcept;
 
   // ---- the lock, for the advanced API (BasicLockable) --------------------
   // unlock() hands the nodes the writes under the lock retired to one
@@ -249,14 +255,16 @@ class xarray {
 
   // ---- checking ---------------------------------------------------------
   /// Checks every structural invariant (counts, parent links, sibling
-  /// words, mark aggregation, free tracking, minimal height).
-  xa_report validate() const;
+  /// words, mark aggregation, free tracking, minimal height); reports the
+  /// first violation. Run it with no writer beside it.
+  check_report validate() const;
   xa_stats stats() const;
   bool is_alloc() const noexcept { return (static_cast<unsigned>(flags_) & 1) != 0; }
 
  private:
   friend class xa_state;
   friend struct detail::xa_impl;
+  void take_contents(xarray &other) noexcept;  // other's entries and marks; other empty
   std::atomic<std::uintptr_t> head_{0};  // nullptr, an entry at index 0, or a node word
   std::atomic<unsigned> root_marks_{0};  // bit m: some entry carries mark m
   xa_flags flags_;

@@ -24,12 +24,12 @@ std::error_code address_space::insert_vma(const vma_info &v) {
   impl::writer w(m);
   if ((v.start & page_mask) || (v.end & page_mask) || v.start >= v.end) return einval();
   if (m.find_intersection(v.start, v.end)) return std::make_error_code(std::errc::file_exists);
-  vma_object *n = m.new_vma(v);
-  if (!n) return enomem();
-  if (std::error_code ec = m.store(n)) {
-    delete n;
-    return ec;
-  }
+  impl::change c(m);
+  if (std::error_code ec = m.take_vmas(1)) return ec;
+  if (std::error_code ec = m.prepare(v.start, v.end - 1, m.ch->spare[m.ch->nspare - 1])) return ec;
+  vma_object *n = m.spare_vma(v);
+  m.attach(n);
+  m.put(v.start, v.end - 1, n);
   ++m.map_count;
   ++m.st.vmas_created;
   if (v.anon_vma >= m.next_anon_vma) m.next_anon_vma = v.anon_vma + 1;
@@ -67,38 +67,46 @@ std::error_code address_space::fork(address_space &child) const {
   impl::writer ws(src);
   impl::writer wd(dst);
   if (!dst.mt.empty() || dst.map_count) return einval();
-  // One structural copy of the tree (__mt_dup); each entry becomes the
-  // child's own VMA, or nothing for VM_DONTCOPY. A failure at any point
-  // frees every child VMA made so far and leaves the child tree empty: no
-  // half-copied tree and no marker entry is ever visible.
+  // dup_mmap, built so that nothing can fail half-way: every child VMA is
+  // allocated first; then one structural copy of the tree (__mt_dup) is
+  // built aside and published whole, each entry becoming one of those
+  // VMAs (or nothing for VM_DONTCOPY). A failure at either step frees what
+  // was made and leaves the child empty; no partial tree is ever visible.
   std::vector<vma_object *> made;
-  std::uint64_t next_id = src.next_anon_vma;
   std::error_code ec;
   try {
     made.reserve(src.map_count);
-    ec = src.mt.dup(dst.mt, [&](void *e) -> void * {
-      const vma_object *pv = static_cast<const vma_object *>(e);
-      if (pv->v.flags & vm::dontcopy) return nullptr;
-      auto *c = new vma_object;
+    for (range_entry r : src.mt) {
+      if (static_cast<const vma_object *>(r.entry)->v.flags & vm::dontcopy) continue;
+      vma_object *c = dst.new_vma(vma_info{});
+      if (!c) throw std::bad_alloc();
       made.push_back(c);
-      c->v = pv->v;
-      c->v.flags &= ~vm::locked_mask;
-      if (pv->v.flags & vm::wipeonfork) {
-        c->v.anon_vma = 0;
-        c->v.forked = false;
-      } else if (pv->v.anon_vma) {
-        c->v.anon_vma = next_id++;  // anon_vma_fork: a new one, chained to the parent's
-        c->v.forked = true;
-      }
-      c->refcnt.store(1, std::memory_order_relaxed);
-      return c;
-    });
+    }
   } catch (const std::bad_alloc &) {
-    ec = enomem();
+    for (vma_object *c : made) dst.free_vma(c);
+    return enomem();
   }
+  std::uint64_t next_id = src.next_anon_vma;
+  std::size_t used = 0;
+  ec = src.mt.dup(dst.mt, [&](void *e) -> void * {
+    const vma_object *pv = static_cast<const vma_object *>(e);
+    if (pv->v.flags & vm::dontcopy) return nullptr;
+    vma_object *c = made[used++];
+    c->v = pv->v;
+    c->v.flags &= ~vm::locked_mask;
+    if (pv->v.flags & vm::wipeonfork) {
+      c->v.anon_vma = 0;
+      c->v.forked = false;
+    } else if (pv->v.anon_vma) {
+      c->v.anon_vma = next_id++;  // anon_vma_fork: a new one, chained to the parent's
+      c->v.forked = true;
+    }
+    c->refcnt.store(1, std::memory_order_relaxed);
+    return c;
+  });
   if (ec) {
-    for (vma_object *c : made) delete c;
     dst.mt.clear();
+    for (vma_object *c : made) dst.free_vma(c);
     return detail::to_errno(ec);
   }
   // The parent's VMAs keep a singular anon_vma chain (only the child's

@@ -136,8 +136,12 @@ std::string address_space::maps() const {
   return out;
 }
 
-std::string address_space::impl::check() const {
-  if (check_report r = mt.validate(); !r) return "tree: " + r.message;
+namespace {
+maple::check_report fail(std::string why) { return {false, std::move(why)}; }
+}  // namespace
+
+maple::check_report address_space::impl::check() const {
+  if (check_report r = mt.validate(); !r) return fail("tree: " + r.message);
   std::size_t n = 0;
   std::uint64_t prev_end = 0;
   char buf[200];
@@ -150,23 +154,24 @@ std::string address_space::impl::check() const {
           buf, sizeof buf, "range [%llx, %llx] holds VMA %llx-%llx",
           static_cast<unsigned long long>(r.first), static_cast<unsigned long long>(r.last),
           static_cast<unsigned long long>(v.start), static_cast<unsigned long long>(v.end));
-      return buf;
+      return fail(buf);
     }
     if ((v.start | v.end) & detail::page_mask || v.start >= v.end || v.start < prev_end) {
       std::snprintf(buf, sizeof buf, "bad VMA %llx-%llx", static_cast<unsigned long long>(v.start),
                     static_cast<unsigned long long>(v.end));
-      return buf;
+      return fail(buf);
     }
-    if (o->refcnt.load(std::memory_order_relaxed) == 0) return "a VMA in the tree is detached";
+    if (o->refcnt.load(std::memory_order_relaxed) == 0) return fail("a VMA in the tree is detached");
     prev_end = v.end;
   }
   if (n != map_count) {
-    return "map_count " + std::to_string(map_count) + " but the tree holds " + std::to_string(n);
+    return fail("map_count " + std::to_string(map_count) + " but the tree holds " +
+                std::to_string(n));
   }
   return {};
 }
 
-std::string address_space::validate() const {
+maple::check_report address_space::validate() const {
   impl::reader g(*p_);
   return p_->check();
 }

@@ -1,8 +1,11 @@
 // Internals of maple::mm::address_space: the VMA object, the mmap lock, the
-// per-VMA lock and the primitives every syscall is built from (split,
-// expand, detach, one tree store each). docs/mm.md explains the design.
+// per-VMA lock, the per-call change (one write cursor, its node reserve and
+// the VMA objects a call may need, all obtained before anything changes)
+// and the primitives every syscall is built from. docs/mm.md explains the
+// design.
 #pragma once
 
+#include <maple/cursor.h>
 #include <maple/mm.h>
 #include <maple/raw_tree.h>
 #include <maple/rcu.h>
@@ -124,6 +127,8 @@ struct address_space::impl {
   void vma_write_lock(vma_object *v) const;
 
   // ---- state ------------------------------------------------------------------
+  // VMA objects come from here (the tree's resource, or new/delete).
+  std::pmr::memory_resource *vma_mr;
   maple::raw_tree mt;
   layout lay;
   std::size_t map_count = 0;
@@ -140,7 +145,48 @@ struct address_space::impl {
   // nothing and removed VMAs are freed at once.
   bool lockless() const noexcept { return mt.rcu_mode(); }
 
-  // ---- tree primitives (mmap write lock held) -----------------------------------
+  // ---- the change in progress (mmap write lock held) ------------------------------
+  /// One per call that changes the VMA set, made after the mmap write lock:
+  /// the write cursor every tree store of the call goes through (the
+  /// kernel's VMA iterator), its node reserve, and the spare VMA objects.
+  /// Everything that can fail is obtained before the first store; stores
+  /// and field updates after that cannot fail, so no step is ever undone.
+  struct change {
+    explicit change(impl &m);
+    ~change();
+    change(const change &) = delete;
+    change &operator=(const change &) = delete;
+    impl &m;
+    maple::write_guard guard;
+    maple::write_cursor cur;
+    bool sequence = false;  // cur holds a reserve for several stores (reserve())
+    bool prepared = false;  // cur holds an exact preallocation for the next put()
+    static constexpr unsigned max_spare = 6;
+    vma_object *spare[max_spare] = {};
+    unsigned nspare = 0;
+  };
+  change *ch = nullptr;
+  std::vector<vma_object *> gone_;  // unmap's list (kept: its capacity is reused)
+
+  /// For a call made of several structural stores: reserves nodes for
+  /// `stores` of them and at least `vmas` spare VMAs, before any change;
+  /// later prepare() calls of the call are then free.
+  std::error_code reserve(unsigned stores, unsigned vmas);
+  /// At least n spare VMA objects (ENOMEM otherwise; nothing changed).
+  std::error_code take_vmas(unsigned n);
+  /// A spare VMA object holding v (take_vmas() made it).
+  vma_object *spare_vma(const vma_info &v) noexcept;
+  /// Exact nodes for storing entry over [first, last] on the tree as it is
+  /// (unless reserve() covers the call). ENOMEM: nothing changed.
+  std::error_code prepare(std::uint64_t first, std::uint64_t last, void *entry);
+  /// A store that cannot fail: the prepared one, or one drawing from the
+  /// reserve (an exact-fit relabel of a range takes no node).
+  void put(std::uint64_t first, std::uint64_t last, void *entry) noexcept;
+  /// Marks a new VMA attached (and write-locked for this section) before
+  /// it is published.
+  void attach(vma_object *v) noexcept;
+
+  // ---- lookups and primitives (mmap write lock held) ----------------------------------
   vma_object *load(std::uint64_t addr) const noexcept {
     return static_cast<vma_object *>(mt.load(addr));
   }
@@ -151,47 +197,44 @@ struct address_space::impl {
   /// First VMA intersecting [start, end).
   vma_object *find_intersection(std::uint64_t start, std::uint64_t end) const noexcept;
 
-  /// A new, unattached VMA (nullptr when out of memory).
+  /// A new, unattached VMA from vma_mr (nullptr when out of memory).
   vma_object *new_vma(const vma_info &v) noexcept;
-  /// Publishes v over [v.start, v.end) in one store (overwriting whatever
-  /// is there), attaching it. On error v is not attached.
-  std::error_code store(vma_object *v);
+  /// Frees a VMA never published (or no longer reachable by any reader).
+  void free_vma(vma_object *v) noexcept;
   /// Detaches v (write-locked, no reader left) and frees it after a grace
   /// period. Does not touch the tree.
   void retire(vma_object *v);
 
-  /// __split_vma: splits v at addr. new_below: the new VMA is the lower
-  /// part (v keeps the upper); else the new VMA is the upper part.
-  /// check_count: refuse with ENOMEM at the map limit (split_vma).
-  std::error_code split(vma_object *v, std::uint64_t addr, bool new_below, bool check_count,
-                        vma_object **created = nullptr);
-
   /// Mergeability of a proposed range with neighbour n (is_mergeable_vma +
   /// anon_vma compatibility), ignoring pgoff contiguity and adjacency.
-  static bool mergeable(const vma_object &n, const vma_info &p, bool p_is_existing) noexcept;
-  static bool can_merge_after(const vma_object *prev, const vma_info &p,
-                              bool p_is_existing) noexcept;
-  static bool can_merge_before(const vma_object *next, const vma_info &p,
-                               bool p_is_existing) noexcept;
+  static bool mergeable(const vma_object &n, const vma_info &p) noexcept;
+  static bool can_merge_after(const vma_object *prev, const vma_info &p) noexcept;
+  static bool can_merge_before(const vma_object *next, const vma_info &p) noexcept;
   static bool anon_vmas_compatible(const vma_object &a, const vma_object &b) noexcept;
 
   /// vma_merge_new_range + the standalone fallback: places the range p
-  /// (nothing mapped there), merging with neighbours. out: the VMA now
-  /// covering p.
-  std::error_code map_new_range(const vma_info &p, vma_object **out = nullptr);
+  /// (nothing mapped there), merging with neighbours: one store.
+  std::error_code map_new_range(const vma_info &p);
   /// vma_modify: gives [start, end) of v (start >= v.start, end <= v.end)
   /// the attributes of `attrs` (flags, anon_name, policy), merging with a
-  /// neighbour when possible, splitting otherwise. out: the VMA now
-  /// covering [start, end). prev is updated as mprotect_fixup does.
+  /// neighbour when possible, splitting otherwise (one store, plus exact-fit
+  /// relabels of the split-off parts).
   std::error_code modify(vma_object *v, std::uint64_t start, std::uint64_t end,
-                         const vma_info &attrs, vma_object **out);
+                         const vma_info &attrs);
+  /// Applies modify's split case (the checks done, the nodes prepared).
+  void split_modify(vma_object *v, std::uint64_t start, std::uint64_t end, const vma_info &attrs,
+                    bool lo, bool hi) noexcept;
 
-  /// do_vmi_munmap on [start, end) (aligned, non-empty).
+  /// do_vmi_munmap on [start, end) (aligned, non-empty): one store of
+  /// nothing over the range; VMAs cut at either end shrink in place (a hole
+  /// inside one VMA gives its upper part a new VMA).
   std::error_code unmap(std::uint64_t start, std::uint64_t end);
+  /// VMAs intersecting [start, end) (0 when none).
+  std::size_t count_in(std::uint64_t start, std::uint64_t end) const noexcept;
 
   /// get_unmapped_area; MAP_FIXED returns addr after the checks.
   std::error_code get_unmapped_area(const file_ref &file, std::uint64_t addr, std::uint64_t len,
-                                    std::uint64_t pgoff, unsigned flags, std::uint64_t &out) const;
+                                    unsigned flags, std::uint64_t &out) const;
   std::error_code unmapped_area_topdown(std::uint64_t len, std::uint64_t low, std::uint64_t high,
                                         std::uint64_t align, std::uint64_t &out) const;
   std::error_code unmapped_area_bottomup(std::uint64_t len, std::uint64_t low, std::uint64_t high,
@@ -203,8 +246,7 @@ struct address_space::impl {
   template <class Fn>
   std::error_code walk_range(std::uint64_t start, std::uint64_t end, Fn &&fn);
 
-  vma_info snapshot(const vma_object *v) const { return v->v; }
-  std::string check() const;
+  maple::check_report check() const;
 };
 
 template <class Fn>

@@ -105,8 +105,8 @@ std::error_code plain_area(const address_space::impl &m, std::uint64_t addr, std
 }  // namespace
 
 std::error_code address_space::impl::get_unmapped_area(const file_ref &file, std::uint64_t addr,
-                                                       std::uint64_t len, std::uint64_t /*pgoff*/,
-                                                       unsigned flags, std::uint64_t &out) const {
+                                                       std::uint64_t len, unsigned flags,
+                                                       std::uint64_t &out) const {
   if (len > lay.task_size) return enomem();
   std::error_code ec;
   if (flags & map_fixed) {
@@ -154,7 +154,7 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
   if (pgoff + detail::pages(alen) < pgoff) return err(std::errc::value_too_large);
   if (m.map_count > m.lay.max_map_count) return enomem();
   std::uint64_t where = 0;
-  if (std::error_code ec = m.get_unmapped_area(f, addr, alen, pgoff, flags, where)) return ec;
+  if (std::error_code ec = m.get_unmapped_area(f, addr, alen, flags, where)) return ec;
   if ((flags & map_fixed_noreplace) && m.find_intersection(where, where + alen)) {
     return err(std::errc::file_exists);
   }
@@ -199,9 +199,14 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
   if ((flags & map_noreserve) && !m.lay.overcommit_never) vmf |= vm::noreserve;
   if ((vmf & (vm::noreserve | vm::shared | vm::write)) == vm::write) vmf |= vm::account;
   // __mmap_region: unmap what the range covers (MAP_FIXED), then merge or
-  // place a new VMA with one store.
+  // place a new VMA with one store. Over existing VMAs that is two stores:
+  // nodes and VMAs for both are reserved first, so a failure changes nothing.
   std::uint64_t end = where + alen;
-  if (std::error_code ec = m.unmap(where, end)) return ec;
+  impl::change c(m);
+  if (m.find_intersection(where, end)) {
+    if (std::error_code ec = m.reserve(2, 2)) return ec;
+    if (std::error_code ec = m.unmap(where, end)) return ec;
+  }
   p.start = where;
   p.end = end;
   p.flags = vmf;
@@ -231,6 +236,7 @@ std::error_code address_space::munmap(std::uint64_t addr, std::uint64_t len) {
   }
   std::uint64_t alen = page_align(len);
   if (alen == 0) return einval();
+  impl::change c(m);
   return m.unmap(addr, addr + alen);
 }
 
@@ -246,6 +252,7 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
     l.brk = new_brk;
     return l.brk;
   }
+  impl::change c(m);
   if (new_brk <= l.brk) {
     // Shrink: only if a VMA lies in [newa, olda).
     if (!m.find_intersection(newa, olda)) return l.brk;
@@ -258,7 +265,7 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
     return l.brk;
   }
   std::uint64_t where = 0;
-  if (m.get_unmapped_area(nullptr, olda, newa - olda, 0, map_fixed, where)) return l.brk;
+  if (m.get_unmapped_area(nullptr, olda, newa - olda, map_fixed, where)) return l.brk;
   if (m.map_count > l.max_map_count) return l.brk;
   vma_info p;
   p.start = olda;
@@ -268,22 +275,18 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
   // do_brk_flags extends the brk VMA (the one ending at the old break, not
   // below start_brk) when it can, and never merges with a VMA above.
   vma_object *brkvma = m.vma_prev(olda);
-  if (brkvma && brkvma->v.end > l.start_brk && impl::can_merge_after(brkvma, p, false)) {
-    vma_info old = brkvma->v;
+  if (brkvma && brkvma->v.end > l.start_brk && impl::can_merge_after(brkvma, p)) {
+    if (m.prepare(brkvma->v.start, newa - 1, brkvma)) return l.brk;
     m.vma_write_lock(brkvma);
     brkvma->v.end = newa;
-    if (m.store(brkvma)) {
-      brkvma->v = old;
-      return l.brk;
-    }
+    m.put(brkvma->v.start, newa - 1, brkvma);
     ++m.st.merges;
   } else {
-    vma_object *n = m.new_vma(p);
-    if (!n) return l.brk;
-    if (m.store(n)) {
-      delete n;
-      return l.brk;
-    }
+    if (m.take_vmas(1)) return l.brk;
+    if (m.prepare(olda, newa - 1, m.ch->spare[m.ch->nspare - 1])) return l.brk;
+    vma_object *n = m.spare_vma(p);
+    m.attach(n);
+    m.put(olda, newa - 1, n);
     ++m.map_count;
     ++m.st.vmas_created;
   }

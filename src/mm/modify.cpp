@@ -28,6 +28,17 @@ std::error_code advice_range(std::uint64_t addr, std::uint64_t len, std::uint64_
   return {};
 }
 
+// A call that may change several VMAs makes one store per VMA at most (a
+// merge, or a split's cut) and splits only the first and the last: nodes
+// for all the stores and the two VMAs are reserved before the first change,
+// so an allocation failure leaves the space unchanged. One VMA: modify()
+// preallocates its one store exactly.
+std::error_code reserve_for_range(address_space::impl &m, std::uint64_t start, std::uint64_t end) {
+  std::size_t k = m.count_in(start, end);
+  if (k <= 1) return {};
+  return m.reserve(static_cast<unsigned>(k), 2);
+}
+
 }  // namespace
 
 std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, unsigned prot) {
@@ -52,6 +63,8 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
     if (v->v.start > start) return enomem();
     if (grows & prot_growsup) return einval();  // no VM_GROWSUP on x86-64
   }
+  impl::change c(m);
+  if (std::error_code ec = reserve_for_range(m, start, end)) return ec;
   for (std::uint64_t nstart = start;;) {
     std::uint64_t oldflags = v->v.flags;
     std::uint64_t newflags = prot_bits(prot) | (oldflags & ~vm::access);
@@ -70,8 +83,7 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
       }
       vma_info attrs = v->v;
       attrs.flags = newflags;
-      vma_object *out = nullptr;
-      if (std::error_code ec = m.modify(v, nstart, tmp, attrs, &out)) return ec;
+      if (std::error_code ec = m.modify(v, nstart, tmp, attrs)) return ec;
     }
     nstart = tmp;
     if (nstart >= end) return {};
@@ -119,6 +131,10 @@ std::error_code address_space::madvise(std::uint64_t addr, std::uint64_t len, in
   std::uint64_t end = 0;
   if (std::error_code ec = advice_range(addr, len, end)) return ec;
   if (end == addr) return {};
+  impl::change c(m);
+  if (changes_flags) {
+    if (std::error_code ec = reserve_for_range(m, addr, end)) return ec;
+  }
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
     std::uint64_t f = v->v.flags;
     if (!changes_flags) {
@@ -158,8 +174,7 @@ std::error_code address_space::madvise(std::uint64_t addr, std::uint64_t len, in
     if (v->v.flags & vm::sealed) return err(std::errc::operation_not_permitted);
     vma_info attrs = v->v;
     attrs.flags = f;
-    vma_object *out = nullptr;
-    return m.modify(v, s, e, attrs, &out);
+    return m.modify(v, s, e, attrs);
   });
 }
 
@@ -174,14 +189,15 @@ std::error_code lock_range(address_space::impl &m, std::uint64_t addr, std::uint
   if (end < start) return enomem();
   vma_object *first = m.load(start);
   if (!first) return enomem();
+  address_space::impl::change c(m);
+  if (std::error_code ec = reserve_for_range(m, start, end)) return ec;
   for (vma_object *v = first; v && v->v.start < end;) {
     std::uint64_t s = std::max(start, v->v.start), e = std::min(end, v->v.end);
     std::uint64_t f = (v->v.flags & ~vm::locked_mask) | add;
     if (f != v->v.flags && !(v->v.flags & vm::special) && v->v.special_name.empty()) {
       vma_info attrs = v->v;
       attrs.flags = f;
-      vma_object *out = nullptr;
-      if (std::error_code ec = m.modify(v, s, e, attrs, &out)) return ec;
+      if (std::error_code ec = m.modify(v, s, e, attrs)) return ec;
     }
     if (e >= end) break;
     v = m.find_vma(e);
@@ -216,14 +232,15 @@ std::error_code address_space::set_anon_name(std::uint64_t addr, std::uint64_t l
   std::uint64_t end = 0;
   if (std::error_code ec = advice_range(addr, len, end)) return ec;
   if (end == addr) return {};
+  impl::change c(m);
+  if (std::error_code ec = reserve_for_range(m, addr, end)) return ec;
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
     // madvise_vma_anon_name: files other than anonymous shmem refuse.
     if (v->v.file && !v->v.file->anon_shmem) return err(std::errc::bad_file_descriptor);
     if (v->v.anon_name == name) return std::error_code{};
     vma_info attrs = v->v;
     attrs.anon_name = std::string(name);
-    vma_object *out = nullptr;
-    return m.modify(v, s, e, attrs, &out);
+    return m.modify(v, s, e, attrs);
   });
 }
 

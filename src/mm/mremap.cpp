@@ -1,5 +1,6 @@
 // mremap (mm/mremap.c): shrink, grow in place (vma_merge_extend), move
 // (copy_vma + unmap of the old range), MREMAP_FIXED and MREMAP_DONTUNMAP.
+// A move is several stores: their nodes and VMAs are reserved first.
 #include "mm/mm_impl.h"
 
 namespace maple::mm {
@@ -35,9 +36,8 @@ std::error_code move_vma(address_space::impl &m, vma_object *v, std::uint64_t ol
     if (o && (o->v.flags & vm::locked_mask)) {
       vma_info attrs = o->v;
       attrs.flags &= ~vm::locked_mask;
-      vma_object *out = nullptr;
       std::uint64_t e = std::min(o->v.end, old_addr + old_len);
-      if (std::error_code ec = m.modify(o, old_addr, e, attrs, &out)) return ec;
+      if (std::error_code ec = m.modify(o, old_addr, e, attrs)) return ec;
     }
     return {};
   }
@@ -78,7 +78,12 @@ std::error_code address_space::mremap(std::uint64_t old_addr, std::uint64_t old_
   if (old_len == 0 && !(v->v.flags & vm::mayshare)) return einval();
   if (new_len > old_len && (v->v.flags & (vm::dontexpand | vm::pfnmap))) return efault();
   if (dontunmap && (v->v.flags & (vm::dontexpand | vm::pfnmap))) return einval();
+  impl::change c(m);
   if (fixed) {
+    // Up to four stores (the target's unmap, the old tail's, the new
+    // mapping, the old range's unmap or unlock) and five VMAs: all
+    // reserved before the first change.
+    if (std::error_code ec = m.reserve(4, 5)) return ec;
     if (std::error_code ec = m.unmap(new_addr, new_addr + new_len)) return ec;
     if (old_len > new_len) {
       if (std::error_code ec = m.unmap(old_addr + new_len, old_addr + old_len)) return ec;
@@ -106,7 +111,7 @@ std::error_code address_space::mremap(std::uint64_t old_addr, std::uint64_t old_
     vma_object *next = m.find_vma(v->v.end);
     std::uint64_t chk = 0;
     if (end > v->v.end && (!next || next->v.start >= end) &&
-        !m.get_unmapped_area(nullptr, v->v.start, end - v->v.start, 0, map_fixed, chk)) {
+        !m.get_unmapped_area(nullptr, v->v.start, end - v->v.start, map_fixed, chk)) {
       vma_info p = v->v;
       p.start = v->v.end;
       p.end = end;
@@ -118,9 +123,10 @@ std::error_code address_space::mremap(std::uint64_t old_addr, std::uint64_t old_
   }
   if (!(flags & mremap_maymove)) return enomem();
   std::uint64_t where = 0;
-  std::uint64_t pgoff = v->v.pgoff + detail::pages(old_addr - v->v.start);
   unsigned mf = (v->v.flags & vm::mayshare) ? unsigned{map_shared} : 0U;
-  if (std::error_code ec = m.get_unmapped_area(v->v.file, 0, new_len, pgoff, mf, where)) return ec;
+  if (std::error_code ec = m.get_unmapped_area(v->v.file, 0, new_len, mf, where)) return ec;
+  // The move: the new mapping and the old range's unmap or unlock.
+  if (std::error_code ec = m.reserve(2, 3)) return ec;
   if (std::error_code ec = move_vma(m, v, old_addr, old_len, new_len, where, dontunmap)) return ec;
   addr_out = where;
   return {};

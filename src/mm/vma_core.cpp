@@ -1,8 +1,9 @@
 // The primitives of the address-space model: locks, lookups, VMA life
-// cycle, split and the two merge paths (mm/vma.c: __split_vma,
-// vma_merge_new_range, vma_merge_existing_range, vma_modify). Every change
-// of the VMA set is one tree store, so the tree is sound after each step
-// even when a later step fails.
+// cycle, the per-call change and the two merge paths (mm/vma.c:
+// __split_vma, vma_merge_new_range, vma_merge_existing_range, vma_modify,
+// do_vmi_munmap). Each primitive first gets everything that can fail (VMA
+// objects, the tree nodes of its store: vma_iter_prealloc), then applies
+// the change with stores that cannot fail (mas_store_prealloc).
 #include "mm/mm_impl.h"
 
 #include <maple/rcu.h>
@@ -17,10 +18,21 @@ namespace {
 bool held_for_write(const void *ctx) noexcept {
   return static_cast<const detail::mmap_lock *>(ctx)->held_for_write();
 }
+
+void free_vma_object(void *mr, void *p) noexcept {
+  auto *v = static_cast<vma_object *>(p);
+  v->~vma_object();
+  static_cast<std::pmr::memory_resource *>(mr)->deallocate(v, sizeof(vma_object),
+                                                           alignof(vma_object));
+}
+
 }  // namespace
 
 address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
-    : mt(tree_flags::alloc | tree_flags::rcu, mr), lay(l) {
+    : vma_mr(mr ? mr : std::pmr::new_delete_resource()),
+      mt(tree_flags::alloc | tree_flags::rcu, mr),
+      lay(l),
+      retired(free_vma_object, vma_mr) {
   // Tree writers serialise on the mmap lock, as the kernel's mm_mt does
   // (checked builds assert it is held on every tree write).
   mt.set_external_lock({held_for_write, &lock});
@@ -34,7 +46,7 @@ address_space::impl::~impl() {
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
   mt.clear();
-  for (vma_object *v : all) delete v;
+  for (vma_object *v : all) free_vma(v);
 }
 
 // ---- locking ------------------------------------------------------------------
@@ -88,27 +100,24 @@ vma_object *address_space::impl::find_intersection(std::uint64_t start,
 // ---- VMA life cycle -----------------------------------------------------------------
 
 vma_object *address_space::impl::new_vma(const vma_info &v) noexcept {
+  void *mem = nullptr;
   try {
-    auto *o = new vma_object;
-    o->v = v;
-    return o;
+    mem = vma_mr->allocate(sizeof(vma_object), alignof(vma_object));
+    return new (mem) vma_object{v, {}, {}};
   } catch (const std::bad_alloc &) {
+    if (mem) vma_mr->deallocate(mem, sizeof(vma_object), alignof(vma_object));
     return nullptr;
   }
 }
 
-std::error_code address_space::impl::store(vma_object *v) {
-  // Attached before publication: a reader that finds it can lock it.
-  std::uint32_t was = v->refcnt.load(std::memory_order_relaxed);
-  if (was == 0) {
-    // A new VMA is write-locked for the rest of this write section, so no
-    // fault can use a state that exists only half-way through a call.
-    v->lock_seq.store(mm_lock_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    v->refcnt.store(1, std::memory_order_release);
-  }
-  std::error_code ec = detail::to_errno(mt.store(v->v.start, v->v.end - 1, v));
-  if (ec && was == 0) v->refcnt.store(0, std::memory_order_relaxed);
-  return ec;
+void address_space::impl::free_vma(vma_object *v) noexcept { free_vma_object(vma_mr, v); }
+
+void address_space::impl::attach(vma_object *v) noexcept {
+  // A new VMA is write-locked for the rest of this write section, so no
+  // fault can use a state that exists only half-way through a call; it is
+  // attached before publication, so a reader that finds it can lock it.
+  v->lock_seq.store(mm_lock_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  v->refcnt.store(1, std::memory_order_release);
 }
 
 void address_space::impl::retire(vma_object *v) {
@@ -121,46 +130,72 @@ void address_space::impl::retire(vma_object *v) {
   }
   ++st.vmas_freed;
   if (lockless()) {
-    retired.add_delete(v);
+    retired.add(v);
   } else {
-    delete v;  // no lock-free reader can hold it
+    free_vma(v);  // no lock-free reader can hold it
   }
 }
 
-std::error_code address_space::impl::split(vma_object *v, std::uint64_t addr, bool new_below,
-                                           bool check_count, vma_object **created) {
-  if (!v->v.special_name.empty()) return detail::einval();  // special mappings refuse (may_split)
-  if (check_count && map_count >= lay.max_map_count) return detail::enomem();
-  vma_object *n = new_vma(v->v);
-  if (!n) return detail::enomem();
-  vma_info old = v->v;
-  std::uint64_t delta = detail::pages(addr - old.start);
-  vma_write_lock(v);
-  if (new_below) {
-    n->v.end = addr;
-    v->v.start = addr;
-    v->v.pgoff = old.pgoff + delta;
-  } else {
-    n->v.start = addr;
-    n->v.pgoff = old.pgoff + delta;
-    v->v.end = addr;
+// ---- the change in progress ------------------------------------------------------------
+
+address_space::impl::change::change(impl &mi) : m(mi), guard(mi.mt), cur(guard.cursor()) {
+  m.ch = this;
+}
+
+address_space::impl::change::~change() {
+  for (unsigned i = 0; i < nspare; ++i) m.free_vma(spare[i]);
+  m.ch = nullptr;  // the cursor gives its unused nodes back
+}
+
+std::error_code address_space::impl::take_vmas(unsigned n) {
+  while (ch->nspare < n) {
+    vma_object *v = new_vma(vma_info{});
+    if (!v) return detail::enomem();
+    ch->spare[ch->nspare++] = v;
   }
-  if (std::error_code ec = store(n)) {
-    v->v = old;
-    delete n;
-    return ec;
-  }
-  ++map_count;
-  ++st.splits;
-  ++st.vmas_created;
-  if (created) *created = n;
   return {};
+}
+
+vma_object *address_space::impl::spare_vma(const vma_info &v) noexcept {
+  vma_object *o = ch->spare[--ch->nspare];
+  o->v = v;
+  return o;
+}
+
+std::error_code address_space::impl::reserve(unsigned stores, unsigned vmas) {
+  if (std::error_code ec = take_vmas(vmas)) return ec;
+  try {
+    gone_.reserve(16);  // a later unmap of the call lists its VMAs here
+  } catch (const std::bad_alloc &) {
+    return detail::enomem();
+  }
+  if (ch->cur.reserve(stores)) return detail::enomem();
+  ch->sequence = true;
+  return {};
+}
+
+std::error_code address_space::impl::prepare(std::uint64_t first, std::uint64_t last,
+                                             void *entry) {
+  if (ch->sequence) return {};
+  ch->cur.set_range(first, last);
+  if (ch->cur.preallocate(entry)) return detail::enomem();
+  ch->prepared = true;
+  return {};
+}
+
+void address_space::impl::put(std::uint64_t first, std::uint64_t last, void *entry) noexcept {
+  ch->cur.set_range(first, last);
+  if (ch->prepared) {
+    ch->prepared = false;
+    ch->cur.store_prealloc(entry);
+  } else {
+    ch->cur.store_reserved(entry);
+  }
 }
 
 // ---- merging -------------------------------------------------------------------------
 
-bool address_space::impl::mergeable(const vma_object &n, const vma_info &p,
-                                    bool /*p_is_existing*/) noexcept {
+bool address_space::impl::mergeable(const vma_object &n, const vma_info &p) noexcept {
   const vma_info &q = n.v;
   if (((q.flags ^ p.flags) & ~vm::softdirty) != 0) return false;
   // The same open file description: compared by identity, not object.
@@ -175,15 +210,13 @@ bool address_space::impl::mergeable(const vma_object &n, const vma_info &p,
   return true;
 }
 
-bool address_space::impl::can_merge_after(const vma_object *prev, const vma_info &p,
-                                          bool ex) noexcept {
-  return prev && prev->v.end == p.start && mergeable(*prev, p, ex) &&
+bool address_space::impl::can_merge_after(const vma_object *prev, const vma_info &p) noexcept {
+  return prev && prev->v.end == p.start && mergeable(*prev, p) &&
          prev->v.pgoff + detail::pages(prev->v.end - prev->v.start) == p.pgoff;
 }
 
-bool address_space::impl::can_merge_before(const vma_object *next, const vma_info &p,
-                                           bool ex) noexcept {
-  return next && next->v.start == p.end && mergeable(*next, p, ex) &&
+bool address_space::impl::can_merge_before(const vma_object *next, const vma_info &p) noexcept {
+  return next && next->v.start == p.end && mergeable(*next, p) &&
          next->v.pgoff == p.pgoff + detail::pages(p.end - p.start);
 }
 
@@ -191,60 +224,51 @@ bool address_space::impl::anon_vmas_compatible(const vma_object &a, const vma_ob
   return !a.v.anon_vma || !b.v.anon_vma || a.v.anon_vma == b.v.anon_vma;
 }
 
-std::error_code address_space::impl::map_new_range(const vma_info &p, vma_object **out) {
+std::error_code address_space::impl::map_new_range(const vma_info &p) {
   vma_object *prev = vma_prev(p.start);
   vma_object *next = find_vma(p.start);
   if (next && next->v.start < p.end) return detail::err(std::errc::file_exists);  // caller bug
   bool special = (p.flags & vm::special) != 0 || !p.special_name.empty();
-  bool left = !special && can_merge_after(prev, p, false);
-  bool right = !special && can_merge_before(next, p, false);
+  bool left = !special && can_merge_after(prev, p);
+  bool right = !special && can_merge_before(next, p);
   if (left && right && !anon_vmas_compatible(*prev, *next)) right = false;
+  // Everything that can fail first: the VMA object, the store's nodes.
+  vma_object *into = left ? prev : right ? next : nullptr;
+  if (!into) {
+    if (std::error_code ec = take_vmas(1)) return ec;
+  }
+  std::uint64_t first = left ? prev->v.start : p.start;
+  std::uint64_t last = (right ? next->v.end : p.end) - 1;
+  if (std::error_code ec = prepare(first, last, into ? into : ch->spare[ch->nspare - 1])) {
+    return ec;
+  }
   if (left) {
-    vma_info old = prev->v;
     vma_write_lock(prev);
     if (right) vma_write_lock(next);
     prev->v.end = right ? next->v.end : p.end;
     if (!prev->v.anon_vma) prev->v.anon_vma = right ? next->v.anon_vma : p.anon_vma;
-    if (std::error_code ec = store(prev)) {
-      prev->v = old;
-      return ec;
-    }
-    if (right) {
-      retire(next);
-      --map_count;
-    }
-    ++st.merges;
-    if (out) *out = prev;
-    return {};
-  }
-  if (right) {
-    vma_info old = next->v;
+  } else if (right) {
     vma_write_lock(next);
     next->v.start = p.start;
     next->v.pgoff = p.pgoff;
     if (!next->v.anon_vma) next->v.anon_vma = p.anon_vma;
-    if (std::error_code ec = store(next)) {
-      next->v = old;
-      return ec;
-    }
-    ++st.merges;
-    if (out) *out = next;
-    return {};
+  } else {
+    into = spare_vma(p);
+    attach(into);
+    ++map_count;
+    ++st.vmas_created;
   }
-  vma_object *n = new_vma(p);
-  if (!n) return detail::enomem();
-  if (std::error_code ec = store(n)) {
-    delete n;
-    return ec;
+  put(first, last, into);
+  if (left && right) {
+    retire(next);
+    --map_count;
   }
-  ++map_count;
-  ++st.vmas_created;
-  if (out) *out = n;
+  if (left || right) ++st.merges;
   return {};
 }
 
 std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, std::uint64_t end,
-                                            const vma_info &attrs, vma_object **out) {
+                                            const vma_info &attrs) {
   // The proposed range: v's part [start, end) with the new attributes.
   vma_info p = v->v;
   p.start = start;
@@ -255,111 +279,194 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
   p.policy = attrs.policy;
   bool left_side = start == v->v.start, right_side = end == v->v.end;
   bool special = (p.flags & vm::special) != 0 || !p.special_name.empty();
+  vma_object *prev = nullptr, *next = nullptr;
+  bool left = false, right = false;
   if (!special && (left_side || right_side)) {
-    vma_object *prev = left_side ? vma_prev(start) : nullptr;
-    vma_object *next = right_side ? find_vma(end) : nullptr;
-    bool left = left_side && can_merge_after(prev, p, true);
-    bool right = right_side && can_merge_before(next, p, true);
+    prev = left_side ? vma_prev(start) : nullptr;
+    next = right_side ? find_vma(end) : nullptr;
+    left = left_side && can_merge_after(prev, p);
+    right = right_side && can_merge_before(next, p);
     if (left && right && !anon_vmas_compatible(*prev, *next)) right = false;
-    if (left) {
-      // prev grows over [start, end) (and next when both); v shrinks or goes.
-      vma_info oldp = prev->v, oldv = v->v;
-      vma_write_lock(prev);
-      vma_write_lock(v);
-      if (right) vma_write_lock(next);
-      prev->v.end = right ? next->v.end : end;
-      // prev without an anon_vma takes next's, else v's (dup_anon_vma).
-      if (!prev->v.anon_vma) {
-        prev->v.anon_vma = right && next->v.anon_vma ? next->v.anon_vma : v->v.anon_vma;
-      }
-      bool whole = right_side;
-      if (!whole) {
-        v->v.start = end;
-        v->v.pgoff = oldv.pgoff + detail::pages(end - oldv.start);
-      }
-      if (std::error_code ec = store(prev)) {
-        prev->v = oldp;
-        v->v = oldv;
-        return ec;
-      }
-      if (whole) {
-        retire(v);
-        --map_count;
-      }
-      if (right) {
-        retire(next);
-        --map_count;
-      }
-      ++st.merges;
-      *out = prev;
-      return {};
+  }
+  if (left) {
+    // prev grows over [start, end) (and next when both); v shrinks or goes.
+    std::uint64_t last = (right ? next->v.end : end) - 1;
+    if (std::error_code ec = prepare(prev->v.start, last, prev)) return ec;
+    vma_write_lock(prev);
+    vma_write_lock(v);
+    if (right) vma_write_lock(next);
+    // prev without an anon_vma takes next's, else v's (dup_anon_vma).
+    if (!prev->v.anon_vma) {
+      prev->v.anon_vma = right && next->v.anon_vma ? next->v.anon_vma : v->v.anon_vma;
+    }
+    prev->v.end = last + 1;
+    if (!right_side) {
+      v->v.pgoff += detail::pages(end - v->v.start);
+      v->v.start = end;
+    }
+    put(prev->v.start, last, prev);
+    if (right_side) {
+      retire(v);
+      --map_count;
     }
     if (right) {
-      // next grows down to start; v shrinks to [v.start, start) or goes.
-      vma_info oldn = next->v, oldv = v->v;
-      vma_write_lock(next);
-      vma_write_lock(v);
-      next->v.start = start;
-      next->v.pgoff = p.pgoff;
-      if (!next->v.anon_vma) next->v.anon_vma = v->v.anon_vma;
-      if (!left_side) v->v.end = start;
-      if (std::error_code ec = store(next)) {
-        next->v = oldn;
-        v->v = oldv;
-        return ec;
-      }
-      if (left_side) {
-        retire(v);
-        --map_count;
-      }
-      ++st.merges;
-      *out = next;
-      return {};
+      retire(next);
+      --map_count;
     }
+    ++st.merges;
+    return {};
   }
-  if (start > v->v.start) {
-    if (std::error_code ec = split(v, start, true, true)) return ec;
+  if (right) {
+    // next grows down to start; v shrinks to [v.start, start) or goes.
+    if (std::error_code ec = prepare(start, next->v.end - 1, next)) return ec;
+    vma_write_lock(next);
+    vma_write_lock(v);
+    next->v.start = start;
+    next->v.pgoff = p.pgoff;
+    if (!next->v.anon_vma) next->v.anon_vma = v->v.anon_vma;
+    if (!left_side) v->v.end = start;
+    put(start, next->v.end - 1, next);
+    if (left_side) {
+      retire(v);
+      --map_count;
+    }
+    ++st.merges;
+    return {};
   }
-  if (end < v->v.end) {
-    if (std::error_code ec = split(v, end, false, true)) return ec;
+  bool lo = start > v->v.start, hi = end < v->v.end;
+  if (lo || hi) {
+    if (!v->v.special_name.empty()) return detail::einval();  // special mappings refuse (may_split)
+    if (map_count >= lay.max_map_count) return detail::enomem();
+    // split_vma checks the limit before each split: the second may fail
+    // after the first (the first split then stays, as in the kernel).
+    bool second_fails = lo && hi && map_count + 1 >= lay.max_map_count;
+    if (second_fails) hi = false;
+    if (std::error_code ec = take_vmas(unsigned{lo} + unsigned{hi})) return ec;
+    if (std::error_code ec = prepare(start, (hi ? end : v->v.end) - 1, v)) return ec;
+    split_modify(v, start, end, attrs, lo, hi);
+    if (second_fails) return detail::enomem();
+    return {};
   }
   vma_write_lock(v);
   v->v.flags = attrs.flags;
   v->v.anon_name = attrs.anon_name;
   v->v.policy = attrs.policy;
-  *out = v;
   return {};
+}
+
+void address_space::impl::split_modify(vma_object *v, std::uint64_t start, std::uint64_t end,
+                                       const vma_info &attrs, bool lo, bool hi) noexcept {
+  // __split_vma at start (the new VMA is the part below) and at end (the
+  // new VMA is the part above); v keeps [start, end). One store of v over
+  // its new range cuts the tree's range; the parts beside it still name v
+  // and are relabelled with their new VMAs (exact fits: no node).
+  vma_write_lock(v);
+  const vma_info old = v->v;
+  vma_object *below = nullptr, *above = nullptr;
+  if (lo) {
+    vma_info b = old;
+    b.end = start;
+    below = spare_vma(b);
+    attach(below);
+    v->v.start = start;
+    v->v.pgoff = old.pgoff + detail::pages(start - old.start);
+  }
+  if (hi) {
+    vma_info a = old;
+    a.start = end;
+    a.pgoff = old.pgoff + detail::pages(end - old.start);
+    above = spare_vma(a);
+    attach(above);
+    v->v.end = end;
+  }
+  put(v->v.start, v->v.end - 1, v);
+  if (below) put(below->v.start, below->v.end - 1, below);
+  if (above) put(above->v.start, above->v.end - 1, above);
+  unsigned n = unsigned{lo} + unsigned{hi};
+  map_count += n;
+  st.splits += n;
+  st.vmas_created += n;
+  if (!hi && end < old.end) return;  // the second split refused (map limit)
+  v->v.flags = attrs.flags;
+  v->v.anon_name = attrs.anon_name;
+  v->v.policy = attrs.policy;
 }
 
 // ---- munmap ------------------------------------------------------------------------------
 
+std::size_t address_space::impl::count_in(std::uint64_t start, std::uint64_t end) const noexcept {
+  std::size_t n = 0;
+  for (vma_object *w = find_intersection(start, end); w && w->v.start < end;
+       w = find_vma(w->v.end)) {
+    ++n;
+  }
+  return n;
+}
+
 std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t end) {
   vma_object *v = find_intersection(start, end);
   if (!v) return {};
+  vma_object *last = v;
   for (vma_object *w = v; w && w->v.start < end; w = find_vma(w->v.end)) {
     if (w->v.flags & vm::sealed) return detail::err(std::errc::operation_not_permitted);
+    last = w;
   }
-  if (start > v->v.start) {
-    // Only a hole strictly inside one VMA adds one to the count.
-    if (end < v->v.end && map_count >= lay.max_map_count) return detail::enomem();
-    if (std::error_code ec = split(v, start, true, false)) return ec;
+  bool head = start > v->v.start, tail = end < last->v.end;
+  bool hole = head && tail && v == last;  // strictly inside one VMA
+  // Only a hole strictly inside one VMA adds one to the count.
+  if (hole && map_count >= lay.max_map_count) return detail::enomem();
+  // Special mappings refuse to be split (may_split).
+  if ((head && !v->v.special_name.empty()) || (tail && !last->v.special_name.empty())) {
+    return detail::einval();
   }
-  vma_object *last = find_vma(end - 1);
-  if (last && last->v.start < end && last->v.end > end) {
-    if (std::error_code ec = split(last, end, false, false)) return ec;
+  // Everything that can fail first: the new VMA, the list of the VMAs
+  // that go, the store's nodes.
+  if (hole) {
+    if (std::error_code ec = take_vmas(1)) return ec;
   }
-  std::vector<vma_object *> gone;
+  std::vector<vma_object *> &gone = gone_;
+  gone.clear();
   try {
-    for (vma_object *w = find_vma(start); w && w->v.start < end; w = find_vma(w->v.end)) {
+    for (vma_object *w = v;; w = find_vma(w->v.end)) {
       gone.push_back(w);
+      if (w == last) break;
     }
   } catch (const std::bad_alloc &) {
     return detail::enomem();
   }
+  if (std::error_code ec = prepare(start, end - 1, nullptr)) return ec;
+  // Nothing can fail from here. The VMAs wholly inside go; one cut at the
+  // start keeps its lower part, one cut at the end its upper part (a new
+  // VMA when both are the same).
   for (vma_object *w : gone) vma_write_lock(w);
-  if (std::error_code ec = mt.store(start, end - 1, nullptr)) return detail::to_errno(ec);
-  for (vma_object *w : gone) retire(w);
-  map_count -= gone.size();
+  vma_object *upper = nullptr;
+  if (hole) {
+    vma_info u = v->v;
+    u.start = end;
+    u.pgoff = v->v.pgoff + detail::pages(end - v->v.start);
+    upper = spare_vma(u);
+    attach(upper);
+  }
+  if (tail && !hole) {
+    last->v.pgoff += detail::pages(end - last->v.start);
+    last->v.start = end;
+  }
+  if (head) v->v.end = start;
+  put(start, end - 1, nullptr);
+  if (upper) {
+    put(end, upper->v.end - 1, upper);
+    ++map_count;
+    ++st.vmas_created;
+  }
+  st.splits += unsigned{head} + unsigned{tail};
+  std::size_t removed = 0;
+  for (vma_object *w : gone) {
+    if ((w == v && head) || (w == last && tail)) continue;  // kept a part
+    retire(w);
+    ++removed;
+  }
+  map_count -= removed;
+  gone.clear();
   return {};
 }
 

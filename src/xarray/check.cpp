@@ -80,11 +80,11 @@ struct checker {
 
 }  // namespace
 
-xa_report xa_impl::validate(const xarray &xa) {
+check_report xa_impl::validate(const xarray &xa) {
   checker ck{xa, xa.is_alloc(), {}, false};
   xa_word h = head(xa);
   unsigned root = xa.root_marks_.load(std::memory_order_acquire);
-  xa_report r;
+  check_report r;
   if (!xa_word_node(h)) {
     if (xa_word_internal(h) && h != xa_zero_word) {
       r.ok = false;

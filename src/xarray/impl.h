@@ -37,6 +37,9 @@ struct xa_impl {
     xa.head_.store(w, std::memory_order_release);
   }
   static bool is_alloc(const xarray &xa) noexcept { return xa.is_alloc(); }
+  /// The array a write through `s` changes (a state made by xa_state's
+  /// public constructor; the read-only states of const calls never write).
+  static xarray &writable(xa_state &s) noexcept { return *s.writable_; }
 
   // ---- node memory (node_memory.cpp) -------------------------------------
   /// A fresh node from the state's preallocation or the array's resource;
@@ -132,7 +135,7 @@ struct xa_impl {
   static void split(xa_state &s, xa_word entry, unsigned order) noexcept;
 
   // ---- checking (check.cpp) ----------------------------------------------
-  static xa_report validate(const xarray &xa);
+  static check_report validate(const xarray &xa);
   static xa_stats stats(const xarray &xa);
 };
 

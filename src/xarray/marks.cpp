@@ -46,7 +46,7 @@ bool xa_impl::get_mark(const xa_state &s, unsigned mark) noexcept {
 
 void xa_impl::set_mark(xa_state &s, unsigned mark) noexcept {
   if (s.err_ != errc::ok || s.pos_ != xa_state::pos::walked) return;
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   xa_node *n = s.node_;
   unsigned off = s.offset_;
   while (n) {
@@ -62,7 +62,7 @@ void xa_impl::set_mark(xa_state &s, unsigned mark) noexcept {
 
 void xa_impl::clear_mark(xa_state &s, unsigned mark) noexcept {
   if (s.err_ != errc::ok || s.pos_ != xa_state::pos::walked) return;
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   xa_node *n = s.node_;
   unsigned off = s.offset_;
   while (n) {

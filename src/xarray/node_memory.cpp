@@ -27,7 +27,7 @@ void release_retired(void *p) noexcept { release(static_cast<xa_node *>(p)); }
 
 xa_node *xa_impl::alloc_node(xa_state &s, unsigned shift, xa_node *parent,
                              unsigned offset) noexcept {
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   void *mem = s.spare_;
   if (mem) {
     s.spare_ = s.spare_->chain;

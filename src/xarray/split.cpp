@@ -51,7 +51,7 @@ unsigned xa_impl::split_nodes_needed(const xa_state &s, unsigned order) noexcept
 
 void xa_impl::split(xa_state &s, xa_word entry, unsigned order) noexcept {
   if (s.err_ != errc::ok) return;
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   const unsigned need = entry == 0 || xa_word_internal(entry) || order > 64 || order <= s.order()
                             ? kUnsupported
                             : split_nodes_needed(s, order);

@@ -7,7 +7,7 @@
 namespace maple::detail {
 
 bool xa_impl::expand(xa_state &s, std::uint64_t last) noexcept {
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   xa_word h = head(xa);
   if (h == 0) {
     // The smallest top node that holds the state's level and range.
@@ -60,7 +60,7 @@ bool xa_impl::expand(xa_state &s, std::uint64_t last) noexcept {
 }
 
 bool xa_impl::locate(xa_state &s, bool create, xa_target &t) noexcept {
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   const std::uint64_t first = s.index_;
   const std::uint64_t last = range_last(s);
   xa_word h = head(xa);
@@ -136,7 +136,7 @@ xa_word first_entry(xa_word w) noexcept {
 }  // namespace
 
 xa_word xa_impl::write(xa_state &s, const xa_target &t, xa_word entry) noexcept {
-  xarray &xa = *s.xa_;
+  xarray &xa = writable(s);
   s.pos_ = xa_state::pos::walked;
   s.node_ = t.node;
   s.offset_ = static_cast<unsigned char>(t.offset);

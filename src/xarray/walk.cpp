@@ -149,8 +149,13 @@ namespace maple {
 
 using detail::xa_impl;
 
-xa_state::xa_state(xarray &xa, std::uint64_t index, unsigned order) noexcept : xa_(&xa) {
+xa_state::xa_state(xarray &xa, std::uint64_t index, unsigned order) noexcept
+    : xa_(&xa), writable_(&xa) {
   set_order(index, order);
+}
+
+xa_state::xa_state(const xarray &xa, std::uint64_t index) noexcept : xa_(&xa) {
+  set_order(index, 0);
 }
 
 xa_state::~xa_state() { xa_impl::free_spares(*this); }

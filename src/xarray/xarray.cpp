@@ -1,6 +1,7 @@
 // The normal API: each call is one walk of a cursor, under the array's lock
 // for writes and inside a lockless read section for reads.
 #include <mutex>
+#include <utility>
 
 #include "alloc/node_cache.h"
 #include "xarray/impl.h"
@@ -20,6 +21,39 @@ void *zero_to_null(xa_word w) { return w == detail::xa_zero_word ? nullptr : as_
 
 xarray::xarray(xa_flags flags, std::pmr::memory_resource *mr) noexcept
     : flags_(flags), mr_(mr ? mr : detail::default_node_resource()) {}
+
+xarray::xarray(xarray &&other) noexcept : flags_(other.flags_), mr_(other.mr_) {
+  // The contents change hands; other keeps its flags and resource.
+  take_contents(other);
+}
+
+xarray &xarray::operator=(xarray &&other) noexcept {
+  if (this != &other) {
+    xarray taken(std::move(other));
+    swap(taken);
+  }  // taken frees this array's old nodes
+  return *this;
+}
+
+void xarray::swap(xarray &other) noexcept {
+  if (this == &other) return;
+  std::swap(flags_, other.flags_);
+  std::swap(mr_, other.mr_);
+  std::swap(cyclic_wrapped_, other.cyclic_wrapped_);
+  const xa_word h = head_.load(std::memory_order_relaxed);
+  const unsigned m = root_marks_.load(std::memory_order_relaxed);
+  head_.store(other.head_.load(std::memory_order_relaxed), std::memory_order_release);
+  root_marks_.store(other.root_marks_.load(std::memory_order_relaxed), std::memory_order_release);
+  other.head_.store(h, std::memory_order_release);
+  other.root_marks_.store(m, std::memory_order_release);
+}
+
+void xarray::take_contents(xarray &other) noexcept {
+  head_.store(other.head_.exchange(0, std::memory_order_relaxed), std::memory_order_release);
+  root_marks_.store(other.root_marks_.exchange(0, std::memory_order_relaxed),
+                    std::memory_order_release);
+  cyclic_wrapped_ = std::exchange(other.cyclic_wrapped_, false);
+}
 
 xarray::~xarray() {
   // No reader can use a dying array: its nodes go at once (those retired
@@ -60,7 +94,7 @@ bool xarray::get_mark(std::uint64_t index, xa_mark mark) const noexcept {
   if (static_cast<unsigned>(mark) >= xa_max_marks) return false;
   if (is_alloc() && static_cast<unsigned>(mark) == detail::xa_free_mark) return false;
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), index);
+  xa_state s(*this, index);
   for (;;) {
     xa_word w = xa_impl::load(s);
     if (w == detail::xa_retry_word) {
@@ -73,7 +107,7 @@ bool xarray::get_mark(std::uint64_t index, xa_mark mark) const noexcept {
 
 unsigned xarray::get_order(std::uint64_t index) const noexcept {
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), index);
+  xa_state s(*this, index);
   for (;;) {
     xa_word w = xa_impl::load(s);
     if (w == detail::xa_retry_word) {
@@ -103,7 +137,7 @@ void *search(xa_state &s, std::uint64_t max, int mark, bool skip_before, std::ui
 
 void *xarray::find(std::uint64_t &index, std::uint64_t max) const noexcept {
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), index);
+  xa_state s(*this, index);
   void *e = search(s, max, -1, false, 0);
   if (e) index = s.index();
   return e;
@@ -112,7 +146,7 @@ void *xarray::find(std::uint64_t &index, std::uint64_t max) const noexcept {
 void *xarray::find(std::uint64_t &index, std::uint64_t max, xa_mark mark) const noexcept {
   if (static_cast<unsigned>(mark) >= xa_max_marks) return nullptr;
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), index);
+  xa_state s(*this, index);
   void *e = search(s, max, static_cast<int>(mark), false, 0);
   if (e) index = s.index();
   return e;
@@ -121,7 +155,7 @@ void *xarray::find(std::uint64_t &index, std::uint64_t max, xa_mark mark) const 
 void *xarray::find_after(std::uint64_t &index, std::uint64_t max) const noexcept {
   if (index >= max) return nullptr;
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), index + 1);
+  xa_state s(*this, index + 1);
   void *e = search(s, max, -1, true, index);
   if (e) index = s.index();
   return e;
@@ -130,7 +164,7 @@ void *xarray::find_after(std::uint64_t &index, std::uint64_t max) const noexcept
 void *xarray::find_after(std::uint64_t &index, std::uint64_t max, xa_mark mark) const noexcept {
   if (index >= max || static_cast<unsigned>(mark) >= xa_max_marks) return nullptr;
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), index + 1);
+  xa_state s(*this, index + 1);
   void *e = search(s, max, static_cast<int>(mark), true, index);
   if (e) index = s.index();
   return e;
@@ -141,7 +175,7 @@ std::size_t xarray::extract(std::span<void *> dst, std::uint64_t start,
   std::size_t n = 0;
   if (dst.empty()) return 0;
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), start);
+  xa_state s(*this, start);
   while (n < dst.size()) {
     void *e = search(s, max, -1, false, 0);
     if (!e) break;
@@ -155,7 +189,7 @@ std::size_t xarray::extract(std::span<void *> dst, std::uint64_t start, std::uin
   std::size_t n = 0;
   if (dst.empty() || static_cast<unsigned>(mark) >= xa_max_marks) return 0;
   detail::xa_read_section rs;
-  xa_state s(const_cast<xarray &>(*this), start);
+  xa_state s(*this, start);
   while (n < dst.size()) {
     void *e = search(s, max, static_cast<int>(mark), false, 0);
     if (!e) break;
@@ -290,7 +324,7 @@ void xarray::clear_mark(std::uint64_t index, xa_mark mark) noexcept {
   if (xa_impl::load(s) != 0) xa_impl::clear_mark(s, m);
 }
 
-void xarray::destroy() noexcept {
+void xarray::clear() noexcept {
   std::lock_guard g(*this);
   xa_word h = head_.load(std::memory_order_relaxed);
   xa_impl::publish_head(*this, 0);
@@ -298,7 +332,7 @@ void xarray::destroy() noexcept {
   if (detail::xa_word_node(h)) xa_impl::retire_subtree(*this, detail::xa_word_to_node(h));
 }
 
-xa_report xarray::validate() const { return xa_impl::validate(*this); }
+check_report xarray::validate() const { return xa_impl::validate(*this); }
 xa_stats xarray::stats() const { return xa_impl::stats(*this); }
 
 }  // namespace maple

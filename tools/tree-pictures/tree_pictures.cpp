@@ -11,8 +11,8 @@
 // that moves a picture's point does not go unnoticed. The output names
 // nodes by preorder and draws no addresses: the same engine gives the same
 // text every run.
-#include "core/raw_tree_impl.h"
-#include "core/tree_access.h"
+#include "tree/raw_tree_impl.h"
+#include "tree/tree_access.h"
 
 #include <maple/cursor.h>
 #include <maple/raw_tree.h>

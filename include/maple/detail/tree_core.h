@@ -4,6 +4,7 @@
 #pragma once
 
 #include <maple/detail/tree_types.h>
+#include <maple/detail/write_mutex.h>
 
 #include <atomic>
 #include <cstdint>
@@ -26,7 +27,7 @@ struct tree_core {
   tree_flags flags = tree_flags::none;
   std::atomic<bool> rcu{false};
   std::pmr::memory_resource *mr;
-  mutable std::mutex lock;  // the writer lock unless ext is set
+  mutable write_mutex lock;  // the writer lock unless ext is set
   external_lock ext{};      // held == nullptr: none
 
   bool tracks_gaps() const noexcept { return has_flag(flags, tree_flags::alloc); }

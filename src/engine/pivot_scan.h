@@ -1,0 +1,84 @@
+// The per-node step of a descent: which slot holds an index, found as the
+// number of leading pivots below it. Pivots ascend up to the data end and
+// pivot[end] is the node's maximum (>= any index the walk carries there);
+// the words after it are zeros or an allocation node's gaps, so the first
+// pivot >= index is the slot without knowing the end (a full node has no
+// pivot[end]: its count is then every pivot, P).
+//
+// Two forms: a scalar scan that stops at the first such pivot, and, on
+// x86-64 CPUs with AVX2 (decided once at run time), a branch-free one that
+// compares four pivots per instruction. The branch-free form costs the same
+// at every slot; the scan's exit branch mispredicts about once per node.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__SANITIZE_THREAD__)
+#define MAPLE_PIVOT_AVX2 0  // TSan sees a vector load beside a writer as a race
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MAPLE_PIVOT_AVX2 0
+#endif
+#endif
+#ifndef MAPLE_PIVOT_AVX2
+#define MAPLE_PIVOT_AVX2 1
+#endif
+#else
+#define MAPLE_PIVOT_AVX2 0
+#endif
+
+#if MAPLE_PIVOT_AVX2
+#include <immintrin.h>
+#endif
+
+namespace maple::detail {
+
+/// Scalar form: pivots scanned up to the first one >= index.
+template <unsigned P>
+inline unsigned pivots_below_scan(const std::uint64_t *pivot, std::uint64_t index) noexcept {
+  unsigned off = 0;
+  while (off < P && __atomic_load_n(&pivot[off], __ATOMIC_RELAXED) < index) ++off;
+  return off;
+}
+
+#if MAPLE_PIVOT_AVX2
+/// Whether this CPU runs the AVX2 forms. Read by the walks' dispatch; false
+/// until the library's static initialisers run (the scalar forms are
+/// always right).
+inline const bool cpu_has_avx2 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") != 0;
+}();
+
+/// Bit i set: w[i] < key (i < N), four words per compare (the last load
+/// overlaps the one before it, so nothing past w[N - 1] is read). AVX2
+/// compares signed: flipping the sign bit of both sides gives the unsigned
+/// order. Each 8-byte aligned lane is read whole, as a scalar load would be
+/// (a writer beside it in RCU mode changes single words).
+template <unsigned N>
+[[gnu::target("avx2")]] inline unsigned words_below_avx2(const std::uint64_t *w,
+                                                         std::uint64_t key) noexcept {
+  static_assert(N >= 4 && N <= 32, "one vector of words at least");
+  const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+  const __m256i k = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(key)), sign);
+  unsigned below = 0;
+  for (unsigned i = 0; i < N; i += 4) {
+    const unsigned at = i + 4 <= N ? i : N - 4;
+    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at));
+    __m256i lt = _mm256_cmpgt_epi64(k, _mm256_xor_si256(v, sign));
+    below |= static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(lt))) << at;
+  }
+  return below;
+}
+
+/// AVX2 form of pivots_below_scan: the trailing ones of the mask.
+template <unsigned P>
+[[gnu::target("avx2")]] inline unsigned pivots_below_avx2(const std::uint64_t *pivot,
+                                                          std::uint64_t index) noexcept {
+  return static_cast<unsigned>(std::countr_one(words_below_avx2<P>(pivot, index)));
+}
+#endif
+
+}  // namespace maple::detail
