@@ -21,6 +21,8 @@
 //               records: a leaf scan from the limit down
 //   maple_alloc the same on an allocation tree (tree_flags::alloc): descent
 //               by the gap records, O(log n)
+//   maple_alloc_rcu  the allocation tree in RCU mode (alloc | rcu): the
+//               search enters its own read section
 //   std_map     std::map<start, {last, value}>: walk back from
 //               upper_bound(limit - 1) over the ranges, checking each hole
 //   absl_btree  absl::btree_map with the same walk
@@ -39,6 +41,7 @@
 #include "workload.h"
 
 #include <maple/raw_tree.h>
+#include <maple/rcu.h>
 
 #include <benchmark/benchmark.h>
 
@@ -83,36 +86,41 @@ constexpr std::size_t kLimits = 4096;
 const std::vector<std::uint64_t> &limits(std::size_t n) {
   static std::map<std::size_t, std::vector<std::uint64_t>> cache;
   auto &v = cache[n];
-  if (v.empty()) {
-    const Workload &w = mb::workload(n);
-    mb::Rng r(mb::seed_for(n, 7));
-    const std::uint64_t first = w.span_first(),
-                        pages = (w.ranges.back().last + 1 - first) / mb::page_size;
-    v.resize(kLimits);
-    for (auto &l : v)
-      l = first + (1 + r.below(pages)) * mb::page_size;  // (first, end of the last range]
-  }
+  if (v.empty()) v = mb::make_gap_limits(mb::workload(n), kLimits);
   return v;
 }
 
 // ---- the peers ------------------------------------------------------------------
 
-template <bool Alloc>
+template <maple::tree_flags Flags>
 struct MapleGapT {
-  static constexpr const char *name = Alloc ? "maple_alloc" : "maple";
-  maple::raw_tree t{Alloc ? maple::tree_flags::alloc : maple::tree_flags::none};
+  static constexpr bool alloc = maple::has_flag(Flags, maple::tree_flags::alloc);
+  static constexpr bool rcu = maple::has_flag(Flags, maple::tree_flags::rcu);
+  static constexpr const char *name =
+      alloc ? (rcu ? "maple_alloc_rcu" : "maple_alloc") : (rcu ? "maple_rcu" : "maple");
+  maple::raw_tree t{Flags};
   explicit MapleGapT(const Workload &w) {
     std::vector<maple::range_entry> v(w.n);
     for (std::size_t i = 0; i < w.n; ++i) v[i] = {w.ranges[i].first, w.ranges[i].last, w.value(i)};
     if (t.bulk_load(v)) mb::die("bulk_load failed");
+    if constexpr (rcu) maple::rcu::barrier();  // no frees left to run beside the searches
+  }
+  MapleGapT(const MapleGapT &) = delete;
+  MapleGapT &operator=(const MapleGapT &) = delete;
+  ~MapleGapT() {
+    if constexpr (rcu) {
+      t.clear();
+      maple::rcu::barrier();
+    }
   }
   bool empty_area_rev(std::uint64_t min, std::uint64_t max, std::uint64_t size,
                       std::uint64_t &start) const {
     return !t.empty_area_rev(min, max, size, start);
   }
 };
-using MapleGap = MapleGapT<false>;
-using MapleAllocGap = MapleGapT<true>;
+using MapleGap = MapleGapT<maple::tree_flags::none>;
+using MapleAllocGap = MapleGapT<maple::tree_flags::alloc>;
+using MapleAllocRcuGap = MapleGapT<maple::tree_flags::alloc | maple::tree_flags::rcu>;
 
 /// The highest free [start, start + size - 1] inside [min, max] of a
 /// start-keyed interval map: walk back from the range at or before max.
@@ -251,7 +259,7 @@ void bm_rewrite(benchmark::State &st, std::size_t n) {
     double t0 = now_seconds();
     for (std::size_t i : which) {
       const auto &rg = w.ranges[i];
-      p.t.erase(rg.first);
+      if (p.t.erase(rg.first)) mb::die("erase failed");
       if (p.t.store(rg.first, rg.last, w.value(i))) mb::die("store failed");
     }
     st.SetIterationTime(now_seconds() - t0);
@@ -321,6 +329,7 @@ int main(int argc, char **argv) {
   for (std::size_t n : sizes) {
     register_peer<MapleGap>(n);
     register_peer<MapleAllocGap>(n);
+    register_peer<MapleAllocRcuGap>(n);
     register_peer<StdMapGap>(n);
     register_peer<AbslGap>(n);
   }

@@ -2,6 +2,8 @@
 // maple and its peers, at N = 10^3, 10^5, 10^6 (see workloads.md).
 //
 // Benchmark names: <workload>/<peer>/N:<n>, e.g. W3_lookup/maple/N:1000000.
+// Peers: maple, maple_rcu (the tree in RCU mode), std_map, absl_btree and,
+// when found, llvm_imap and boost_icl; sorted_array for W3.
 // Every benchmark times only the measured operations (manual time, thread CPU
 // time by default, see --clock); setup and teardown (building the structure for W3-W6, destroying
 // it after W1/W2/W6) are outside the timed region. Counters:
@@ -64,9 +66,17 @@ benchmark::IterationCount iters(double wanted) {
       1, static_cast<benchmark::IterationCount>(std::llround(wanted * g_scale)));
 }
 
+// Outside the timed regions: lets a peer finish deferred work (maple_rcu
+// waits for its retired nodes to be freed) so none of it lands in a batch.
+template <class P>
+void settle(const P &p) {
+  if constexpr (requires { p.settle(); }) p.settle();
+}
+
 template <class P>
 void fill_ascending(P &p, const Workload &w) {
   for (std::size_t i = 0; i < w.n; ++i) p.store(w.ranges[i].first, w.ranges[i].last, w.value(i));
+  settle(p);
 }
 
 template <class P>
@@ -104,6 +114,7 @@ void bm_build(benchmark::State &st, std::size_t n, bool random) {
     }
     benchmark::ClobberMemory();
     st.SetIterationTime(seconds_since(t0));
+    settle(*p);
     ops += n;
     bytes = p->bytes();
     if (first && !matches(*p, w)) ok = false;
@@ -199,6 +210,7 @@ void bm_overwrite(benchmark::State &st, std::size_t n) {
     }
     benchmark::ClobberMemory();
     st.SetIterationTime(seconds_since(t0));
+    settle(*p);
     cycles += w5_cycles_per_iter;
   }
   if (!matches(*p, w)) {
@@ -226,6 +238,7 @@ void bm_erase_all(benchmark::State &st, std::size_t n) {
     }
     benchmark::ClobberMemory();
     st.SetIterationTime(seconds_since(t0));
+    settle(*p);
     ops += n;
     if (first && count_entries(*p) != 0) ok = false;
     first = false;
@@ -311,6 +324,7 @@ int main(int argc, char **argv) {
   for (const char *wl : workloads) {
     for (std::size_t n : sizes) {
       register_mutable_peer<mb::MaplePeer>(wl, n);
+      register_mutable_peer<mb::MapleRcuPeer>(wl, n);
       register_mutable_peer<mb::StdMapPeer>(wl, n);
       register_mutable_peer<mb::AbslPeer>(wl, n);
 #if MAPLE_BENCH_HAVE_LLVM

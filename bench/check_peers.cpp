@@ -158,6 +158,7 @@ void check() {
 
 int main() {
   check<mb::MaplePeer>();
+  check<mb::MapleRcuPeer>();
   check<mb::StdMapPeer>();
   check<mb::AbslPeer>();
 #if MAPLE_BENCH_HAVE_LLVM

@@ -9,7 +9,10 @@
 //   for_each(f) const                f(first, last, v) for every range, in order
 //   std::size_t bytes() const        bytes the structure allocated (0: unknown)
 //
-// Peers: maple::raw_tree; std::map<start,{last,value}> and
+//   void settle()                    optional: called after every timed batch,
+//                                    outside the timed region
+//
+// Peers: maple::raw_tree (also in RCU mode); std::map<start,{last,value}> and
 // absl::btree_map<start,{last,value}> through the same start-keyed adapter
 // (lookup = upper_bound then step back); llvm::IntervalMap (when
 // MAPLE_BENCH_HAVE_LLVM); boost::icl::interval_map with set/erase semantics
@@ -20,6 +23,7 @@
 #include "workload.h"
 
 #include <maple/raw_tree.h>
+#include <maple/rcu.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -84,13 +88,53 @@ struct MaplePeer {
   void store(std::uint64_t first, std::uint64_t last, Obj *v) {
     if (t.store(first, last, v)) die("maple store failed");
   }
-  Obj *erase(std::uint64_t index) { return static_cast<Obj *>(t.erase(index)); }
+  Obj *erase(std::uint64_t index) {
+    void *old = nullptr;
+    if (t.erase(index, &old)) die("maple erase failed");
+    return static_cast<Obj *>(old);
+  }
   Obj *lookup(std::uint64_t index) const { return static_cast<Obj *>(t.load(index)); }
   template <class F>
   void for_each(F &&f) const {
     for (maple::range_entry r : t) f(r.first, r.last, static_cast<Obj *>(r.entry));
   }
   std::size_t bytes() const { return t.stats().bytes; }
+};
+
+// maple::raw_tree in RCU mode (tree_flags::rcu): writes build the nodes they
+// replace aside and retire the old ones through maple::rcu's deferred frees;
+// loads enter a read section by themselves; iteration needs one around the
+// loop.
+struct MapleRcuPeer {
+  static constexpr const char *name = "maple_rcu";
+  maple::raw_tree t{maple::tree_flags::rcu};
+
+  MapleRcuPeer() = default;
+  MapleRcuPeer(const MapleRcuPeer &) = delete;
+  MapleRcuPeer &operator=(const MapleRcuPeer &) = delete;
+  ~MapleRcuPeer() {
+    t.clear();
+    maple::rcu::barrier();  // the next measurement starts with no frees pending
+  }
+
+  void store(std::uint64_t first, std::uint64_t last, Obj *v) {
+    if (t.store(first, last, v)) die("maple_rcu store failed");
+  }
+  Obj *erase(std::uint64_t index) {
+    void *old = nullptr;
+    if (t.erase(index, &old)) die("maple erase failed");
+    return static_cast<Obj *>(old);
+  }
+  Obj *lookup(std::uint64_t index) const { return static_cast<Obj *>(t.load(index)); }
+  template <class F>
+  void for_each(F &&f) const {
+    maple::rcu::read_guard g;
+    for (maple::range_entry r : t) f(r.first, r.last, static_cast<Obj *>(r.entry));
+  }
+  std::size_t bytes() const { return t.stats().bytes; }
+  // Waits for the nodes retired by the last batch to be freed, so that they
+  // neither pile up against the pending bound nor get freed in the next one.
+  void settle() const { maple::rcu::barrier(); }
 };
 
 // ---------------------------------------------------------------------------

@@ -6,9 +6,12 @@
 #   bench/run.sh --benchmark_filter='W3_lookup/.*/N:1000000'
 #
 # Extra arguments go to the benchmark program. Environment: BUILD_DIR
-# (default build/bench), REPS (default 5), JOBS (default nproc).
+# (default build/bench), REPS (default 5), JOBS (default nproc), PLOT_DIR
+# (default $BUILD_DIR/plots).
 # Writes $BUILD_DIR/results.json (Google Benchmark JSON, median aggregates)
-# and $BUILD_DIR/results.md (the table of bench/table.py), and prints the table.
+# and $BUILD_DIR/results.md (the table of bench/table.py), and prints the table;
+# with matplotlib importable by /usr/bin/python3, also one SVG per workload
+# into $PLOT_DIR (bench/plot.py).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,3 +38,10 @@ echo "== benchmarks (repetitions: $reps)"
   "$@"
 
 python3 "$root/bench/table.py" "$build/results.json" | tee "$build/results.md"
+
+# Plots only where Debian's matplotlib is there; quietly skipped otherwise.
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1; then
+  plots=${PLOT_DIR:-$build/plots}
+  /usr/bin/python3 "$root/bench/plot.py" --out="$plots" "$build/results.json" >/dev/null
+  echo "plots: $plots/"
+fi

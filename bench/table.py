@@ -15,7 +15,7 @@ import json
 import sys
 from collections import defaultdict
 
-PEER_ORDER = ["maple", "std_map", "absl_btree", "llvm_imap", "boost_icl", "sorted_array"]
+PEER_ORDER = ["maple", "maple_rcu", "std_map", "absl_btree", "llvm_imap", "boost_icl", "sorted_array"]
 OPS = {
     "W1_build_asc": "insert",
     "W2_build_rand": "insert",
@@ -104,6 +104,8 @@ def table(data, peers, rows, key, label):
         m = cell(row, "maple", key)
         line = [title, f"{n:,}"] + [fmt(v) for v in vals] + [ratio(m, cell(row, p, key)) for p in others]
         out.append(f"| {' | '.join(line)} |")
+    if len(out) == 2:  # no row has data (e.g. a filtered run without W1/W2)
+        return ""
     return label + "\n\n" + "\n".join(out) + "\n"
 
 

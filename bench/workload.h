@@ -164,6 +164,17 @@ inline std::unique_ptr<Workload> make_workload(std::size_t n, std::size_t n_look
   return w;
 }
 
+/// W7 gap-search limits: `count` random page-aligned ends inside the
+/// populated span, (first start, end of the last range], fixed seed per N.
+inline std::vector<std::uint64_t> make_gap_limits(const Workload &w, std::size_t count) {
+  Rng r(seed_for(w.n, 7));
+  const std::uint64_t first = w.span_first(),
+                      pages = (w.ranges.back().last + 1 - first) / page_size;
+  std::vector<std::uint64_t> v(count);
+  for (auto &l : v) l = first + (1 + r.below(pages)) * page_size;
+  return v;
+}
+
 /// The workload of size n, generated once per process and shared.
 inline const Workload &workload(std::size_t n) {
   static std::mutex mu;
