@@ -5,7 +5,7 @@
 # against the kernel's /proc/PID/maps snapshots. With no arguments it uses
 # its embedded default, the shipped trace data/traces/threads-fork with
 # --check --stats; arguments go to the program, e.g.
-#   bash scripts/run.sh replay ../shared/traces/sh-pipeline/trace.strace --check --quiet
+#   bash scripts/run.sh replay data/corpus/sh-pipeline/trace.strace.xz --check --quiet
 #   bash scripts/run.sh replay data/traces/threads-fork/trace.strace.xz --pid 9671
 set -euo pipefail
 # File arguments are relative to the caller's directory.

@@ -50,7 +50,7 @@ int usage(std::ostream &o, int rc) {
   o << "usage: maple-vma [replay TRACE|DIR [--maps-dir DIR] [--check] [--pid PID] [--stats] "
        "[--quiet] [--html FILE]]\n"
        "  TRACE        strace -f -tt -y log (plain, .xz, or - for stdin)\n"
-       "  DIR          a trace directory (a recording, ../shared/traces/NAME): its\n"
+       "  DIR          a trace directory (a recording, e.g. data/corpus/NAME): its\n"
        "               trace.strace or trace.strace.xz and its maps files\n"
        "  --maps-dir   directory of maps.{start,init,fork,end}.PID files (default: TRACE's)\n"
        "  --check      compare with every maps file at its marker pair: MATCH, MISMATCH or\n"
@@ -234,7 +234,7 @@ void print_mm_stats(const replayer &r) {
     if (!m->used) continue;
     ++mms;
     maple::mm::mm_stats ms = m->as->stats();
-    maple::mm::address_space::tree_shape ts = m->as->tree_stats();
+    maple::tree_stats ts = m->as->stats().tree;
     vmas += m->as->map_count();
     splits += ms.splits;
     merges += ms.merges;

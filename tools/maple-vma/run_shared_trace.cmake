@@ -2,7 +2,7 @@
 # prints "SKIPPED: ..." (ctest's SKIP_REGULAR_EXPRESSION marks the test
 # skipped) when the directory is absent. EXPECT: the exit status wanted
 # (default 0, every snapshot matches; 3: only undetermined differences).
-#   cmake -DTOOL=maple-vma -DDIR=../shared/traces/xz-mt -P run_shared_trace.cmake
+#   cmake -DTOOL=maple-vma -DDIR=path/to/traces/xz-mt -P run_shared_trace.cmake
 if(NOT IS_DIRECTORY "${DIR}")
   message("SKIPPED: trace directory ${DIR} does not exist (the shared trace collection is absent)")
   return()

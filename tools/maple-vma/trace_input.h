@@ -12,7 +12,7 @@ namespace maple::vma_tool {
 bool read_trace(const std::string &path, std::string &out, std::string &why);
 
 /// The trace of a trace directory (a recording of `maple-vma record`, or
-/// one of ../shared/traces): DIR/trace.strace, else DIR/trace.strace.xz.
+/// one of data/corpus): DIR/trace.strace, else DIR/trace.strace.xz.
 /// Empty, with `why`, when it holds neither.
 std::string trace_in_dir(const std::string &dir, std::string &why);
 
