@@ -88,7 +88,6 @@ void announce(std::atomic<std::uint64_t> &word, std::uint64_t v) noexcept {
 }
 
 using detail::this_thread;
-using detail::thread_state;
 
 // A thread gives its record back when it exits, through a pthread key
 // destructor: those run after every thread_local destructor, so a
@@ -160,7 +159,7 @@ void process_queue() noexcept {
 namespace detail {
 
 void read_lock() noexcept {
-  thread_state &ts = this_thread;
+  detail::thread_state &ts = this_thread;
   unsigned w = ts.word;
   if (w <= 1) {
     if (w == 0) [[unlikely]]
@@ -173,7 +172,7 @@ void read_lock() noexcept {
 }
 
 void read_unlock() noexcept {
-  thread_state &ts = this_thread;
+  detail::thread_state &ts = this_thread;
   if (--ts.word == 1)
     static_cast<reader_record *>(ts.reader)->gp_seen.store(0, std::memory_order_release);
 }

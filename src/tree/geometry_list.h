@@ -9,13 +9,16 @@
 #include <maple/cursor.h>
 #include <maple/raw_tree.h>
 
-// KIND is `template` (instantiate) or `extern template` (declare).
+// KIND is `template` (instantiate) or `extern template` (declare): keywords,
+// which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MAPLE_GEOMETRY_CLASSES(KIND, S)    \
   KIND class maple::basic_raw_tree<S>;     \
   KIND class maple::basic_cursor<S>;       \
   KIND class maple::basic_write_cursor<S>; \
   KIND class maple::basic_write_guard<S>;  \
   KIND class maple::basic_read_guard<S>
+// NOLINTEND(bugprone-macro-parentheses)
 
 /// Explicit instantiation of geometry S (one translation unit per S).
 #define MAPLE_INSTANTIATE_GEOMETRY(S) MAPLE_GEOMETRY_CLASSES(template, S)
