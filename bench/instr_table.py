@@ -32,21 +32,24 @@ def load(path):
     out = {}
     with open(path, newline="") as f:
         for r in csv.DictReader(f, delimiter="\t"):
-            out[(r["workload"], r["peer"], int(r["n"]))] = {
-                k: int(r[k]) for k in ("ops", "calls", "instructions")}
+            row = {k: int(r[k]) for k in ("ops", "calls", "instructions")}
+            row["ll_misses"] = int(r.get("ll_misses") or 0)  # older files lack it
+            out[(r["workload"], r["peer"], int(r["n"]))] = row
     return out
 
 
-def per_op(data, workload, peer, n, div):
+def per_op(data, workload, peer, n, div, event="instructions"):
     r = data.get((workload, peer, n))
     if not r or not r[div]:
         return None
-    return r["instructions"] / r[div]
+    return r[event] / r[div]
 
 
 def fmt(x):
     if x is None:
         return "-"
+    if x < 10:
+        return f"{x:.2f}"
     if x >= 1000:
         return f"{x:,.0f}"
     if x >= 100:
@@ -58,14 +61,14 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
 
 
-def table(data, rows, peers, ratios, sizes):
+def table(data, rows, peers, ratios, sizes, event="instructions"):
     peers = [p for p in peers if any(k[1] == p and k[0] in {r[0] for r in rows} for k in data)]
     ratios = [(a, b) for (a, b) in ratios if a in peers and b in peers]
     head = ["workload", "N"] + peers + [f"{a}/{b}" for (a, b) in ratios]
     out = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
     for (workload, label, div) in rows:
         for n in sizes:
-            vals = {p: per_op(data, workload, p, n, div) for p in peers}
+            vals = {p: per_op(data, workload, p, n, div, event) for p in peers}
             if all(v is None for v in vals.values()):
                 continue
             line = [label, f"{n:,}"] + [fmt(vals[p]) for p in peers]
@@ -112,6 +115,9 @@ def main(argv):
     print(table(data, ROWS, PEERS, RATIOS, sizes))
     if any(k[0] == "W7b" for k in data):
         print(table(data, gap_rows, GAP_PEERS, [("maple_alloc_rcu", "maple_alloc")], sizes))
+    if any(r["ll_misses"] for r in data.values()):
+        print("## Simulated last-level data misses per operation (--cache)\n")
+        print(table(data, ROWS, PEERS, RATIOS, sizes, "ll_misses"))
     if before_path:
         before = load(before_path)
         print(f"## Now / before ({before_path}); below 1: fewer instructions now\n")

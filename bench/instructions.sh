@@ -7,6 +7,7 @@
 #   bench/instructions.sh --peers=maple,maple_rcu --workloads=W3,W5
 #   bench/instructions.sh --before=old/instructions.tsv   # adds now/before ratios
 #   bench/instructions.sh --repeat=5             # runs of the *_rcu peers (default 3)
+#   bench/instructions.sh --cache                # also simulated last-level cache misses
 #
 # Builds maple_bench_instr (Release) like run.sh, then runs every (workload,
 # peer, N) once under valgrind --tool=callgrind with instrumentation and
@@ -15,7 +16,9 @@
 # W7b for maple_alloc and maple_alloc_rcu. The RCU peers' counts vary a
 # little between runs (their frees run on another thread meanwhile, which
 # changes the writer's malloc paths): they run --repeat times and the median
-# is kept. Environment: BUILD_DIR (default
+# is kept. --cache adds callgrind's cache simulation (--cache-sim=yes, the
+# host's cache sizes) and a table of last-level data misses per operation:
+# the cost that grows with N while instruction counts stay flat. Environment: BUILD_DIR (default
 # build/bench), JOBS (parallel valgrind runs, default nproc). Writes
 # $BUILD_DIR/instructions.tsv (workload, peer, N, ops, calls, instructions)
 # and $BUILD_DIR/instructions.md (bench/instr_table.py), and prints the table.
@@ -28,6 +31,7 @@ sizes=1000,10000,100000
 peers=maple,maple_rcu,absl_btree,std_map
 workloads=W1,W2,W3,W4,W5,W6,W7b
 repeat=3
+cache_sim=no
 table_args=()
 for arg in "$@"; do
   case $arg in
@@ -36,6 +40,7 @@ for arg in "$@"; do
     --workloads=*) workloads=${arg#--workloads=} ;;
     --before=*) table_args+=("$arg") ;;
     --repeat=*) repeat=${arg#--repeat=} ;;
+    --cache) cache_sim=yes ;;
     *) echo "instructions.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -53,21 +58,25 @@ trap 'rm -rf "$work"' EXIT
 
 # One job: its TSV row to $work/<job>.row (none when a run fails).
 one() {
-  local w=$1 p=$2 n=$3 job="$work/$1.$2.$3" runs=1 i irs=()
+  local w=$1 p=$2 n=$3 job="$work/$1.$2.$3" runs=1 i irs=() lls=()
   case $p in *_rcu) runs=$repeat ;; esac
   for ((i = 0; i < runs; i++)); do
-    if ! valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no \
+    if ! valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no --cache-sim=$cache_sim \
       --callgrind-out-file="$job.cg" "$bin" "$w" "$p" "$n" >"$job.out" 2>"$job.err"; then
       echo "instructions.sh: $w/$p/N:$n failed:" >&2
       tail -n 5 "$job.err" >&2
       return 1
     fi
     irs+=("$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$job.cg")")
+    # With --cache-sim the totals are Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+    lls+=("$(awk '/^totals:/ { print (NF >= 10) ? $9 + $10 : 0 }' "$job.cg")")
   done
-  local ir
+  local ir ll
   ir=$(printf '%s\n' "${irs[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")  # the median
-  printf '%s\t%s\t%s\t%s\t%s\n' "$w" "$p" "$n" \
-    "$(sed -n 's/^ops=\([0-9]*\) calls=\([0-9]*\)$/\1\t\2/p' "$job.out")" "${ir:-0}" >"$job.row"
+  ll=$(printf '%s\n' "${lls[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$p" "$n" \
+    "$(sed -n 's/^ops=\([0-9]*\) calls=\([0-9]*\)$/\1\t\2/p' "$job.out")" "${ir:-0}" \
+    "${ll:-0}" >"$job.row"
 }
 
 list=()
@@ -96,7 +105,7 @@ done
 wait
 echo "== done in $((SECONDS - start)) s"
 
-printf 'workload\tpeer\tn\tops\tcalls\tinstructions\n' >"$build/instructions.tsv"
+printf 'workload\tpeer\tn\tops\tcalls\tinstructions\tll_misses\n' >"$build/instructions.tsv"
 failed=0
 for job in "${list[@]}"; do
   read -r w p n <<<"$job"
