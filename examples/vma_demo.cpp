@@ -481,7 +481,8 @@ int main(int argc, char **argv) {
       check_tree(c, "insert", t, model);
       const Vma *gone = nullptr;
       ec = t.erase(nv.start, &gone);
-      c.expect(!ec && gone == &nv, "errors", cat("erase of the inserted range returned ", describe(gone)));
+      c.expect(!ec && gone == &nv, "errors",
+               cat("erase of the inserted range returned ", describe(gone)));
       model.erase(nv.start);
       break;
     }

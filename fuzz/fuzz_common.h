@@ -260,15 +260,7 @@ class node_resource : public std::pmr::memory_resource {
 
 // ---- comparing a tree with the model -------------------------------------------------
 
-/// True if the tree holds no node: empty, or only [0, 0] in the root word
-/// (unless the entry's low bits are 0b10, like a node reference's: such an
-/// entry goes into a leaf).
-inline bool nodeless(const reference_model &m) {
-  if (m.empty()) return true;
-  if (m.size() != 1) return false;
-  range_entry r = m.nth(0);
-  return r.first == 0 && r.last == 0 && (reinterpret_cast<std::uintptr_t>(r.entry) & 3) != 2;
-}
+using maple_test::nodeless_tree;  // tests/support/reference_model.h
 
 // ---- known engine bugs ------------------------------------------------------------------
 // Inputs that would only re-find a bug already reported are steered around it
@@ -315,9 +307,9 @@ void check_tree(const Tree &t, const reference_model &m, const char *after) {
                                        std::to_string(i) + " ranges, model has " +
                                        std::to_string(m.size()));
   FUZZ_CHECK(t.empty() == m.empty(), std::string("after ") + after + ": empty() disagrees");
-  FUZZ_CHECK((t.height() == 0) == nodeless(m),
+  FUZZ_CHECK((t.height() == 0) == nodeless_tree(m),
              std::string("after ") + after + ": height " + std::to_string(t.height()) +
-                 " for a tree that is " + (nodeless(m) ? "" : "not ") + "nodeless");
+                 " for a tree that is " + (nodeless_tree(m) ? "" : "not ") + "nodeless");
 }
 
 /// stats() against the model and the node count of the resource (`extra`:

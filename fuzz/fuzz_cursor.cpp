@@ -6,8 +6,8 @@
 // next_range / prev_range / set / set_range / reset / pause / store / erase /
 // preallocate + store_prealloc / release / moves, guards opened and closed
 // around them, and writes through the tree's own API in between. A model
-// cursor (below) runs beside each real one; after every operation their
-// state, range and entry must agree, and after every write the tree is
+// cursor runs beside each real one; after every operation their state,
+// range, entry() and error() must agree, and after every write the tree is
 // validated and compared with the reference model, and its node count with
 // the allocations.
 //
@@ -16,19 +16,19 @@
 // section ends, or when someone else writes, is reset() before its next use;
 // store_prealloc() only follows a matching preallocate()).
 //
-// The model describes the cursor over the tiling of the index space (every
-// stored and empty range in order; the engine keeps no two empty ranges
-// adjacent, so its leaf slots are exactly this tiling). A position is a tile,
-// or past the end / before the start.
-//
-// The model follows docs/cursor.md, including the choices the kernel leaves
-// open: a limit hit before the cursor stood on a node resumes as start/paused
-// on the next call; at the ends of a root-entry tree, turning back returns
-// the entry and going on returns nothing. Besides the comparisons, a search
-// that stopped at its limit must stay there (tried on a copy of the cursor).
+// The model is the test suite's (maple_test::cursor_model in
+// tests/support/cursor_model.h, also run by
+// tests/cursor/cursor_differential_test.cpp), written from docs/cursor.md:
+// positions over the reference model's tiling of the index space, the
+// turning back after a limit, the root-entry rows, and which cursors a
+// section end or a foreign write leaves stale (`stale`: the driver reset()s
+// them) and what error() a failed write leaves (`err`). This file adds no
+// position rules of its own. Besides the comparisons, a search that stopped
+// at its limit must stay there (tried on a copy of the cursor).
 // Known engine bugs are steered around in fuzz_common.h (fuzz/README.md).
 //
 // MAPLE_FUZZ_TRACE=1 prints the operations as C++ statements.
+#include "cursor_model.h"
 #include "fuzz_common.h"
 
 #include <maple/cursor.h>
@@ -43,304 +43,9 @@ namespace maple_fuzz {
 namespace {
 
 using cs = maple::cursor_state;
+using maple_test::cursor_model;
 
 constexpr std::size_t kMaxRanges = 1000;
-
-bool positioned(cs s) {
-  return s == cs::active || s == cs::root_entry || s == cs::none || s == cs::overflow ||
-         s == cs::underflow;
-}
-
-// ---- the model cursor ------------------------------------------------------------------
-
-class cursor_model {
- public:
-  enum class where { tile, past_end, before_start };
-
-  cs state = cs::start;
-  std::uint64_t index = 0, last = 0;
-  where at = where::tile;
-  std::uint64_t pos = 0;  // first index of the tile (at == tile)
-  bool node = false;      // the engine holds a node (active/overflow/underflow)
-  cs resume = cs::start;  // what a limit hit without a node resumes as
-  std::error_code err;    // meaningful in state error
-  bool stale = false;     // positioned, but a foreign write or a section end happened
-
-  explicit cursor_model(const reference_model &m) : m_(&m) {}
-
-  void set_range(std::uint64_t first, std::uint64_t l) {
-    index = first;
-    last = l < first ? first : l;
-    reset();
-  }
-  void reset() {
-    state = cs::start;
-    node = false;
-    stale = false;
-    err.clear();
-  }
-  void pause() {
-    stale = false;
-    if (state == cs::error) return;
-    state = cs::paused;
-    node = false;
-  }
-  /// The end of the cursor's guard section.
-  void section_ended() {
-    if (positioned(state)) stale = true;
-  }
-  /// A write this cursor did not make.
-  void foreign_write() {
-    if (positioned(state)) stale = true;
-  }
-
-  void *entry() const {
-    if (state == cs::root_entry) return m_->load(0);
-    if (state != cs::active) return nullptr;
-    return m_->lookup(pos).entry;
-  }
-
-  void *position_at(std::uint64_t x) {
-    if (nodeless(*m_)) {
-      node = false;
-      if (!m_->empty() && x == 0) {
-        index = last = 0;
-        state = cs::root_entry;
-        return m_->load(0);
-      }
-      index = m_->empty() ? 0 : 1;
-      last = kMax;
-      state = cs::none;
-      return nullptr;
-    }
-    range_entry r = m_->lookup(x);
-    stand(r);
-    return r.entry;
-  }
-
-  void *walk() {
-    if (state == cs::error) return nullptr;
-    return position_at(index);
-  }
-
-  void *find(std::uint64_t max) {
-    if (void *r; resume_if_nodeless(true, &r)) return r;
-    switch (state) {
-      case cs::error:
-      case cs::none: return nullptr;
-      case cs::root_entry: return past_root_entry();
-      case cs::start:
-      case cs::paused: {
-        std::uint64_t x = index;
-        if (state == cs::paused) {
-          if (last == kMax) {
-            state = cs::none;
-            return nullptr;
-          }
-          x = last + 1;
-        }
-        if (x > max) return limit_without_node(cs::overflow, state);
-        void *e = position_at(x);
-        if (state != cs::active || e) return e;
-        state = cs::overflow;  // the walked tile itself comes first
-        return step_forward(max, false);
-      }
-      default:
-        if (!node) return nullptr;
-        if (state == cs::underflow) return turn_back(max, true, false);
-        return step_forward(max, false);
-    }
-  }
-
-  void *find_rev(std::uint64_t min) {
-    if (void *r; resume_if_nodeless(false, &r)) return r;
-    switch (state) {
-      case cs::error: return nullptr;
-      case cs::none: return none_backward(min);
-      case cs::root_entry: return limit_without_node(cs::underflow, cs::root_entry);
-      case cs::start:
-      case cs::paused: {
-        std::uint64_t x = index;
-        if (state == cs::paused) {
-          if (index == 0) {
-            state = cs::none;
-            return nullptr;
-          }
-          x = index - 1;
-        }
-        if (x < min) return limit_without_node(cs::underflow, state);
-        void *e = position_at(x);
-        if (state == cs::none) return root_entry_below(min);
-        if (state != cs::active || e) return e;
-        state = cs::underflow;  // the walked tile itself comes first
-        return step_backward(min, false);
-      }
-      default:
-        if (!node) return nullptr;
-        if (state == cs::overflow) return turn_back(min, false, false);
-        return step_backward(min, false);
-    }
-  }
-
-  void *advance(std::uint64_t limit, bool forward, bool stop_on_empty) {
-    if (void *r; resume_if_nodeless(forward, &r)) return r;
-    if (state == cs::root_entry)  // next/prev from the entry at [0, 0]
-      return forward ? past_root_entry() : limit_without_node(cs::underflow, cs::root_entry);
-    if (state == cs::start || state == cs::paused) {
-      position_at(forward && state == cs::paused ? last : index);
-      if (state == cs::root_entry)
-        return forward ? past_root_entry() : limit_without_node(cs::underflow, cs::root_entry);
-      if (!forward && state == cs::none) return root_entry_below(limit);
-      if (state != cs::active) return nullptr;
-    }
-    if (!forward && state == cs::none) return none_backward(limit);
-    if (state == cs::error || state == cs::none || !node) return nullptr;
-    if (state == (forward ? cs::underflow : cs::overflow))
-      return turn_back(limit, forward, stop_on_empty);
-    return forward ? step_forward(limit, stop_on_empty) : step_backward(limit, stop_on_empty);
-  }
-
- private:
-  struct spot {
-    where at;
-    range_entry r;
-  };
-  spot tile(std::uint64_t x) const { return {where::tile, m_->lookup(x)}; }
-  spot next_of(const range_entry &r) const {
-    if (r.last == kMax) return {where::past_end, {}};
-    return tile(r.last + 1);
-  }
-  spot prev_of(const range_entry &r) const {
-    if (r.first == 0) return {where::before_start, {}};
-    return tile(r.first - 1);
-  }
-  void *limit_without_node(cs st, cs resume_as) {
-    state = st;
-    resume = resume_as;
-    node = false;
-    return nullptr;
-  }
-  /// Before a search: a limit hit without a node resumes as the state it
-  /// came from; at the ends of a root-entry tree (resume == root_entry) the
-  /// search is answered here: turning back returns the entry, going on
-  /// returns nothing. True when answered (*out).
-  bool resume_if_nodeless(bool forward, void **out) {
-    *out = nullptr;
-    if ((state != cs::overflow && state != cs::underflow) || node) return false;
-    if (resume != cs::root_entry) {
-      state = resume;
-      return false;
-    }
-    const bool turning_back = (state == cs::overflow) != forward;
-    if (turning_back && !m_->empty() && nodeless(*m_)) {
-      index = last = 0;
-      state = cs::root_entry;
-      *out = m_->load(0);
-    }
-    return true;
-  }
-  /// A forward call from the root entry: none over [1, max].
-  void *past_root_entry() {
-    node = false;
-    index = 1;
-    last = kMax;
-    state = cs::none;
-    return nullptr;
-  }
-  /// A backward call from none: above a root entry it turns back to the
-  /// entry; any other none stays none.
-  void *none_backward(std::uint64_t min) {
-    if (!nodeless(*m_) || index == 0) return nullptr;
-    return root_entry_below(min);
-  }
-  /// The call that turns back after a limit: the range last stood on
-  /// ([index, last]) if the call reports it and the limit allows it, else
-  /// onwards from it.
-  void *turn_back(std::uint64_t lim, bool forward, bool stop_on_empty) {
-    range_entry r = m_->lookup(index);
-    if (forward ? r.first > lim : r.last < lim) {
-      stand(r);
-      state = forward ? cs::overflow : cs::underflow;
-      return nullptr;
-    }
-    stand(r);
-    if (r.entry || stop_on_empty) return r.entry;
-    return forward ? step_forward(lim, false) : step_backward(lim, false);
-  }
-  /// A reverse walk above 0 in a root-entry tree found nothing: the entry
-  /// at [0, 0] comes next if the limit allows it.
-  void *root_entry_below(std::uint64_t min) {
-    if (m_->empty()) return nullptr;
-    if (min > 0) return limit_without_node(cs::underflow, cs::start);
-    index = last = 0;
-    state = cs::root_entry;
-    return m_->load(0);
-  }
-  void stand(const range_entry &r) {
-    node = true;
-    at = where::tile;
-    pos = r.first;
-    index = r.first;
-    last = r.last;
-    state = cs::active;
-  }
-
-  void *step_forward(std::uint64_t max, bool stop_on_empty) {
-    spot j;
-    if (state == cs::overflow)
-      j = at == where::past_end ? spot{where::past_end, {}} : tile(pos);
-    else
-      j = next_of(m_->lookup(pos));
-    for (;;) {
-      if (j.at == where::past_end) {
-        state = cs::overflow;
-        at = where::past_end;
-        return nullptr;
-      }
-      if (j.r.first > max) {
-        state = cs::overflow;
-        at = where::tile;
-        pos = j.r.first;
-        return nullptr;
-      }
-      if (j.r.entry || stop_on_empty) {
-        stand(j.r);
-        return j.r.entry;
-      }
-      j = next_of(j.r);
-    }
-  }
-
-  void *step_backward(std::uint64_t min, bool stop_on_empty) {
-    spot j;
-    if (state == cs::underflow) {
-      if (at == where::before_start) return nullptr;
-      j = tile(pos);
-    } else {
-      j = prev_of(m_->lookup(pos));
-    }
-    for (;;) {
-      if (j.at == where::before_start) {
-        state = cs::underflow;
-        at = where::before_start;
-        return nullptr;
-      }
-      if (j.r.last < min) {
-        state = cs::underflow;
-        at = where::tile;
-        pos = j.r.first;
-        return nullptr;
-      }
-      if (j.r.entry || stop_on_empty) {
-        stand(j.r);
-        return j.r.entry;
-      }
-      j = prev_of(j.r);
-    }
-  }
-
-  const reference_model *m_;
-};
 
 // ---- the driver ----------------------------------------------------------------------------
 
@@ -480,7 +185,6 @@ class cursor_fuzzer {
       rc_.emplace(rg_->cursor(first, last));
     }
     model_of(write).set_range(first, last);
-    model_of(write).resume = cs::start;
     compare(write, "a new cursor");
   }
 
@@ -497,11 +201,11 @@ class cursor_fuzzer {
     auto where = [&] {
       return std::string(name(write)) + " after " + after + ": cursor [" + hex(c.index()) + ", " +
              hex(c.last()) + "] " + maple::to_string(c.state()) + ", model [" + hex(cm.index) +
-             ", " + hex(cm.last) + "] " + maple::to_string(cm.state);
+             ", " + hex(cm.last) + "] " + maple::to_string(cm.st);
     };
-    FUZZ_CHECK(c.state() == cm.state, where());
+    FUZZ_CHECK(c.state() == cm.st, where());
     FUZZ_CHECK(c.index() == cm.index && c.last() == cm.last, where());
-    if (cm.state == cs::error)
+    if (cm.st == cs::error)
       FUZZ_CHECK(c.error() == cm.err,
                  where() + ": error '" + str(c.error()) + "', model '" + str(cm.err) + "'");
     if (!cm.stale)
@@ -529,7 +233,7 @@ class cursor_fuzzer {
     }
     std::string what = std::string(move_name(k)) + "(" + (k == move::walk ? "" : hex(limit)) + ")";
     trace("EXPECT_EQ(%s->%s, %s);  // -> [%s, %s] %s", name(write), what.c_str(), src(want).c_str(),
-          hex(cm.index).c_str(), hex(cm.last).c_str(), maple::to_string(cm.state));
+          hex(cm.index).c_str(), hex(cm.last).c_str(), maple::to_string(cm.st));
     FUZZ_CHECK(got == want, std::string(name(write)) + "->" + what + " returned " + str(got) +
                                 ", model " + str(want) + " (cursor now [" + hex(c.index()) + ", " +
                                 hex(c.last()) + "] " + maple::to_string(c.state()) + ")");
@@ -609,7 +313,7 @@ class cursor_fuzzer {
     const bool ranges = k == move::next_range || k == move::prev_range;
     for (unsigned i = 0; i < n; ++i) {
       void *e = do_move(write, k, limit);
-      if (!e && (!ranges || model_of(write).state != cs::active)) break;
+      if (!e && (!ranges || model_of(write).st != cs::active)) break;
     }
   }
 
@@ -679,24 +383,18 @@ class cursor_fuzzer {
     if (maple::is_reserved_entry(e)) want = maple::errc::invalid_argument;
     if (want) {
       FUZZ_CHECK(ec == want, "wc->store(reserved) said '" + str(ec) + "'");
-      wm_.state = cs::error;
-      wm_.err = want;
-      wm_.node = false;
+      wm_.write_failed(want);
     } else {
       wrote(true);
       if (ec == maple::errc::no_memory && mr_.armed()) {
-        wm_.state = cs::error;
-        wm_.err = ec;
-        wm_.node = false;
+        wm_.write_failed(ec);
       } else {
         FUZZ_CHECK(
             !ec, "wc->store([" + hex(first) + ", " + hex(last) + "], " + str(e) + "): " + str(ec));
         m_.store(first, last, e);
-        wm_.state = cs::paused;
-        wm_.node = false;
+        wm_.after_write();
       }
     }
-    wm_.stale = false;
     compare(true, "store");
     after_write("a store through the write cursor");
   }
@@ -708,20 +406,18 @@ class cursor_fuzzer {
     std::uint64_t at = wm_.index;
     void *got = nullptr;
     (void)c.erase(&got);  // an error shows in c.state(), checked below
-    void *want = wm_.position_at(at);
+    range_entry r;
+    void *want = wm_.erase_target(r);
     trace("EXPECT_EQ(maple_test::erased(*wc), %s);  // at %s", src(want).c_str(), hex(at).c_str());
     bool failed = false;
     if (want) {
       wrote(true);
       if (mr_.armed() && c.state() == cs::error && c.error() == maple::errc::no_memory) {
         failed = true;
-        wm_.state = cs::error;
-        wm_.err = maple::errc::no_memory;
-        wm_.node = false;
+        wm_.write_failed(maple::errc::no_memory);
       } else {
-        m_.store(wm_.index, wm_.last, nullptr);
-        wm_.state = cs::paused;
-        wm_.node = false;
+        m_.store(r.first, r.last, nullptr);
+        wm_.after_write();
       }
     }
     FUZZ_CHECK(got == (failed ? nullptr : want),
@@ -741,15 +437,9 @@ class cursor_fuzzer {
     pre_valid_ = false;
     if (maple::is_reserved_entry(e)) {
       FUZZ_CHECK(ec == maple::errc::invalid_argument, "preallocate(reserved): " + str(ec));
-      wm_.state = cs::error;
-      wm_.err = ec;
-      wm_.node = false;
-      wm_.stale = false;
+      wm_.write_failed(ec);
     } else if (ec == maple::errc::no_memory && mr_.armed()) {
-      wm_.state = cs::error;
-      wm_.err = ec;
-      wm_.node = false;
-      wm_.stale = false;
+      wm_.write_failed(ec);
     } else {
       FUZZ_CHECK(!ec, "preallocate: " + str(ec));
       pre_valid_ = true;
@@ -773,9 +463,7 @@ class cursor_fuzzer {
     mr_.forbid(false);
     wrote(true);
     m_.store(wm_.index, wm_.last, e);
-    wm_.state = cs::paused;
-    wm_.node = false;
-    wm_.stale = false;
+    wm_.after_write();
     FUZZ_CHECK(c.reserved() == 0, "store_prealloc() left " + std::to_string(c.reserved()) +
                                       " of the nodes preallocate() reserved unused");
     compare(true, "store_prealloc");

@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   r.run(t.events);
   check_replay(r, t);
   for (const auto &m : r.mms()) {
-    std::string bad = m->as->validate();
+    std::string bad = m->as->validate().message;
     if (!bad.empty()) {
       std::fprintf(stderr, "mm %d does not validate: %s\n", m->id, bad.c_str());
       std::abort();

@@ -25,6 +25,7 @@
 #include <maple/raw_tree.h>
 #include <maple/rcu.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <system_error>
 
@@ -140,7 +141,7 @@ class basic_cursor {
   // Guard section the cursor belongs to; check_use() moves an unpositioned
   // cursor to the current section (bookkeeping, not observable state).
   mutable std::uint64_t section_ = 0;
-  std::uint64_t epoch_ = 0;    // tree modification epoch of the position
+  std::uint64_t epoch_ = 0;  // tree modification epoch of the position
 };
 
 template <unsigned Slots>
@@ -237,6 +238,30 @@ class basic_write_cursor : public basic_cursor<Slots> {
   static constexpr unsigned max_nodes_per_level = 8;
   /// Nodes currently reserved.
   unsigned reserved() const noexcept { return nreserve_; }
+
+  // ---- a reserve kept between write sections --------------------------------
+  // A caller that makes many small changes keeps the unused reserve between
+  // them (a node cache of its own) and tops it up before each change, so the
+  // reserve usually costs no allocation and no dry run.
+
+  /// Nodes taken out of a cursor's reserve (linked through their first word),
+  /// owned by the caller until handed back with adopt_reserve(); they belong
+  /// to the tree's memory resource and must go back to a cursor of that tree.
+  struct node_stash {
+    void *nodes = nullptr;
+    unsigned count = 0;
+  };
+  /// The nodes reserve(stores) adds: the bound for `stores` stores on the
+  /// tree as it is now.
+  std::size_t reserve_bound(unsigned stores) const noexcept;
+  /// Tops the reserve up to reserve_bound(stores), allocating only the
+  /// nodes missing. Errors: no_memory (the reserve is as it was).
+  std::error_code reserve_upto(unsigned stores) noexcept;
+  /// Adds the stash's nodes to the reserve and empties the stash.
+  void adopt_reserve(node_stash &s) noexcept;
+  /// Moves up to `keep` reserved nodes into the stash (which must be empty)
+  /// and frees the rest of the reserve.
+  void stash_reserve(node_stash &s, std::size_t keep) noexcept;
 
  private:
   friend class basic_write_guard<Slots>;

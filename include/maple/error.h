@@ -1,7 +1,23 @@
-// maple/error.h - the error type of every maple operation.
+// maple/error.h - the error type of every maple operation, and the one
+// rule every container follows (raw_tree, tree<T>, cursors, xarray, mm):
 //
-// Every fallible operation returns a std::error_code in the maple category.
-// On any error the structure is left exactly as it was before the call.
+//  * a call that can fail returns std::error_code (maple::errc here; POSIX
+//    errno values in maple::mm). Nothing throws: no call reports through an
+//    exception what another reports through a code;
+//  * a value the call also produces goes out through a parameter: a
+//    reference when it is always produced (empty_area's start, alloc's id),
+//    a pointer defaulting to nullptr when it is optional (erase's and
+//    store's old entry). It is written only as the call documents (erase:
+//    nullptr on error);
+//  * a call that cannot fail returns its value (load, find, xarray::erase,
+//    which never allocates);
+//  * on any error the structure is left exactly as it was before the call;
+//  * breaking a precondition (a stale cursor, a write without the external
+//    lock) is a bug, not an error: checked builds abort naming it.
+// The one state-machine exception is the kernel's advanced cursors: an
+// xa_state keeps its error in the state (error(), nomem()), and a tree
+// cursor's reads report none (state() says why one found nothing).
+// docs/api.md has the table of every container's operations.
 #pragma once
 
 #include <string>

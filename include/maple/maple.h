@@ -1,4 +1,7 @@
-// maple/maple.h - everything public in one include.
+// maple/maple.h - every public header of the tree library (target
+// maple::maple) in one include. The XArray (maple/xarray.h, maple/xa_state.h;
+// target maple::xarray) and the address-space model (maple/mm.h; target
+// maple::mm) are separate libraries with their own headers.
 #pragma once
 
 #include <maple/cursor.h>

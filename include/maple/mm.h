@@ -23,6 +23,8 @@
 // lock_vma_under_rcu() / fault() take no lock at all (RCU + per-VMA locks).
 #pragma once
 
+#include <maple/detail/tree_types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -182,7 +184,8 @@ struct layout {
   bool show_vsyscall = true;                        ///< print the [vsyscall] gate line in maps()
 };
 
-/// Counters of what the model did (replay statistics).
+/// Counters of what the model did (replay statistics), and the shape of
+/// the VMA tree.
 struct mm_stats {
   std::uint64_t splits = 0;  ///< VMAs split in two
   std::uint64_t merges = 0;  ///< merges that expanded or removed a VMA
@@ -190,6 +193,7 @@ struct mm_stats {
   std::uint64_t vmas_freed = 0;
   std::uint64_t fault_retries = 0;    ///< lock_vma_under_rcu lookups that re-walked (detached VMA)
   std::uint64_t fault_fallbacks = 0;  ///< lookups that fell back to the mmap lock
+  maple::tree_stats tree;             ///< the VMA tree (height, nodes, bytes...)
 };
 
 class address_space;
@@ -224,13 +228,20 @@ class address_space {
  public:
   /// An empty address space. Tree nodes come from `mr` (default: the
   /// library's node allocator); a maple::failing_resource there injects
-  /// allocation failures (every call then fails cleanly with ENOMEM). The
+  /// allocation failures (every call then fails cleanly with ENOMEM and
+  /// leaves the space as it was). VMA objects come from `mr` too. The
   /// resource must outlive the address space and the frees it defers past
   /// RCU grace periods: call maple::rcu::barrier() before destroying it.
   explicit address_space(const layout &l = layout{}, std::pmr::memory_resource *mr = nullptr);
   ~address_space();
   address_space(const address_space &) = delete;
   address_space &operator=(const address_space &) = delete;
+  /// Moves take the whole space (VMAs, layout, lock); the moved-from
+  /// object may only be destroyed, assigned to or swapped. Neither side
+  /// may be in use by another thread.
+  address_space(address_space &&) noexcept;
+  address_space &operator=(address_space &&) noexcept;
+  friend void swap(address_space &a, address_space &b) noexcept { a.p_.swap(b.p_); }
 
   // ---- set-up ---------------------------------------------------------------
 
@@ -242,6 +253,8 @@ class address_space {
   layout get_layout() const;
   /// Changes the layout fields (not the VMAs).
   void set_layout(const layout &l);
+  /// Removes every VMA (exit_mmap's unmap of everything); the layout stays.
+  void clear();
   /// Lock-free lookups (lock_vma_under_rcu(), fault()'s first try) are on
   /// by default, so VMAs and tree nodes removed by a call are freed only
   /// after an RCU grace period. A space whose every lookup runs under the
@@ -325,16 +338,10 @@ class address_space {
   /// /proc/PID/maps, byte for byte in the kernel's format.
   std::string maps() const;
   /// validate_mm: the tree's invariants, map_count, each range equals its
-  /// VMA, VMAs ordered and page aligned. Empty string when sound.
-  std::string validate() const;
-  mm_stats stats() const noexcept;
-  /// The tree's shape (height, nodes, bytes).
-  struct tree_shape {
-    unsigned height = 0;
-    std::size_t nodes = 0;
-    std::size_t bytes = 0;
-  };
-  tree_shape tree_stats() const;
+  /// VMA, VMAs ordered and page aligned; the first violation otherwise.
+  maple::check_report validate() const;
+  /// The counters and the tree's shape (stats().tree: O(nodes)).
+  mm_stats stats() const;
 
   /// Takes / drops the mmap lock for writing from outside (every call takes
   /// it by itself): tests use it to hold writers off, and to make

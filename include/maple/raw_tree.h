@@ -385,7 +385,7 @@ class basic_raw_tree {
 
  private:
   // The engine's state (root, height, lock, flags, memory resource): the
-  // engine (src/core) works on it; this class is the typed-in-Slots facade.
+  // engine (src/engine) works on it; this class is the typed-in-Slots facade.
   friend struct detail::tree_access;
   friend class basic_cursor<Slots>;
   friend class basic_write_cursor<Slots>;
@@ -409,5 +409,5 @@ extern template class basic_raw_tree<16>;
 /// The library's range views are borrowed ranges: an iterator refers to the
 /// tree, so it stays valid after the view that made it is gone.
 template <class V>
-  requires std::derived_from<V, maple::detail::borrowed_view_tag>
+requires std::derived_from<V, maple::detail::borrowed_view_tag>
 inline constexpr bool std::ranges::enable_borrowed_range<V> = true;

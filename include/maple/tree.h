@@ -178,8 +178,8 @@ class tree {
   /// input range of them); see raw_tree::bulk_load. Errors: as there, plus
   /// invalid_argument for an unstorable value; the tree is unchanged then.
   template <std::ranges::input_range R>
-    requires std::convertible_to<std::ranges::range_reference_t<R>, typed_range<T>>
-  std::error_code bulk_load(R &&ranges) {
+  requires std::convertible_to<std::ranges::range_reference_t<R>, typed_range<T>> std::error_code
+  bulk_load(R &&ranges) {
     std::vector<range_entry> raw;
     try {
       for (auto &&item : ranges) {
@@ -372,9 +372,7 @@ class tree<T>::cursor {
   lookup_type next_range(std::uint64_t max = max_index) noexcept {
     return codec::wrap(c_.next_range(max));
   }
-  lookup_type prev_range(std::uint64_t min = 0) noexcept {
-    return codec::wrap(c_.prev_range(min));
-  }
+  lookup_type prev_range(std::uint64_t min = 0) noexcept { return codec::wrap(c_.prev_range(min)); }
   std::error_code empty_area(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept {
     return c_.empty_area(min, max, size);
   }

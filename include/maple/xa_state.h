@@ -112,8 +112,8 @@ class xa_state {
   /// reads above may be used on it.
   xa_state(const xarray &xa, std::uint64_t index) noexcept;
   enum class pos : unsigned char { restart, bounds, walked };
-  const xarray *xa_;               // the array read
-  xarray *writable_ = nullptr;     // the same array for writes (nullptr: read-only)
+  const xarray *xa_;                  // the array read
+  xarray *writable_ = nullptr;        // the same array for writes (nullptr: read-only)
   detail::xa_node *node_ = nullptr;   // pos::walked: the node walked to (nullptr: the head)
   detail::xa_node *spare_ = nullptr;  // preallocated nodes (a chain)
   std::uint64_t index_ = 0;

@@ -265,8 +265,8 @@ class xarray {
   friend class xa_state;
   friend struct detail::xa_impl;
   void take_contents(xarray &other) noexcept;  // other's entries and marks; other empty
-  std::atomic<std::uintptr_t> head_{0};  // nullptr, an entry at index 0, or a node word
-  std::atomic<unsigned> root_marks_{0};  // bit m: some entry carries mark m
+  std::atomic<std::uintptr_t> head_{0};        // nullptr, an entry at index 0, or a node word
+  std::atomic<unsigned> root_marks_{0};        // bit m: some entry carries mark m
   xa_flags flags_;
   bool cyclic_wrapped_ = false;  // alloc_cyclic's next overflowed to 0
   rcu::retire_list retired_;     // nodes unlinked under the lock, freed after a grace period

@@ -135,7 +135,10 @@ struct dumper {
   /// keep labels of the rightmost nodes (and their gaps) short.
   static std::string dot_index(std::uint64_t v) {
     if (v == max_index) return "max";
-    if (max_index - v < (std::uint64_t{1} << 20)) return "max-" + std::to_string(max_index - v);
+    // Appending (not "literal" + string): GCC 12 reports a false -Wrestrict
+    // for operator+ on a literal once this is inlined.
+    if (max_index - v < (std::uint64_t{1} << 20))
+      return std::string("max-").append(std::to_string(max_index - v));
     return std::to_string(v);
   }
   static std::string dot_range(std::uint64_t lo, std::uint64_t hi) {
@@ -144,7 +147,7 @@ struct dumper {
   static std::string dot_entry(word e) {
     const void *p = reinterpret_cast<const void *>(e);
     if (e == 0) return "empty";
-    if (is_value_entry(p)) return "v" + std::to_string(value_of_entry(p));
+    if (is_value_entry(p)) return std::string("v").append(std::to_string(value_of_entry(p)));
     return "ptr";  // never the address: the text must not change between runs
   }
   static std::string dot_quoted(const std::string &s) {

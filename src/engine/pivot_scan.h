@@ -73,6 +73,38 @@ template <unsigned N>
   return below;
 }
 
+/// Bit i set: w[i] == 0 (i < N; N a multiple of 4).
+template <unsigned N>
+[[gnu::target("avx2")]] inline unsigned zero_words_avx2(const std::uint64_t *w) noexcept {
+  static_assert(N % 4 == 0 && N <= 32);
+  unsigned zero = 0;
+  for (unsigned i = 0; i < N; i += 4) {
+    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + i));
+    __m256i eq = _mm256_cmpeq_epi64(v, _mm256_setzero_si256());
+    zero |= static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(eq))) << i;
+  }
+  return zero;
+}
+
+/// Bit i set: w[i + 1] - w[i] < key (i < N; reads w[0..N]).
+template <unsigned N>
+[[gnu::target("avx2")]] inline unsigned steps_below_avx2(const std::uint64_t *w,
+                                                         std::uint64_t key) noexcept {
+  static_assert(N >= 4 && N <= 32, "one vector of words at least");
+  const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+  const __m256i k = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(key)), sign);
+  unsigned below = 0;
+  for (unsigned i = 0; i < N; i += 4) {
+    const unsigned at = i + 4 <= N ? i : N - 4;
+    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at));
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at + 1));
+    __m256i d = _mm256_xor_si256(_mm256_sub_epi64(hi, lo), sign);
+    below |= static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(k, d))))
+             << at;
+  }
+  return below;
+}
+
 /// AVX2 form of pivots_below_scan: the trailing ones of the mask.
 template <unsigned P>
 [[gnu::target("avx2")]] inline unsigned pivots_below_avx2(const std::uint64_t *pivot,

@@ -189,7 +189,8 @@ struct walker {
   static void descend(word ref, std::uint64_t index, leaf_pos &pos) noexcept {
     count_walk();
 #if MAPLE_PIVOT_AVX2
-    if (cpu_has_avx2) return descend_avx2(ref, index, pos);
+    if constexpr (P >= 4 && P <= 32)  // the pivots fill one to eight vectors
+      if (cpu_has_avx2) return descend_avx2(ref, index, pos);
 #endif
     descend_with<scalar_rank>(ref, index, pos);
   }
@@ -206,7 +207,8 @@ struct walker {
     if (!is_node_word(ref)) return index == 0 ? reinterpret_cast<void *>(ref) : nullptr;
     count_walk();
 #if MAPLE_PIVOT_AVX2
-    if (cpu_has_avx2) return load_avx2(ref, index);
+    if constexpr (P >= 4 && P <= 32)
+      if (cpu_has_avx2) return load_avx2(ref, index);
 #endif
     return load_with<scalar_rank>(ref, index);
   }
@@ -223,6 +225,10 @@ struct walker {
     return {p.first(), p.last(), p.entry()};
   }
 
+  /// Leaves ahead of a forward scan that next_leaf asks the memory for
+  /// (fewer in narrow nodes: siblings only).
+  static constexpr unsigned scan_ahead = S - 1 < 4 ? S - 1 : 4;
+
   /// Moves to the first slot of the next leaf. The common case, a sibling
   /// under the same parent with its maximum in a parent pivot, is kept
   /// small enough to inline into the scans; the rest climbs
@@ -236,8 +242,11 @@ struct walker {
     if (s >= pe || s + 1 >= P) [[unlikely]]
       return next_leaf_far(p, par, s, pe);
     node_t *leaf = node_t::from_ref(load_acquire(par->slot[s + 1]));
-    // Scans go on: ask for the leaf after this one while this one is read.
-    if (s + 2 <= pe) prefetch_node(node_t::from_ref(load_relaxed(par->slot[s + 2])), 0);
+    // Scans go on: keep the leaves up to scan_ahead siblings on in flight
+    // (one more each step), so that a leaf's miss overlaps the reading of
+    // the ones before it.
+    if (const unsigned ahead = s + 1 + scan_ahead; ahead <= pe && ahead < S)
+      prefetch_node(node_t::from_ref(load_relaxed(par->slot[ahead])), 0);
     const std::uint64_t max = load_relaxed(par->pivot[s + 1]);
     if (par->is_dead()) {
       dead_steps.fetch_add(1, std::memory_order_relaxed);
@@ -276,7 +285,14 @@ struct walker {
       if (s < internal_end(par)) break;
     }
     word ref = load_acquire(par->slot[s + 1]);
-    while (!node_t::ref_is_leaf(ref)) ref = load_acquire(node_t::from_ref(ref)->slot[0]);
+    while (!node_t::ref_is_leaf(ref)) {
+      par = node_t::from_ref(ref);
+      ref = load_acquire(par->slot[0]);
+    }
+    // A new parent: its first leaves after this one are not in flight yet.
+    const unsigned last = internal_end(par);
+    for (unsigned i = 1; i <= scan_ahead && i <= last; ++i)
+      prefetch_node(node_t::from_ref(load_relaxed(par->slot[i])), 0);
     node_t *leaf = node_t::from_ref(ref);
     std::uint64_t max;
     if (!node_max(leaf, max)) return step::dead;

@@ -152,6 +152,23 @@ struct writer {
 
   // ---- paths ---------------------------------------------------------------
 
+  /// node::slot_for with its halving steps unrolled (the compiler keeps
+  /// that one a loop): the writer's walks search every level twice or more.
+  template <unsigned Step = node_t::top_step>
+  static unsigned find_slot(const node_t *n, std::uint64_t index, unsigned end,
+                            unsigned pos = 0) noexcept {
+    if constexpr (Step == 0) {
+      return pos;
+    } else {
+      const unsigned next = pos + Step;
+      if constexpr ((S & (S - 1)) == 0)  // every probe is inside the array
+        pos = (next <= end) & (load_relaxed(n->pivot[next - 1]) < index) ? next : pos;
+      else
+        pos = next <= end && load_relaxed(n->pivot[next - 1]) < index ? next : pos;
+      return find_slot<Step / 2>(n, index, end, pos);
+    }
+  }
+
   static void walk_path(word root, unsigned h, std::uint64_t index, level *lv) noexcept {
     word ref = root;
     std::uint64_t min = 0, max = max_index;
@@ -159,7 +176,7 @@ struct writer {
       node_t *n = node_t::from_ref(ref);
       W::prefetch_node(n);
       unsigned end = node_t::end_of(ref, max);
-      unsigned off = n->slot_for(index, end);
+      unsigned off = find_slot(n, index, end);
       lv[d] = {n, end, off, min, max};
       if (d + 1 < h) {
         std::uint64_t cmin = n->slot_min(off, min);
@@ -428,7 +445,7 @@ struct writer {
     const unsigned leafd = o.h - 1;
     if (last <= o.L[leafd].max) {
       o.R[leafd] = o.L[leafd];
-      o.R[leafd].slot = o.L[leafd].n->slot_for(last, o.L[leafd].end);
+      o.R[leafd].slot = find_slot(o.L[leafd].n, last, o.L[leafd].end);
       o.r_upper = false;
     } else {
       walk_path(root, o.h, last, o.R);
@@ -517,16 +534,17 @@ struct writer {
       return false;  // rebalance / root shapes
     const word tail_w = s1 < end ? n->slot[end] : nw[c - 1].w;
     if (tail_w == 0 && l.max != max_index) return false;  // must take the next leaf
+    if (E::rcu_mode(o.t)) {
+      count_kind(write_kind::node_store);  // a whole new leaf, published in one store
+      copy_and_splice(o, s0, s1, nw, c);   // may throw std::bad_alloc: nothing changed
+      return true;
+    }
     if (count == old_count)
       count_kind(write_kind::slot_store);
     else if (count > old_count && new_at >= end)
       count_kind(write_kind::append);
     else
       count_kind(write_kind::node_store);
-    if (E::rcu_mode(o.t)) {
-      copy_and_splice(o, s0, s1, nw, c);  // may throw std::bad_alloc: nothing changed
-      return true;
-    }
     if (!o.dry()) {
       splice_leaf(n, s0, s1, end, l.max, nw, c);
       if (o.gaps()) G::propagate(n, true, l.min, l.max);
@@ -536,7 +554,14 @@ struct writer {
 
   /// RCU mode: a reader may stand on the leaf, so the splice goes into a
   /// copy of it, published with one store in the parent's slot (or as the
-  /// root); the old leaf is retired.
+  /// root); the old leaf is retired. Not even an append is made in place:
+  /// it changes two words a reader relies on, the data end (metadata) and
+  /// pivot[end] (the old last slot's new upper bound). Readers cache the end
+  /// when they enter a leaf and re-read pivots later, and load() stops on
+  /// pivots alone while descend() bounds its search by the end, so a reader
+  /// between the two stores can step from the old last slot to a slot
+  /// starting past the leaf's maximum, or see the new range by load() and
+  /// the old one by a lookup right after.
   static void copy_and_splice(op &o, unsigned s0, unsigned s1, const item *nw, unsigned c) {
     const unsigned d = o.h - 1;
     const level &l = o.L[d];
@@ -742,8 +767,7 @@ struct writer {
 
         // 3b. Build k new nodes; a leaf split in plain mode keeps the old
         //     leaf as its left part (no reader can see it mid-way).
-        const bool keep_left =
-            k > 1 && leaf && single && !rcu && !o.virtual_root && !o.dry();
+        const bool keep_left = k > 1 && leaf && single && !rcu && !o.virtual_root;
         unsigned pos = keep_left ? sizes[0] : 0;
         for (unsigned i = keep_left; i < k; ++i) {
           node_t *n = new_node(o, leaf);
@@ -752,7 +776,10 @@ struct writer {
           pos += sizes[i];
           o.out[i] = {o.at(pos - 1).piv, o.ref(n, leaf)};
         }
-        if (keep_left) split_in_place(o, d, sizes[0]);
+        if (keep_left) {
+          if (!o.dry()) split_in_place(o, d, sizes[0]);
+          o.out[0] = {o.at(sizes[0] - 1).piv, o.ref(o.L[d].n, true)};
+        }
         o.nout = k;
 
         // 4. Done? One node for one node, a whole level in one node, or
@@ -828,7 +855,6 @@ struct writer {
     o.kept = n;
     const unsigned from = std::min(l.slot ? l.slot - 1 : 0u, count - 1);
     fill_from(n, from, &o.at(from), count, l.end + 1);
-    o.out[0] = {o.at(count - 1).piv, o.ref(n, true)};
   }
 
   /// Sets the parent links of every child of the new internal nodes (reused

@@ -6,7 +6,6 @@
 
 #include <maple/detail/tree_core.h>
 
-
 namespace maple::detail {
 
 #ifdef MAPLE_CHECKED

@@ -18,6 +18,19 @@ address_space::address_space(const layout &l, std::pmr::memory_resource *mr)
     : p_(std::make_unique<impl>(l, mr)) {}
 
 address_space::~address_space() = default;
+address_space::address_space(address_space &&) noexcept = default;
+address_space &address_space::operator=(address_space &&) noexcept = default;
+
+void address_space::clear() {
+  impl &m = *p_;
+  impl::writer w(m);
+  std::vector<vma_object *> all;
+  all.reserve(m.map_count);
+  for (range_entry r : m.mt) all.push_back(static_cast<vma_object *>(r.entry));
+  m.mt.clear();
+  for (vma_object *v : all) m.retire(v);
+  m.map_count = 0;
+}
 
 std::error_code address_space::insert_vma(const vma_info &v) {
   impl &m = *p_;
@@ -26,7 +39,7 @@ std::error_code address_space::insert_vma(const vma_info &v) {
   if (m.find_intersection(v.start, v.end)) return std::make_error_code(std::errc::file_exists);
   impl::change c(m);
   if (std::error_code ec = m.take_vmas(1)) return ec;
-  if (std::error_code ec = m.prepare(v.start, v.end - 1, m.ch->spare[m.ch->nspare - 1])) return ec;
+  if (std::error_code ec = m.prepare()) return ec;
   vma_object *n = m.spare_vma(v);
   m.attach(n);
   m.put(v.start, v.end - 1, n);
@@ -166,18 +179,13 @@ std::size_t address_space::map_count() const noexcept {
   return p_->map_count;
 }
 
-mm_stats address_space::stats() const noexcept {
+mm_stats address_space::stats() const {
   impl::reader g(*p_);
   mm_stats s = p_->st;
   s.fault_retries = p_->fault_retries.load(std::memory_order_relaxed);
   s.fault_fallbacks = p_->fault_fallbacks.load(std::memory_order_relaxed);
+  s.tree = p_->mt.stats();
   return s;
-}
-
-address_space::tree_shape address_space::tree_stats() const {
-  impl::reader g(*p_);
-  maple::tree_stats s = p_->mt.stats();
-  return {s.height, s.nodes, s.bytes};
 }
 
 void address_space::mmap_write_lock() const { p_->write_lock(); }

@@ -161,7 +161,8 @@ maple::check_report address_space::impl::check() const {
                     static_cast<unsigned long long>(v.end));
       return fail(buf);
     }
-    if (o->refcnt.load(std::memory_order_relaxed) == 0) return fail("a VMA in the tree is detached");
+    if (o->refcnt.load(std::memory_order_relaxed) == 0)
+      return fail("a VMA in the tree is detached");
     prev_end = v.end;
   }
   if (n != map_count) {

@@ -160,13 +160,16 @@ struct address_space::impl {
     maple::write_guard guard;
     maple::write_cursor cur;
     bool sequence = false;  // cur holds a reserve for several stores (reserve())
-    bool prepared = false;  // cur holds an exact preallocation for the next put()
     static constexpr unsigned max_spare = 6;
     vma_object *spare[max_spare] = {};
     unsigned nspare = 0;
   };
   change *ch = nullptr;
   std::vector<vma_object *> gone_;  // unmap's list (kept: its capacity is reused)
+  // Tree nodes a change reserved and did not use, kept for the next change
+  // (the kernel's per-CPU maple node cache): a change tops its reserve up to
+  // the bound for its stores, which then rarely allocates.
+  maple::write_cursor::node_stash node_cache;
 
   /// For a call made of several structural stores: reserves nodes for
   /// `stores` of them and at least `vmas` spare VMAs, before any change;
@@ -176,11 +179,12 @@ struct address_space::impl {
   std::error_code take_vmas(unsigned n);
   /// A spare VMA object holding v (take_vmas() made it).
   vma_object *spare_vma(const vma_info &v) noexcept;
-  /// Exact nodes for storing entry over [first, last] on the tree as it is
-  /// (unless reserve() covers the call). ENOMEM: nothing changed.
-  std::error_code prepare(std::uint64_t first, std::uint64_t last, void *entry);
-  /// A store that cannot fail: the prepared one, or one drawing from the
-  /// reserve (an exact-fit relabel of a range takes no node).
+  /// Nodes for the call's one structural store on the tree as it is (unless
+  /// reserve() covers the call): the reserve topped up to the bound of one
+  /// store, from the node cache first. ENOMEM: nothing changed.
+  std::error_code prepare();
+  /// A store that cannot fail, drawing from the reserve (an exact-fit
+  /// relabel of a range takes no node).
   void put(std::uint64_t first, std::uint64_t last, void *entry) noexcept;
   /// Marks a new VMA attached (and write-locked for this section) before
   /// it is published.
@@ -192,6 +196,12 @@ struct address_space::impl {
   }
   /// First VMA with end > addr.
   vma_object *find_vma(std::uint64_t addr) const noexcept;
+  /// find_vma through the call's cursor: a step on from the VMA the cursor
+  /// stands on when that one ends at addr, a walk otherwise. The cursor is
+  /// left on the result.
+  vma_object *cur_find(std::uint64_t addr) noexcept;
+  /// Leaves the call's cursor on v (a walk unless it stands there already).
+  void cur_on(vma_object *v) noexcept;
   /// Last VMA with start < addr.
   vma_object *vma_prev(std::uint64_t addr) const noexcept;
   /// First VMA intersecting [start, end).
@@ -212,9 +222,15 @@ struct address_space::impl {
   static bool can_merge_before(const vma_object *next, const vma_info &p) noexcept;
   static bool anon_vmas_compatible(const vma_object &a, const vma_object &b) noexcept;
 
+  /// The VMAs on either side of [start, end) when nothing is mapped there
+  /// (false otherwise), found with one walk of the call's cursor.
+  bool neighbours(std::uint64_t start, std::uint64_t end, vma_object *&prev,
+                  vma_object *&next) noexcept;
   /// vma_merge_new_range + the standalone fallback: places the range p
   /// (nothing mapped there), merging with neighbours: one store.
   std::error_code map_new_range(const vma_info &p);
+  /// The same with the neighbours found already (neighbours()).
+  std::error_code map_new_range(const vma_info &p, vma_object *prev, vma_object *next);
   /// vma_modify: gives [start, end) of v (start >= v.start, end <= v.end)
   /// the attributes of `attrs` (flags, anon_name, policy), merging with a
   /// neighbour when possible, splitting otherwise (one store, plus exact-fit
@@ -227,10 +243,15 @@ struct address_space::impl {
 
   /// do_vmi_munmap on [start, end) (aligned, non-empty): one store of
   /// nothing over the range; VMAs cut at either end shrink in place (a hole
-  /// inside one VMA gives its upper part a new VMA).
-  std::error_code unmap(std::uint64_t start, std::uint64_t end);
-  /// VMAs intersecting [start, end) (0 when none).
-  std::size_t count_in(std::uint64_t start, std::uint64_t end) const noexcept;
+  /// inside one VMA gives its upper part a new VMA). `positioned`: the call's
+  /// cursor stands on the range holding start already (neighbours() said
+  /// the range is not empty). On success *prev / *next (when given) are the
+  /// VMAs on either side of the hole made.
+  std::error_code unmap(std::uint64_t start, std::uint64_t end, bool positioned = false,
+                        vma_object **prev = nullptr, vma_object **next = nullptr);
+  /// VMAs intersecting [v.start, end) counted from v (the first of them)
+  /// with the call's cursor; 1 without a step when v reaches end.
+  std::size_t count_from(vma_object *v, std::uint64_t end) noexcept;
 
   /// get_unmapped_area; MAP_FIXED returns addr after the checks.
   std::error_code get_unmapped_area(const file_ref &file, std::uint64_t addr, std::uint64_t len,
@@ -252,7 +273,7 @@ struct address_space::impl {
 template <class Fn>
 std::error_code address_space::impl::walk_range(std::uint64_t start, std::uint64_t end, Fn &&fn) {
   std::error_code unmapped;
-  vma_object *v = find_vma(start);
+  vma_object *v = cur_find(start);
   while (true) {
     if (!v) return detail::enomem();
     if (start < v->v.start) {  // a hole: finish the walk, then report it
@@ -264,7 +285,7 @@ std::error_code address_space::impl::walk_range(std::uint64_t start, std::uint64
     if (std::error_code ec = fn(v, start, e)) return ec;
     start = e;
     if (start >= end) return unmapped;
-    v = find_vma(start);
+    v = cur_find(start);
   }
 }
 

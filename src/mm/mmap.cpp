@@ -203,9 +203,11 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
   // nodes and VMAs for both are reserved first, so a failure changes nothing.
   std::uint64_t end = where + alen;
   impl::change c(m);
-  if (m.find_intersection(where, end)) {
+  vma_object *prev = nullptr, *next = nullptr;
+  bool empty = m.neighbours(where, end, prev, next);
+  if (!empty) {
     if (std::error_code ec = m.reserve(2, 2)) return ec;
-    if (std::error_code ec = m.unmap(where, end)) return ec;
+    if (std::error_code ec = m.unmap(where, end, true, &prev, &next)) return ec;
   }
   p.start = where;
   p.end = end;
@@ -223,7 +225,7 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
     shm->anon_shmem = true;
     p.file = std::move(shm);
   }
-  if (std::error_code ec = m.map_new_range(p)) return ec;
+  if (std::error_code ec = m.map_new_range(p, prev, next)) return ec;
   addr_out = where;
   return {};
 }
@@ -276,14 +278,14 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
   // below start_brk) when it can, and never merges with a VMA above.
   vma_object *brkvma = m.vma_prev(olda);
   if (brkvma && brkvma->v.end > l.start_brk && impl::can_merge_after(brkvma, p)) {
-    if (m.prepare(brkvma->v.start, newa - 1, brkvma)) return l.brk;
+    if (m.prepare()) return l.brk;
     m.vma_write_lock(brkvma);
     brkvma->v.end = newa;
     m.put(brkvma->v.start, newa - 1, brkvma);
     ++m.st.merges;
   } else {
     if (m.take_vmas(1)) return l.brk;
-    if (m.prepare(olda, newa - 1, m.ch->spare[m.ch->nspare - 1])) return l.brk;
+    if (m.prepare()) return l.brk;
     vma_object *n = m.spare_vma(p);
     m.attach(n);
     m.put(olda, newa - 1, n);

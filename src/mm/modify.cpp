@@ -32,9 +32,10 @@ std::error_code advice_range(std::uint64_t addr, std::uint64_t len, std::uint64_
 // merge, or a split's cut) and splits only the first and the last: nodes
 // for all the stores and the two VMAs are reserved before the first change,
 // so an allocation failure leaves the space unchanged. One VMA: modify()
-// preallocates its one store exactly.
-std::error_code reserve_for_range(address_space::impl &m, std::uint64_t start, std::uint64_t end) {
-  std::size_t k = m.count_in(start, end);
+// reserves for its one store. v: the first VMA of the range (or nullptr).
+std::error_code reserve_for_range(address_space::impl &m, vma_object *v, std::uint64_t end) {
+  if (!v || v->v.start >= end) return {};
+  std::size_t k = m.count_from(v, end);
   if (k <= 1) return {};
   return m.reserve(static_cast<unsigned>(k), 2);
 }
@@ -52,7 +53,8 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
   unsigned grows = prot & (prot_growsdown | prot_growsup);
   if (grows == (prot_growsdown | prot_growsup)) return einval();
   if (prot & ~(prot_read | prot_write | prot_exec | prot_sem | grows)) return einval();
-  vma_object *v = m.find_vma(addr);
+  impl::change c(m);
+  vma_object *v = m.cur_find(addr);
   if (!v) return enomem();
   std::uint64_t start = addr;
   if (grows & prot_growsdown) {
@@ -63,8 +65,7 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
     if (v->v.start > start) return enomem();
     if (grows & prot_growsup) return einval();  // no VM_GROWSUP on x86-64
   }
-  impl::change c(m);
-  if (std::error_code ec = reserve_for_range(m, start, end)) return ec;
+  if (std::error_code ec = reserve_for_range(m, v, end)) return ec;
   for (std::uint64_t nstart = start;;) {
     std::uint64_t oldflags = v->v.flags;
     std::uint64_t newflags = prot_bits(prot) | (oldflags & ~vm::access);
@@ -89,7 +90,7 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
     if (nstart >= end) return {};
     // The VMA holding nstart may now start lower (merged forward): only a
     // VMA starting above nstart leaves a hole.
-    v = m.find_vma(nstart);
+    v = m.cur_find(nstart);
     if (!v || v->v.start > nstart) return enomem();
   }
 }
@@ -133,7 +134,7 @@ std::error_code address_space::madvise(std::uint64_t addr, std::uint64_t len, in
   if (end == addr) return {};
   impl::change c(m);
   if (changes_flags) {
-    if (std::error_code ec = reserve_for_range(m, addr, end)) return ec;
+    if (std::error_code ec = reserve_for_range(m, m.cur_find(addr), end)) return ec;
   }
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
     std::uint64_t f = v->v.flags;
@@ -187,10 +188,10 @@ std::error_code lock_range(address_space::impl &m, std::uint64_t addr, std::uint
   if (alen == 0) return {};
   std::uint64_t end = start + alen;
   if (end < start) return enomem();
-  vma_object *first = m.load(start);
-  if (!first) return enomem();
   address_space::impl::change c(m);
-  if (std::error_code ec = reserve_for_range(m, start, end)) return ec;
+  vma_object *first = m.cur_find(start);
+  if (!first || first->v.start > start) return enomem();
+  if (std::error_code ec = reserve_for_range(m, first, end)) return ec;
   for (vma_object *v = first; v && v->v.start < end;) {
     std::uint64_t s = std::max(start, v->v.start), e = std::min(end, v->v.end);
     std::uint64_t f = (v->v.flags & ~vm::locked_mask) | add;
@@ -200,7 +201,7 @@ std::error_code lock_range(address_space::impl &m, std::uint64_t addr, std::uint
       if (std::error_code ec = m.modify(v, s, e, attrs)) return ec;
     }
     if (e >= end) break;
-    v = m.find_vma(e);
+    v = m.cur_find(e);
     if (!v || v->v.start > e) return enomem();
   }
   return {};
@@ -233,7 +234,7 @@ std::error_code address_space::set_anon_name(std::uint64_t addr, std::uint64_t l
   if (std::error_code ec = advice_range(addr, len, end)) return ec;
   if (end == addr) return {};
   impl::change c(m);
-  if (std::error_code ec = reserve_for_range(m, addr, end)) return ec;
+  if (std::error_code ec = reserve_for_range(m, m.cur_find(addr), end)) return ec;
   return m.walk_range(addr, end, [&](vma_object *v, std::uint64_t s, std::uint64_t e) {
     // madvise_vma_anon_name: files other than anonymous shmem refuse.
     if (v->v.file && !v->v.file->anon_shmem) return err(std::errc::bad_file_descriptor);
@@ -250,6 +251,7 @@ std::error_code address_space::touch(std::uint64_t addr, std::uint64_t len) {
   std::uint64_t start = addr & ~page_mask;
   std::uint64_t end = page_align(addr + len);
   if (end <= start) return {};
+  impl::change c(m);  // no store: the cursor walk_range looks VMAs up with
   return m.walk_range(start, end, [&](vma_object *v, std::uint64_t, std::uint64_t) {
     if (v->v.anon_vma || (v->v.flags & vm::shared) || !v->v.special_name.empty()) {
       return std::error_code{};

@@ -42,6 +42,11 @@ address_space::impl::~impl() {
   // No reader may run now: VMAs and (RCU mode switched off, as exit_mmap
   // does) tree nodes are freed at once.
   writer w(*this);
+  {  // the node cache goes back to the tree's resource
+    maple::write_guard g(mt);
+    maple::write_cursor c = g.cursor();
+    c.adopt_reserve(node_cache);
+  }
   mt.set_rcu_mode(false);
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
@@ -82,6 +87,25 @@ void address_space::impl::vma_write_lock(vma_object *v) const {
 vma_object *address_space::impl::find_vma(std::uint64_t addr) const noexcept {
   auto r = mt.find(addr);
   return r ? static_cast<vma_object *>(r->entry) : nullptr;
+}
+
+vma_object *address_space::impl::cur_find(std::uint64_t addr) noexcept {
+  maple::write_cursor &c = ch->cur;
+  if (c.state() == maple::cursor_state::active) {
+    if (void *e = c.entry()) {
+      if (c.index() <= addr && addr <= c.last()) return static_cast<vma_object *>(e);
+      if (c.last() + 1 == addr) return static_cast<vma_object *>(c.next());
+    }
+  }
+  c.set(addr);
+  return static_cast<vma_object *>(c.find());
+}
+
+void address_space::impl::cur_on(vma_object *v) noexcept {
+  maple::write_cursor &c = ch->cur;
+  if (c.state() == maple::cursor_state::active && c.index() == v->v.start && c.entry() == v) return;
+  c.set(v->v.start);
+  c.walk();
 }
 
 vma_object *address_space::impl::vma_prev(std::uint64_t addr) const noexcept {
@@ -139,12 +163,16 @@ void address_space::impl::retire(vma_object *v) {
 // ---- the change in progress ------------------------------------------------------------
 
 address_space::impl::change::change(impl &mi) : m(mi), guard(mi.mt), cur(guard.cursor()) {
+  cur.adopt_reserve(m.node_cache);
   m.ch = this;
 }
 
 address_space::impl::change::~change() {
   for (unsigned i = 0; i < nspare; ++i) m.free_vma(spare[i]);
-  m.ch = nullptr;  // the cursor gives its unused nodes back
+  // Unused nodes stay cached for the next change, up to the bound of two
+  // stores (a MAP_FIXED over VMAs); a larger reserve gives the rest back.
+  cur.stash_reserve(m.node_cache, cur.reserve_bound(2));
+  m.ch = nullptr;
 }
 
 std::error_code address_space::impl::take_vmas(unsigned n) {
@@ -169,28 +197,20 @@ std::error_code address_space::impl::reserve(unsigned stores, unsigned vmas) {
   } catch (const std::bad_alloc &) {
     return detail::enomem();
   }
-  if (ch->cur.reserve(stores)) return detail::enomem();
+  if (ch->cur.reserve_upto(stores)) return detail::enomem();
   ch->sequence = true;
   return {};
 }
 
-std::error_code address_space::impl::prepare(std::uint64_t first, std::uint64_t last,
-                                             void *entry) {
+std::error_code address_space::impl::prepare() {
   if (ch->sequence) return {};
-  ch->cur.set_range(first, last);
-  if (ch->cur.preallocate(entry)) return detail::enomem();
-  ch->prepared = true;
+  if (ch->cur.reserve_upto(1)) return detail::enomem();
   return {};
 }
 
 void address_space::impl::put(std::uint64_t first, std::uint64_t last, void *entry) noexcept {
   ch->cur.set_range(first, last);
-  if (ch->prepared) {
-    ch->prepared = false;
-    ch->cur.store_prealloc(entry);
-  } else {
-    ch->cur.store_reserved(entry);
-  }
+  ch->cur.store_reserved(entry);
 }
 
 // ---- merging -------------------------------------------------------------------------
@@ -224,10 +244,31 @@ bool address_space::impl::anon_vmas_compatible(const vma_object &a, const vma_ob
   return !a.v.anon_vma || !b.v.anon_vma || a.v.anon_vma == b.v.anon_vma;
 }
 
+bool address_space::impl::neighbours(std::uint64_t start, std::uint64_t end, vma_object *&prev,
+                                     vma_object *&next) noexcept {
+  // One walk of the call's cursor to the gap, then steps to either side.
+  maple::write_cursor &c = ch->cur;
+  c.set(start);
+  if (c.walk() || c.last() < end - 1) return false;  // something lies in [start, end)
+  next = static_cast<vma_object *>(c.next());
+  if (next) {
+    prev = static_cast<vma_object *>(c.prev());
+  } else {
+    prev = vma_prev(start);
+  }
+  return true;
+}
+
 std::error_code address_space::impl::map_new_range(const vma_info &p) {
-  vma_object *prev = vma_prev(p.start);
-  vma_object *next = find_vma(p.start);
-  if (next && next->v.start < p.end) return detail::err(std::errc::file_exists);  // caller bug
+  vma_object *prev = nullptr, *next = nullptr;
+  if (!neighbours(p.start, p.end, prev, next)) {
+    return detail::err(std::errc::file_exists);  // caller bug
+  }
+  return map_new_range(p, prev, next);
+}
+
+std::error_code address_space::impl::map_new_range(const vma_info &p, vma_object *prev,
+                                                   vma_object *next) {
   bool special = (p.flags & vm::special) != 0 || !p.special_name.empty();
   bool left = !special && can_merge_after(prev, p);
   bool right = !special && can_merge_before(next, p);
@@ -239,7 +280,7 @@ std::error_code address_space::impl::map_new_range(const vma_info &p) {
   }
   std::uint64_t first = left ? prev->v.start : p.start;
   std::uint64_t last = (right ? next->v.end : p.end) - 1;
-  if (std::error_code ec = prepare(first, last, into ? into : ch->spare[ch->nspare - 1])) {
+  if (std::error_code ec = prepare()) {
     return ec;
   }
   if (left) {
@@ -282,8 +323,15 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
   vma_object *prev = nullptr, *next = nullptr;
   bool left = false, right = false;
   if (!special && (left_side || right_side)) {
-    prev = left_side ? vma_prev(start) : nullptr;
-    next = right_side ? find_vma(end) : nullptr;
+    // The cursor on v (a walk only when it is elsewhere), then steps: a
+    // prev() that finds nothing leaves it where next() gives v again.
+    maple::write_cursor &c = ch->cur;
+    cur_on(v);
+    if (left_side) prev = static_cast<vma_object *>(c.prev());
+    if (right_side) {
+      if (left_side) c.next();
+      next = static_cast<vma_object *>(c.next());
+    }
     left = left_side && can_merge_after(prev, p);
     right = right_side && can_merge_before(next, p);
     if (left && right && !anon_vmas_compatible(*prev, *next)) right = false;
@@ -291,7 +339,7 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
   if (left) {
     // prev grows over [start, end) (and next when both); v shrinks or goes.
     std::uint64_t last = (right ? next->v.end : end) - 1;
-    if (std::error_code ec = prepare(prev->v.start, last, prev)) return ec;
+    if (std::error_code ec = prepare()) return ec;
     vma_write_lock(prev);
     vma_write_lock(v);
     if (right) vma_write_lock(next);
@@ -318,7 +366,7 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
   }
   if (right) {
     // next grows down to start; v shrinks to [v.start, start) or goes.
-    if (std::error_code ec = prepare(start, next->v.end - 1, next)) return ec;
+    if (std::error_code ec = prepare()) return ec;
     vma_write_lock(next);
     vma_write_lock(v);
     next->v.start = start;
@@ -342,7 +390,7 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
     bool second_fails = lo && hi && map_count + 1 >= lay.max_map_count;
     if (second_fails) hi = false;
     if (std::error_code ec = take_vmas(unsigned{lo} + unsigned{hi})) return ec;
-    if (std::error_code ec = prepare(start, (hi ? end : v->v.end) - 1, v)) return ec;
+    if (std::error_code ec = prepare()) return ec;
     split_modify(v, start, end, attrs, lo, hi);
     if (second_fails) return detail::enomem();
     return {};
@@ -394,23 +442,50 @@ void address_space::impl::split_modify(vma_object *v, std::uint64_t start, std::
 
 // ---- munmap ------------------------------------------------------------------------------
 
-std::size_t address_space::impl::count_in(std::uint64_t start, std::uint64_t end) const noexcept {
-  std::size_t n = 0;
-  for (vma_object *w = find_intersection(start, end); w && w->v.start < end;
-       w = find_vma(w->v.end)) {
-    ++n;
-  }
+std::size_t address_space::impl::count_from(vma_object *v, std::uint64_t end) noexcept {
+  if (v->v.end >= end) return 1;
+  maple::write_cursor &c = ch->cur;
+  cur_on(v);
+  std::size_t n = 1;
+  while (c.next(end - 1)) ++n;
   return n;
 }
 
-std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t end) {
-  vma_object *v = find_intersection(start, end);
-  if (!v) return {};
-  vma_object *last = v;
-  for (vma_object *w = v; w && w->v.start < end; w = find_vma(w->v.end)) {
-    if (w->v.flags & vm::sealed) return detail::err(std::errc::operation_not_permitted);
-    last = w;
+std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t end, bool positioned,
+                                           vma_object **prev, vma_object **next) {
+  // One walk (none when positioned), then steps: the VMAs in the range,
+  // and the ones beside it when the caller asks.
+  if (start >= end) return {};  // mremap of a zero-length shared range
+  maple::write_cursor &c = ch->cur;
+  void *e = nullptr;
+  if (positioned) {
+    e = c.entry();
+  } else {
+    c.set(start);
+    e = c.walk();
   }
+  if (!e) e = c.next(end - 1);
+  auto *v = static_cast<vma_object *>(e);
+  if (!v) return {};
+  vma_object *below = nullptr, *above = nullptr;
+  if (prev && start <= v->v.start) {
+    below = static_cast<vma_object *>(c.prev());
+    c.next();  // back on v (also after a prev() that found nothing)
+  }
+  // The list of the VMAs that go (or shrink): allocated before any change.
+  std::vector<vma_object *> &gone = gone_;
+  gone.clear();
+  vma_object *last = v;
+  try {
+    for (vma_object *w = v; w; w = static_cast<vma_object *>(c.next(end - 1))) {
+      if (w->v.flags & vm::sealed) return detail::err(std::errc::operation_not_permitted);
+      gone.push_back(w);
+      last = w;
+    }
+  } catch (const std::bad_alloc &) {
+    return detail::enomem();
+  }
+  if (next && last->v.end <= end) above = static_cast<vma_object *>(c.next());
   bool head = start > v->v.start, tail = end < last->v.end;
   bool hole = head && tail && v == last;  // strictly inside one VMA
   // Only a hole strictly inside one VMA adds one to the count.
@@ -419,22 +494,11 @@ std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t en
   if ((head && !v->v.special_name.empty()) || (tail && !last->v.special_name.empty())) {
     return detail::einval();
   }
-  // Everything that can fail first: the new VMA, the list of the VMAs
-  // that go, the store's nodes.
+  // Everything that can fail first: the new VMA, the store's nodes.
   if (hole) {
     if (std::error_code ec = take_vmas(1)) return ec;
   }
-  std::vector<vma_object *> &gone = gone_;
-  gone.clear();
-  try {
-    for (vma_object *w = v;; w = find_vma(w->v.end)) {
-      gone.push_back(w);
-      if (w == last) break;
-    }
-  } catch (const std::bad_alloc &) {
-    return detail::enomem();
-  }
-  if (std::error_code ec = prepare(start, end - 1, nullptr)) return ec;
+  if (std::error_code ec = prepare()) return ec;
   // Nothing can fail from here. The VMAs wholly inside go; one cut at the
   // start keeps its lower part, one cut at the end its upper part (a new
   // VMA when both are the same).
@@ -467,6 +531,8 @@ std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t en
   }
   map_count -= removed;
   gone.clear();
+  if (prev) *prev = head ? v : below;
+  if (next) *next = upper ? upper : tail ? last : above;
   return {};
 }
 

@@ -11,13 +11,13 @@
 namespace maple::pagecache {
 namespace {
 
-void report(address_space &m, const xa_state &xas, void *entry) {
+void report(file_mapping &m, const xa_state &xas, void *entry) {
   if (m.on_store) m.on_store(xas.index(), xas.order(), entry);
 }
 
 }  // namespace
 
-collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject_rollback,
+collapse_result collapse_file(file_mapping &m, std::uint64_t start, bool inject_rollback,
                               unsigned max_none) {
   if (start & (hpage_nr - 1)) return collapse_result::failed;
   folio *nf = m.pool.alloc(hpage_order);

@@ -10,7 +10,7 @@ namespace maple::pagecache {
 namespace {
 
 // A store under the i_pages lock, reported to the mapping's observer.
-void *cache_store(address_space &m, xa_state &xas, void *entry) {
+void *cache_store(file_mapping &m, xa_state &xas, void *entry) {
   void *old = xas.store(entry);
   if (!xas.error() && m.on_store) m.on_store(xas.index(), xas.order(), entry);
   return old;
@@ -21,7 +21,7 @@ folio *as_folio(void *e) { return static_cast<folio *>(e); }
 // One step of the lookups: a referenced folio still in its slot, a value
 // entry, or nullptr (the state is reset on races and the caller steps again).
 enum class got { entry, again };
-got take_reference(xa_state &xas, void *e, address_space &m) {
+got take_reference(xa_state &xas, void *e, file_mapping &m) {
   if (is_value_entry(e)) return got::entry;
   folio *f = as_folio(e);
   if (!folio_try_get(f)) {  // being freed or frozen
@@ -38,7 +38,7 @@ got take_reference(xa_state &xas, void *e, address_space &m) {
 
 }  // namespace
 
-std::error_code filemap_add_folio(address_space &m, folio *f, std::uint64_t index) {
+std::error_code filemap_add_folio(file_mapping &m, folio *f, std::uint64_t index) {
   const unsigned order = f->order.load(std::memory_order_relaxed);
   const std::uint64_t nr = f->nr_pages();
   if (index & (nr - 1)) return errc::invalid_argument;
@@ -68,7 +68,7 @@ std::error_code filemap_add_folio(address_space &m, folio *f, std::uint64_t inde
   return {};
 }
 
-std::error_code filemap_add_shadow(address_space &m, std::uint64_t index, std::uint64_t value) {
+std::error_code filemap_add_shadow(file_mapping &m, std::uint64_t index, std::uint64_t value) {
   std::lock_guard g(m.i_pages);
   xa_state xas(m.i_pages, index);
   if (xas.load()) return errc::busy;
@@ -77,7 +77,7 @@ std::error_code filemap_add_shadow(address_space &m, std::uint64_t index, std::u
   return xas.error();
 }
 
-void filemap_remove_folio(address_space &m, folio *f) {
+void filemap_remove_folio(file_mapping &m, folio *f) {
   {
     std::lock_guard g(m.i_pages);
     xa_state xas(m.i_pages, f->index.load(std::memory_order_relaxed),
@@ -90,7 +90,7 @@ void filemap_remove_folio(address_space &m, folio *f) {
   m.pool.put(f);
 }
 
-void *filemap_get_entry(address_space &m, std::uint64_t index) {
+void *filemap_get_entry(file_mapping &m, std::uint64_t index) {
   rcu::read_guard rg;
   xa_state xas(m.i_pages, index);
   for (;;) {
@@ -107,7 +107,7 @@ void *filemap_get_entry(address_space &m, std::uint64_t index) {
 namespace {
 
 // The common walk of find_get_entries / find_lock_entries.
-unsigned find_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
+unsigned find_entries(file_mapping &m, std::uint64_t &start, std::uint64_t end,
                       std::vector<void *> &batch, std::vector<std::uint64_t> &indices, unsigned max,
                       bool lock) {
   batch.clear();
@@ -151,13 +151,13 @@ unsigned find_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
 
 }  // namespace
 
-unsigned find_get_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
+unsigned find_get_entries(file_mapping &m, std::uint64_t &start, std::uint64_t end,
                           std::vector<void *> &batch, std::vector<std::uint64_t> &indices,
                           unsigned max) {
   return find_entries(m, start, end, batch, indices, max, false);
 }
 
-unsigned find_lock_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
+unsigned find_lock_entries(file_mapping &m, std::uint64_t &start, std::uint64_t end,
                            std::vector<void *> &batch, std::vector<std::uint64_t> &indices,
                            unsigned max) {
   return find_entries(m, start, end, batch, indices, max, true);

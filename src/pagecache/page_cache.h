@@ -33,13 +33,13 @@ inline constexpr unsigned page_shift = 12;
 inline constexpr unsigned hpage_order = 9;  // 2 MiB with 4 KiB pages
 inline constexpr std::uint64_t hpage_nr = std::uint64_t{1} << hpage_order;
 
-struct address_space;
+struct file_mapping;
 
 struct alignas(8) folio {
-  std::atomic<std::uint64_t> index{0};            // first page index; trusted only under the lock
-  std::atomic<unsigned> order{0};                 // set while the folio is free
-  std::atomic<address_space *> mapping{nullptr};  // nullptr once removed
-  std::atomic<int> refcount{0};                   // 0: free or frozen
+  std::atomic<std::uint64_t> index{0};           // first page index; trusted only under the lock
+  std::atomic<unsigned> order{0};                // set while the folio is free
+  std::atomic<file_mapping *> mapping{nullptr};  // nullptr once removed
+  std::atomic<int> refcount{0};                  // 0: free or frozen
   std::atomic<bool> locked{false};
   std::atomic<bool> uptodate{false};
   std::atomic<bool> free{true};  // in its pool's free list
@@ -82,8 +82,8 @@ class folio_pool {
 };
 
 /// One file's page cache.
-struct address_space {
-  explicit address_space(folio_pool &p) : pool(p) {}
+struct file_mapping {
+  explicit file_mapping(folio_pool &p) : pool(p) {}
   xarray i_pages;
   folio_pool &pool;
   std::atomic<std::uint64_t> nrpages{0};
@@ -98,33 +98,33 @@ struct address_space {
 /// Inserts a folio (order f->order) at its aligned `index`, replacing at
 /// most a shadow value entry there; the cache takes a reference. Errors:
 /// invalid_argument (misaligned), busy (occupied), no_memory.
-std::error_code filemap_add_folio(address_space &m, folio *f, std::uint64_t index);
+std::error_code filemap_add_folio(file_mapping &m, folio *f, std::uint64_t index);
 /// Stores a shadow (value) entry into an empty index.
-std::error_code filemap_add_shadow(address_space &m, std::uint64_t index, std::uint64_t value);
+std::error_code filemap_add_shadow(file_mapping &m, std::uint64_t index, std::uint64_t value);
 /// Removes a locked folio from the cache (if it is still there) and drops
 /// the cache's reference. The caller keeps its own reference and lock.
-void filemap_remove_folio(address_space &m, folio *f);
+void filemap_remove_folio(file_mapping &m, folio *f);
 
 /// The folio (referenced), value entry, or nullptr at index. Lockless.
-void *filemap_get_entry(address_space &m, std::uint64_t index);
+void *filemap_get_entry(file_mapping &m, std::uint64_t index);
 
 /// Present entries of [start, end]: folios referenced, value entries as
 /// is; indices[k] is where entry k was found. Advances start past the last
 /// entry. At most `max` entries.
-unsigned find_get_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
+unsigned find_get_entries(file_mapping &m, std::uint64_t &start, std::uint64_t end,
                           std::vector<void *> &batch, std::vector<std::uint64_t> &indices,
                           unsigned max = 15);
 /// Like find_get_entries, but folios are returned locked and only if,
 /// checked under their lock, they still belong to `m`, contain the index
 /// they were found at and lie wholly inside [start, end].
-unsigned find_lock_entries(address_space &m, std::uint64_t &start, std::uint64_t end,
+unsigned find_lock_entries(file_mapping &m, std::uint64_t &start, std::uint64_t end,
                            std::vector<void *> &batch, std::vector<std::uint64_t> &indices,
                            unsigned max = 15);
 
 /// Removes every page of bytes [lstart, lend] (lend inclusive; ~0 = to EOF)
 /// in two passes; partial pages at the byte edges stay. A large folio that
 /// overlaps the range is evicted whole (the kernel first tries to split it).
-void truncate_inode_pages_range(address_space &m, std::uint64_t lstart, std::uint64_t lend);
+void truncate_inode_pages_range(file_mapping &m, std::uint64_t lstart, std::uint64_t lend);
 
 enum class collapse_result { collapsed, rolled_back, failed };
 /// Replaces the small folios of [start, start + 512) (start aligned) by one
@@ -132,7 +132,7 @@ enum class collapse_result { collapsed, rolled_back, failed };
 /// (the 2023 algorithm); any obstacle (a value entry, a large, locked or
 /// referenced folio, more than `max_none` holes), or `inject_rollback`,
 /// undoes it.
-collapse_result collapse_file(address_space &m, std::uint64_t start, bool inject_rollback,
+collapse_result collapse_file(file_mapping &m, std::uint64_t start, bool inject_rollback,
                               unsigned max_none = hpage_nr - 1);
 
 }  // namespace maple::pagecache

@@ -11,7 +11,7 @@ namespace maple::pagecache {
 namespace {
 
 // Removes a value entry if the slot still holds it.
-void remove_value(address_space &m, std::uint64_t index, void *value) {
+void remove_value(file_mapping &m, std::uint64_t index, void *value) {
   std::lock_guard g(m.i_pages);
   xa_state xas(m.i_pages, index);
   if (xas.load() != value) return;
@@ -22,7 +22,7 @@ void remove_value(address_space &m, std::uint64_t index, void *value) {
 
 }  // namespace
 
-void truncate_inode_pages_range(address_space &m, std::uint64_t lstart, std::uint64_t lend) {
+void truncate_inode_pages_range(file_mapping &m, std::uint64_t lstart, std::uint64_t lend) {
   constexpr std::uint64_t page = std::uint64_t{1} << page_shift;
   const std::uint64_t start = (lstart >> page_shift) + ((lstart & (page - 1)) != 0);
   std::uint64_t end;

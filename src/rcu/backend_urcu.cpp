@@ -3,8 +3,9 @@
 // membarrier system call). Linked dynamically through pkg-config
 // liburcu-memb. By default _LGPL_SOURCE is not defined, so only liburcu's
 // exported functions are called; the CMake option MAPLE_URCU_INLINE defines
-// it for this file alone, inlining liburcu's read lock and unlock (see
-// docs/design.md "RCU layer" for what that means for the licence).
+// it for the library's units, inlining liburcu's read lock and unlock here
+// and in the one-shot reads (rcu/read_section.h; see docs/design.md "RCU
+// layer" for what that means for the licence).
 #include <maple/rcu.h>
 
 #include <urcu/urcu-memb.h>
@@ -87,6 +88,8 @@ void read_unlock() noexcept {
   ts.word = w;
   if (w == 1) urcu_memb_read_unlock();
 }
+
+void register_reader() noexcept { register_this_thread(); }
 
 }  // namespace detail
 

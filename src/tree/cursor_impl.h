@@ -708,8 +708,7 @@ void basic_write_cursor<S>::store_prealloc(void *entry) noexcept {
 // ---- reserve for a sequence of stores (maple/cursor.h) ------------------------------
 
 template <unsigned S>
-std::error_code basic_write_cursor<S>::reserve(unsigned stores) noexcept {
-  detail::assert_external_lock_held(*wcore_, "write_cursor::reserve()");
+std::size_t basic_write_cursor<S>::reserve_bound(unsigned stores) const noexcept {
   using E = detail::engine<S>;
   // The writer builds at most max_nodes_per_level nodes a level (its split
   // plan stops there) plus one new root, over every level of the tree.
@@ -717,6 +716,14 @@ std::error_code basic_write_cursor<S>::reserve(unsigned stores) noexcept {
   std::size_t need = 0;
   unsigned h = std::max(E::height(*wcore_), 1u);
   for (unsigned i = 0; i < stores; ++i, ++h) need += std::size_t{max_nodes_per_level} * h + 1;
+  return need;
+}
+
+template <unsigned S>
+std::error_code basic_write_cursor<S>::reserve(unsigned stores) noexcept {
+  detail::assert_external_lock_held(*wcore_, "write_cursor::reserve()");
+  using E = detail::engine<S>;
+  const std::size_t need = reserve_bound(stores);
   detail::node_supply res;
   res.reserve = reserve_;
   res.available = nreserve_;
@@ -730,6 +737,65 @@ std::error_code basic_write_cursor<S>::reserve(unsigned stores) noexcept {
   reserve_ = res.reserve;
   nreserve_ = res.available;
   return {};
+}
+
+template <unsigned S>
+std::error_code basic_write_cursor<S>::reserve_upto(unsigned stores) noexcept {
+  detail::assert_external_lock_held(*wcore_, "write_cursor::reserve_upto()");
+  using E = detail::engine<S>;
+  const std::size_t need = reserve_bound(stores);
+  if (nreserve_ >= need) return {};
+  detail::node_supply res;
+  res.reserve = reserve_;
+  res.available = nreserve_;
+  const unsigned had = nreserve_;
+  try {
+    while (res.available < need) res.push(E::alloc_node(*wcore_));
+  } catch (...) {
+    while (res.available > had) E::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
+    return errc::no_memory;
+  }
+  reserve_ = res.reserve;
+  nreserve_ = res.available;
+  return {};
+}
+
+template <unsigned S>
+void basic_write_cursor<S>::adopt_reserve(node_stash &s) noexcept {
+  if (nreserve_ == 0) {  // the usual case: the stash becomes the reserve
+    reserve_ = s.nodes;
+    nreserve_ = s.count;
+    s = node_stash{};
+    return;
+  }
+  detail::node_supply res;
+  res.reserve = reserve_;
+  res.available = nreserve_;
+  while (s.count) {
+    void *n = s.nodes;
+    s.nodes = *static_cast<void **>(n);
+    --s.count;
+    res.push(n);
+  }
+  s.nodes = nullptr;
+  reserve_ = res.reserve;
+  nreserve_ = res.available;
+}
+
+template <unsigned S>
+void basic_write_cursor<S>::stash_reserve(node_stash &s, std::size_t keep) noexcept {
+  // The reserve is a list of the same shape: its first `keep` nodes move
+  // over whole, the rest is freed.
+  detail::node_supply res;
+  res.reserve = reserve_;
+  res.available = nreserve_;
+  while (res.available > keep)
+    detail::engine<S>::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
+  s.nodes = res.reserve;
+  s.count = res.available;
+  reserve_ = nullptr;
+  nreserve_ = 0;
+  pre_valid_ = false;
 }
 
 template <unsigned S>

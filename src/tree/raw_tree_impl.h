@@ -6,18 +6,18 @@
 #include "alloc/node_cache.h"
 #include "engine/bulk.h"
 #include "engine/check.h"
-#include "tree/cursor_impl.h"
 #include "engine/dump.h"
 #include "engine/dup.h"
 #include "engine/engine.h"
 #include "engine/gap.h"
 #include "engine/reclaim.h"
 #include "engine/teardown.h"
-#include "tree/tree_access.h"
 #include "engine/walk.h"
 #include "engine/write.h"
 #include "engine/write_lock.h"
 #include "rcu/read_section.h"
+#include "tree/cursor_impl.h"
+#include "tree/tree_access.h"
 
 #include <maple/raw_tree.h>
 
@@ -28,14 +28,14 @@ namespace maple {
 
 namespace detail {
 /// One-shot reads of an RCU-mode tree run inside a read section of their own
-/// (read_guard's two halves, without an optional's bookkeeping).
+/// (rcu/read_section.h: they run no other code inside it).
 class rcu_read_scope {
  public:
   explicit rcu_read_scope(bool on) noexcept : on_(on) {
-    if (on) rcu::detail::read_lock();
+    if (on) rcu::detail::one_shot_lock();
   }
   ~rcu_read_scope() {
-    if (on_) rcu::detail::read_unlock();
+    if (on_) rcu::detail::one_shot_unlock();
   }
   rcu_read_scope(const rcu_read_scope &) = delete;
   rcu_read_scope &operator=(const rcu_read_scope &) = delete;
@@ -109,7 +109,9 @@ void basic_raw_tree<S>::swap(basic_raw_tree &other) noexcept {
 
 template <unsigned S>
 void *basic_raw_tree<S>::load(std::uint64_t index) const noexcept {
-  detail::rcu_read_scope rcu_section(rcu_mode());
+  // Two paths: the plain one then needs no registers kept across the walk.
+  if (!rcu_mode()) return detail::walker<S>::load(core_, index);
+  detail::rcu_read_scope rcu_section(true);
   return detail::walker<S>::load(core_, index);
 }
 

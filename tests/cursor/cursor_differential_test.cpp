@@ -15,16 +15,19 @@
 //            ways to carry a cursor across sections (checked builds abort on
 //            anything else, so these runs also prove the checks silent on
 //            legal code).
-// A cursor model (below) says what every call must return: its position is
-// kept as the two boundaries a continuation starts from (forward: the first
-// index after the current range or refused slot; backward: the last index
-// before it), resolved against the reference model's tiling of the index
-// space into stored and empty ranges. Entry, [index, last] and state are
-// compared after every call; validate() runs often.
+// The cursor model (tests/support/cursor_model.h, shared with
+// fuzz/fuzz_cursor.cpp and written from docs/cursor.md) says what every call
+// must return: its position is kept as the two boundaries a continuation
+// starts from (forward: the first index after the current range or refused
+// slot; backward: the last index before it), resolved against the reference
+// model's tiling of the index space into stored and empty ranges. Entry,
+// [index, last] and state are compared after every call; validate() runs
+// often.
 //
 // Op counts scale with MAPLE_TEST_SCALE; seeds honour MAPLE_TEST_SEED. A
 // failure names the seed and the op; rerun with MAPLE_TEST_SEED=<seed>
 // --gtest_filter=<test>.
+#include "cursor_model.h"
 #include "cursor_types.h"
 #include "reference_model.h"
 #include "test_env.h"
@@ -49,284 +52,6 @@ using u64 = std::uint64_t;
 
 inline u64 sat_add(u64 a, u64 b) { return b > kMax - a ? kMax : a + b; }
 inline u64 sat_sub(u64 a, u64 b) { return b > a ? 0 : a - b; }
-
-/// What a cursor must do, written from docs/cursor.md's state table (not
-/// from the implementation), computed from the reference model. The
-/// cursor's position is the range it last stood on ([index, last]; kept
-/// through a limit) plus, on overflow / underflow, the refused range (as
-/// its first / last index): a wider limit continues with the refused range,
-/// the other direction turns back to the range last stood on. Trees
-/// without nodes (empty, or a lone [0, 0] entry) follow the root-entry rows
-/// of the table.
-class cursor_model {
- public:
-  explicit cursor_model(const reference_model &m) : m_(&m) {}
-
-  cs st = cs::start;
-  u64 index = 0, last = 0;
-  // Continuation of an active cursor (nullopt: past the end / before 0).
-  std::optional<u64> fwd, bwd;
-  // Overflow / underflow with a position: the refused range's first (last)
-  // index; nullopt: nothing was left before the end of the tree.
-  std::optional<u64> refused;
-  // A limit hit before standing on a node: the state reads overflow /
-  // underflow, the next call continues as `resume` (start, paused or
-  // root_entry).
-  bool nodeless = false;
-  cs resume = cs::start;
-
-  void set_range(u64 a, u64 b) {
-    index = a;
-    last = b < a ? a : b;
-    reset();
-  }
-  void reset() {
-    st = cs::start;
-    nodeless = false;
-  }
-  void pause() {
-    if (st == cs::error) return;
-    st = cs::paused;
-    nodeless = false;
-  }
-  void after_write() {
-    st = cs::paused;
-    nodeless = false;
-  }
-
-  void *walk() {
-    if (st == cs::error) return nullptr;
-    nodeless = false;
-    return stand_at(index);
-  }
-
-  void *find(u64 max) {
-    if (void *r; resume_nodeless(true, &r)) return r;
-    switch (st) {
-      case cs::error:
-      case cs::none: return nullptr;
-      case cs::root_entry: return past_root_entry();
-      case cs::start:
-      case cs::paused: {
-        u64 at = index;
-        if (st == cs::paused) {
-          if (last == kMax) return nothing();
-          at = last + 1;
-        }
-        if (at > max) return limit(cs::overflow);
-        void *e = stand_at(at);
-        if (st != cs::active || e) return e;
-        return scan_fwd(index, max, false);  // the walked range itself first
-      }
-      case cs::underflow: return turn_back(max, true, false);
-      case cs::overflow: return scan_fwd(refused, max, false);
-      default: return scan_fwd(fwd, max, false);
-    }
-  }
-
-  void *find_rev(u64 min) {
-    if (void *r; resume_nodeless(false, &r)) return r;
-    switch (st) {
-      case cs::error: return nullptr;
-      case cs::none: return none_backward(min);
-      case cs::root_entry: return limit(cs::underflow);
-      case cs::start:
-      case cs::paused: {
-        u64 at = index;
-        if (st == cs::paused) {
-          if (index == 0) return nothing();
-          at = index - 1;
-        }
-        if (at < min) return limit(cs::underflow);
-        void *e = stand_at(at);
-        if (st == cs::none) return root_entry_below(min);
-        if (st != cs::active || e) return e;
-        return scan_bwd(last, min, false);
-      }
-      case cs::overflow: return turn_back(min, false, false);
-      case cs::underflow: return scan_bwd(refused, min, false);
-      default: return scan_bwd(bwd, min, false);
-    }
-  }
-
-  /// next / next_range (forward) and prev / prev_range.
-  void *advance(u64 limit_at, bool forward, bool stop_on_empty) {
-    if (void *r; resume_nodeless(forward, &r)) return r;
-    if (st == cs::root_entry) return forward ? past_root_entry() : limit(cs::underflow);
-    if (st == cs::start || st == cs::paused) {
-      stand_at(forward && st == cs::paused ? last : index);
-      if (st == cs::root_entry) return forward ? past_root_entry() : limit(cs::underflow);
-      if (!forward && st == cs::none) return root_entry_below(limit_at);
-    }
-    if (!forward && st == cs::none) return none_backward(limit_at);
-    if (st == cs::error || st == cs::none) return nullptr;
-    if (st == (forward ? cs::underflow : cs::overflow))
-      return turn_back(limit_at, forward, stop_on_empty);
-    if (st == (forward ? cs::overflow : cs::underflow))
-      return forward ? scan_fwd(refused, limit_at, stop_on_empty)
-                     : scan_bwd(refused, limit_at, stop_on_empty);
-    return forward ? scan_fwd(fwd, limit_at, stop_on_empty)
-                   : scan_bwd(bwd, limit_at, stop_on_empty);
-  }
-
-  /// erase(): the range holding index; nullptr if it is empty (then the
-  /// cursor stands on it).
-  void *erase_target(range_entry &r) {
-    r = m_->lookup(index);
-    if (!r.entry) {
-      stand(r);
-      return nullptr;
-    }
-    index = r.first;
-    last = r.last;
-    return r.entry;
-  }
-
-  std::string describe() const {
-    std::ostringstream os;
-    os << maple::to_string(st) << (nodeless ? "(nodeless)" : "") << " [" << hex(index) << ", "
-       << hex(last) << "] fwd " << (fwd ? hex(*fwd) : std::string("end")) << " bwd "
-       << (bwd ? hex(*bwd) : std::string("start")) << " refused "
-       << (refused ? hex(*refused) : std::string("-"));
-    return os.str();
-  }
-
- private:
-  /// Empty, or a lone [0, 0] entry: the tree has no node to stand on.
-  bool nodeless_tree() const {
-    return m_->empty() || (m_->size() == 1 && m_->map().begin()->first == 0 &&
-                           m_->map().begin()->second.last == 0);
-  }
-  void *root() const { return m_->empty() ? nullptr : m_->map().begin()->second.entry; }
-
-  /// walk(): stand on the range holding i (root_entry / none in a tree
-  /// without nodes).
-  void *stand_at(u64 i) {
-    if (!nodeless_tree()) return stand(m_->lookup(i));
-    if (root() && i == 0) {
-      st = cs::root_entry;
-      index = last = 0;
-      return root();
-    }
-    st = cs::none;
-    index = root() ? 1 : 0;
-    last = kMax;
-    return nullptr;
-  }
-  void *nothing() {
-    st = cs::none;
-    return nullptr;
-  }
-  /// A forward call from the root entry: none over [1, max].
-  void *past_root_entry() {
-    st = cs::none;
-    index = 1;
-    last = kMax;
-    return nullptr;
-  }
-  /// After a walk above 0 found nothing in a root-entry tree: the entry at
-  /// [0, 0] comes next going down, if the limit allows it.
-  void *root_entry_below(u64 min) {
-    if (!root()) return nullptr;
-    if (min > 0) {
-      resume = cs::start;
-      st = cs::underflow;
-      nodeless = true;
-      return nullptr;
-    }
-    st = cs::root_entry;
-    index = last = 0;
-    return root();
-  }
-  /// A backward call from none: none above a root entry turns back to it;
-  /// any other none stays none.
-  void *none_backward(u64 min) {
-    if (!nodeless_tree() || index == 0) return nullptr;
-    return root_entry_below(min);
-  }
-  /// A nodeless overflow / underflow: continue as the state before it; from
-  /// the root entry, turning back returns it and going on returns nothing.
-  bool resume_nodeless(bool forward, void **out) {
-    *out = nullptr;
-    if (!nodeless) return false;
-    if (resume != cs::root_entry) {
-      st = resume;
-      nodeless = false;
-      return false;
-    }
-    const bool turning_back = (st == cs::overflow) != forward;
-    if (turning_back && nodeless_tree() && root()) {
-      nodeless = false;
-      st = cs::root_entry;
-      index = last = 0;
-      *out = root();
-    }
-    return true;
-  }
-  void *limit(cs s) {
-    resume = st;
-    st = s;
-    nodeless = true;
-    return nullptr;
-  }
-  void *stand(const range_entry &r) {
-    st = cs::active;
-    index = r.first;
-    last = r.last;
-    fwd = r.last == kMax ? std::nullopt : std::optional<u64>(r.last + 1);
-    bwd = r.first == 0 ? std::nullopt : std::optional<u64>(r.first - 1);
-    return r.entry;
-  }
-  /// The call that turns back after a limit: the range last stood on if the
-  /// call reports it and the limit allows it, else onwards from it.
-  void *turn_back(u64 lim, bool forward, bool stop) {
-    range_entry r = m_->lookup(index);
-    if (forward ? r.first > lim : r.last < lim) {
-      index = r.first;
-      last = r.last;
-      st = forward ? cs::overflow : cs::underflow;
-      refused = forward ? r.first : r.last;
-      return nullptr;
-    }
-    stand(r);
-    if (r.entry || stop) return r.entry;
-    return forward ? scan_fwd(fwd, lim, false) : scan_bwd(bwd, lim, false);
-  }
-  void *over(std::optional<u64> at) {
-    st = cs::overflow;
-    refused = at;
-    return nullptr;
-  }
-  void *under(std::optional<u64> at) {
-    st = cs::underflow;
-    refused = at;
-    return nullptr;
-  }
-  void *scan_fwd(std::optional<u64> from, u64 max, bool stop) {
-    if (!from) return over(std::nullopt);
-    u64 x = *from;
-    for (;;) {
-      range_entry r = m_->lookup(x);
-      if (r.first > max) return over(r.first);
-      if (r.entry || stop) return stand(r);
-      if (r.last == kMax) return over(std::nullopt);
-      x = r.last + 1;
-    }
-  }
-  void *scan_bwd(std::optional<u64> from, u64 min, bool stop) {
-    if (!from) return under(std::nullopt);
-    u64 y = *from;
-    for (;;) {
-      range_entry r = m_->lookup(y);
-      if (r.last < min) return under(r.last);
-      if (r.entry || stop) return stand(r);
-      if (r.first == 0) return under(std::nullopt);
-      y = r.first - 1;
-    }
-  }
-
-  const reference_model *m_;
-};
 
 // dense: indices below 3000; sparse: anywhere; tiny: indices below 40, so
 // the tree is often a single leaf, a lone [0, 0] entry or empty, and limits
@@ -378,7 +103,7 @@ class cursor_differential {
     if (!rc_) {
       rc_.emplace(g.cursor(pick_index()));
       rm_.set_range(rc_->index(), rc_->last());
-    } else if (rm_.st != cs::paused && rm_.st != cs::start) {
+    } else if (rm_.stale) {
       // Not paused when the last section ended: set()/reset() now.
       retarget(*rc_, rm_);
     }
@@ -395,6 +120,7 @@ class cursor_differential {
       note("pause (end of section)", 0, 0);
       check(*rc_, rm_, nullptr, nullptr);
     }
+    rm_.section_ended();
   }
 
   void write_section(u64 n) {
@@ -402,10 +128,9 @@ class cursor_differential {
     if (!wc_) {
       wc_.emplace(g.cursor(pick_index()));
       wm_.set_range(wc_->index(), wc_->last());
-    } else if (wm_.st != cs::paused && wm_.st != cs::start) {
+    } else if (wm_.stale) {
       retarget(*wc_, wm_);
     }
-    // A write made by this cursor leaves the read cursor stale unless paused.
     for (u64 i = 0; i < n && !::testing::Test::HasFailure(); ++i) {
       ++op_;
       u64 u = r_.below(100);
@@ -423,6 +148,7 @@ class cursor_differential {
       wc_->pause();
       wm_.pause();
     }
+    wm_.section_ended();
   }
 
   /// Another writer, between sections (takes the tree's own lock).
@@ -442,6 +168,8 @@ class cursor_differential {
     note("other writer: tree.store", f, l, e);
     if (auto ec = t_.store(f, l, e)) return fail("tree.store failed: " + ec.message());
     m_.store(f, l, e);
+    rm_.foreign_write();
+    wm_.foreign_write();
     if (m_.size() < 600 || op_ % 64 == 0) {
       if (auto v = valid(t_); !v) fail(v.message());
     }
@@ -492,6 +220,7 @@ class cursor_differential {
 
   template <class C>
   void read_op(C &c, cursor_model &cm) {
+    if (cm.stale) return fail("driver: a stale cursor used, model " + cm.describe());
     void *got = nullptr, *want = nullptr;
     u64 u = r_.below(7);
     u64 lim = 0;
@@ -543,6 +272,7 @@ class cursor_differential {
       if (want) {
         m_.store(r.first, r.last, nullptr);
         cm.after_write();
+        rm_.foreign_write();
       }
       if (got != want) return fail_values(got, want, c, cm);
       if (triv) return sync_trivial(c, cm);  // positions in trivial trees: not compared
@@ -560,16 +290,14 @@ class cursor_differential {
     }
     m_.store(f, l, e);
     cm.after_write();
+    rm_.foreign_write();
     if (c.reserved() != 0) fail("reserve left after store_prealloc");
     check(c, cm, nullptr, nullptr);
   }
 
   // ---- trivial trees --------------------------------------------------------------------------
 
-  bool is_trivial() const {
-    return m_.empty() ||
-           (m_.size() == 1 && m_.map().begin()->first == 0 && m_.map().begin()->second.last == 0);
-  }
+  bool is_trivial() const { return nodeless_tree(m_); }
   void *root_entry() const { return m_.empty() ? nullptr : m_.map().begin()->second.entry; }
 
   void *trivial_erase_target(cursor_model &cm, range_entry &r) {

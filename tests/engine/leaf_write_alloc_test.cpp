@@ -84,16 +84,16 @@ TYPED_TEST(LeafWriteAlloc, RcuLeafWritesBuildCopies) {
     // Writes inside one leaf that are not appends: a range split in three,
     // a range grown into the gap after it, an erase merging with its gaps.
     for (std::uint64_t i = 1; i < 300; i += 7) {
-      for (auto [f, l, e] : {std::tuple{10 * i + 1, 10 * i + 2, val(7)},
-                             std::tuple{10 * i, 10 * i + 6, val(8)},
-                             std::tuple{10 * i, 10 * i + 6, static_cast<void *>(nullptr)}}) {
+      for (auto [f, l, e] :
+           {std::tuple{10 * i + 1, 10 * i + 2, val(7)}, std::tuple{10 * i, 10 * i + 6, val(8)},
+            std::tuple{10 * i, 10 * i + 6, static_cast<void *>(nullptr)}}) {
         const std::size_t before = fr.allocations();
         reset_trace();
         ASSERT_FALSE(t.store(f, l, e));
         m.store(f, l, e);
         if (trace(wk::slot_store) || trace(wk::node_store)) {
-          EXPECT_EQ(fr.allocations() - before, 1u) << hex(f) << "-" << hex(l) << ": "
-                                                   << trace_summary();
+          EXPECT_EQ(fr.allocations() - before, 1u)
+              << hex(f) << "-" << hex(l) << ": " << trace_summary();
           ++in_leaf;
         }
       }

@@ -158,7 +158,7 @@ TEST(MmConcurrency, FaultLookupsSeeOnlyRealStates) {
   }
   stop.store(true, std::memory_order_release);
   for (auto &th : readers) th.join();
-  ASSERT_EQ(as.validate(), "");
+  ASSERT_EQ(as.validate().message, "");
 
   std::size_t checked = 0, found = 0, none = 0;
   for (const auto &log : logs) {
@@ -270,7 +270,7 @@ TEST(MmConcurrency, WriterWaitsForPerVmaReader) {
   ref.release();
   t.join();
   EXPECT_TRUE(done.load());
-  EXPECT_EQ(as.validate(), "");
+  EXPECT_EQ(as.validate().message, "");
   auto v = as.vma_lookup(W + pg);
   ASSERT_TRUE(v);
   EXPECT_EQ(v->start, W + pg);

@@ -2,7 +2,7 @@
 // operation, error rule and merge case of the model's reference (reference
 // sections in brackets: "[5.3]" is section 5.3 of the mm-vma reference).
 // Every VMA list is compared with the expected one as "start-end perms pgoff"
-// lines (mm_support.h), and validate() must be empty after every call.
+// lines (mm_support.h), and validate() must pass after every call.
 #include <maple/failing_resource.h>
 #include <maple/mm.h>
 #include <maple/rcu.h>
@@ -35,7 +35,7 @@ constexpr unsigned fixed_anon = map_private | map_anonymous | map_fixed;
 struct MmScenario : ::testing::Test {
   address_space as;
 
-  void check() { ASSERT_EQ(as.validate(), "") << as.maps(); }
+  void check() { ASSERT_EQ(as.validate().message, "") << as.maps(); }
   std::error_code mmap(std::uint64_t addr, std::uint64_t len, unsigned prot, unsigned flags,
                        const file_ref &f = {}, std::uint64_t off = 0,
                        std::uint64_t *out = nullptr) {
@@ -503,7 +503,7 @@ TEST_F(MmScenario, MprotectMergeBothTakesNextsAnonVma) {
   ASSERT_FALSE(mprotect(X, 5 * pg, prot_read | prot_exec));
   EXPECT_EQ(d(), (V{"100000-108000 r-xp 100"}));
   EXPECT_EQ(as.vma_lookup(X)->anon_vma, av);
-  EXPECT_EQ(as.validate(), "");
+  EXPECT_EQ(as.validate().message, "");
 }
 
 TEST_F(MmScenario, MprotectToSameFlagsChangesNothing) {
@@ -530,7 +530,7 @@ TEST_F(MmScenario, MprotectToSameFlagsChangesNothing) {
   EXPECT_FALSE(child.vma_lookup(X + pg)->flags & vm::account);
   EXPECT_TRUE(child.vma_lookup(X)->flags & vm::account);
   EXPECT_EQ(child.map_count(), 3u);
-  EXPECT_EQ(child.validate(), "");
+  EXPECT_EQ(child.validate().message, "");
 }
 
 // The 5.3 table, on a private file mapping so that pgoffs are explicit: F is
@@ -691,7 +691,7 @@ TEST_F(MmScenario, ForkedFaultedVmaDoesNotMergeInChild) {
   ASSERT_FALSE(as.touch(X, pg));  // first VMA faulted, second not
   address_space child;
   ASSERT_FALSE(as.fork(child));
-  ASSERT_EQ(child.validate(), "");
+  ASSERT_EQ(child.validate().message, "");
   auto c = child.vma_lookup(X);
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->forked);
@@ -701,13 +701,13 @@ TEST_F(MmScenario, ForkedFaultedVmaDoesNotMergeInChild) {
   std::uint64_t a = 0;
   ASSERT_FALSE(child.mmap(X + 2 * pg, pg, rw, fixed_anon, {}, 0, a));
   ASSERT_FALSE(child.mmap(X + 0x12000, pg, rw, fixed_anon, {}, 0, a));
-  EXPECT_EQ(child.validate(), "");
+  EXPECT_EQ(child.validate().message, "");
   EXPECT_EQ(describe(child),
             (V{"100000-102000 rw-p 100", "102000-103000 rw-p 102", "110000-113000 rw-p 110"}));
   // Splitting and re-joining inside one forked VMA works (same anon_vma).
   ASSERT_FALSE(child.mprotect(X, pg, prot_read));
   ASSERT_FALSE(child.mprotect(X, pg, rw));
-  EXPECT_EQ(child.validate(), "");
+  EXPECT_EQ(child.validate().message, "");
   EXPECT_EQ(describe(child)[0], "100000-102000 rw-p 100");
 }
 
@@ -1142,7 +1142,7 @@ TEST_F(MmScenario, ForkCopiesExceptDontcopy) {
   filemap(X + 0x10000, 2 * pg, prot_read, f, 0);
   address_space child;
   ASSERT_FALSE(as.fork(child));
-  EXPECT_EQ(child.validate(), "");
+  EXPECT_EQ(child.validate().message, "");
   EXPECT_EQ(describe(child), (V{"100000-101000 rw-p 100", "102000-103000 rw-p 102",
                                 "103000-104000 rw-p 103", "110000-112000 r--p 0 /data/f"}));
   EXPECT_EQ(child.map_count(), 4u);
@@ -1166,7 +1166,7 @@ TEST_F(MmScenario, ForkHasNoMapCountCheck) {
   address_space child;
   ASSERT_FALSE(as.fork(child));
   EXPECT_EQ(child.map_count(), 6u);
-  EXPECT_EQ(child.validate(), "");
+  EXPECT_EQ(child.validate().message, "");
 }
 
 TEST_F(MmScenario, ForkFailureLeavesChildEmpty) {
@@ -1183,7 +1183,7 @@ TEST_F(MmScenario, ForkFailureLeavesChildEmpty) {
       address_space child(layout{}, &mr);
       mr.fail_nth(k);
       ec = as.fork(child);
-      EXPECT_EQ(child.validate(), "") << "k=" << k;
+      EXPECT_EQ(child.validate().message, "") << "k=" << k;
       if (ec) {
         ++failures;
         EXPECT_EQ(errc_of(ec), std::errc::not_enough_memory) << "k=" << k;
@@ -1193,7 +1193,7 @@ TEST_F(MmScenario, ForkFailureLeavesChildEmpty) {
         // The child is usable afterwards.
         std::uint64_t a = 0;
         EXPECT_FALSE(child.mmap(X, pg, rw, fixed_anon, {}, 0, a)) << "k=" << k;
-        EXPECT_EQ(child.validate(), "") << "k=" << k;
+        EXPECT_EQ(child.validate().message, "") << "k=" << k;
       } else {
         EXPECT_EQ(child.map_count(), 299u);
       }
@@ -1234,7 +1234,7 @@ TEST_F(MmScenario, LocklessLookupsOffFreesAtOnceAndFaultsTakeTheLock) {
   EXPECT_TRUE(child.lock_vma_under_rcu(X));
   as.set_lockless_lookups(true);
   EXPECT_TRUE(as.lock_vma_under_rcu(X + 2 * pg));
-  EXPECT_EQ(as.validate(), "");
+  EXPECT_EQ(as.validate().message, "");
 }
 
 // ---- max_map_count table [12] ---------------------------------------------------------------

@@ -36,7 +36,7 @@ constexpr std::uint64_t kPages = kHuge * hpage_nr;
 
 struct shared_state {
   folio_pool pool;
-  address_space m{pool};
+  file_mapping m{pool};
   std::vector<std::tuple<std::uint64_t, unsigned, void *>> log;  // stores, in lock order
   std::atomic<bool> stop{false};
   // The page range each truncating thread is working on ([1, 0]: none);

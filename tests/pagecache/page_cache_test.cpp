@@ -21,19 +21,19 @@ namespace {
 using namespace maple::pagecache;
 using maple::errc;
 
-folio *add(address_space &m, std::uint64_t index, unsigned order = 0) {
+folio *add(file_mapping &m, std::uint64_t index, unsigned order = 0) {
   folio *f = m.pool.alloc(order);
   EXPECT_FALSE(filemap_add_folio(m, f, index)) << index;
   m.pool.put(f);  // the cache holds it now
   return f;
 }
 
-folio *get(address_space &m, std::uint64_t index) {
+folio *get(file_mapping &m, std::uint64_t index) {
   return static_cast<folio *>(filemap_get_entry(m, index));
 }
 
 /// Every cached folio is consistent with its slot; returns pages cached.
-std::uint64_t check_cache(address_space &m) {
+std::uint64_t check_cache(file_mapping &m) {
   std::uint64_t pages = 0;
   for (auto [i, e] : m.i_pages.entries()) {
     if (maple::is_value_entry(e)) continue;
@@ -53,7 +53,7 @@ std::uint64_t check_cache(address_space &m) {
 
 TEST(PageCache, AddAndLookUp) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   folio *a = add(m, 3);
   folio *huge = add(m, 512, hpage_order);
   ASSERT_FALSE(filemap_add_shadow(m, 7, 1234));
@@ -84,7 +84,7 @@ TEST(PageCache, AddAndLookUp) {
 
 TEST(PageCache, FindGetEntriesReturnsALargeFolioOnce) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   add(m, 1);
   folio *huge = add(m, 512, hpage_order);
   ASSERT_FALSE(filemap_add_shadow(m, 2000, 5));
@@ -106,7 +106,7 @@ TEST(PageCache, FindGetEntriesReturnsALargeFolioOnce) {
 
 TEST(PageCache, FindLockEntriesChecksUnderTheLock) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   folio *a = add(m, 10), *b = add(m, 11);
   folio *huge = add(m, 512, hpage_order);
   ASSERT_TRUE(folio_trylock(b));  // someone else holds b: skipped
@@ -134,7 +134,7 @@ TEST(PageCache, FindLockEntriesChecksUnderTheLock) {
 // model checks after locking and skips it.
 TEST(PageCache, SeedRaceFolioMovesBeforeItsLockIsTaken) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   folio *f = add(m, 20);
   add(m, 21);  // keeps the leaf alive, so the hook retires no node
   bool moved = false;
@@ -167,7 +167,7 @@ TEST(PageCache, SeedRaceFolioMovesBeforeItsLockIsTaken) {
 
 TEST(PageCache, TruncateRange) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   for (std::uint64_t i = 0; i < 100; ++i) add(m, i);
   add(m, 512, hpage_order);
   for (std::uint64_t i = 100; i < 110; ++i) ASSERT_FALSE(filemap_add_shadow(m, i, i));
@@ -189,14 +189,14 @@ TEST(PageCache, TruncateRange) {
   EXPECT_EQ(m.nrpages.load(), 0u);
 }
 
-void fill_range(address_space &m, std::uint64_t start, std::uint64_t holes_every) {
+void fill_range(file_mapping &m, std::uint64_t start, std::uint64_t holes_every) {
   for (std::uint64_t i = start; i < start + hpage_nr; ++i)
     if (holes_every == 0 || i % holes_every != 0) add(m, i);
 }
 
 TEST(PageCache, CollapseCommits) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   fill_range(m, 1024, 7);
   add(m, 1023);
   const std::size_t before = pool.in_use();
@@ -214,7 +214,7 @@ TEST(PageCache, CollapseCommits) {
 
 TEST(PageCache, CollapseRollsBackToTheSameState) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   fill_range(m, 512, 5);
   auto before = xa_snapshot(m.i_pages);
   const std::size_t in_use = pool.in_use();
@@ -226,7 +226,7 @@ TEST(PageCache, CollapseRollsBackToTheSameState) {
 
 TEST(PageCache, CollapseFailsOnObstacles) {
   folio_pool pool;
-  address_space m(pool);
+  file_mapping m(pool);
   fill_range(m, 0, 0);
   ASSERT_FALSE(filemap_add_shadow(m, 600, 1));
   fill_range(m, 1024, 0);

@@ -273,4 +273,15 @@ template <class Tree>
   return same_contents(t, m);
 }
 
+/// Whether the tree holds no node: it is empty, or its only range is [0, 0]
+/// (kept in the root word, docs/cursor.md's `root_entry`) - unless that
+/// entry's low bits are 0b10, like a node reference's: such an entry goes
+/// into a leaf.
+inline bool nodeless_tree(const reference_model &m) {
+  if (m.empty()) return true;
+  if (m.size() != 1) return false;
+  const auto &[first, v] = *m.map().begin();
+  return first == 0 && v.last == 0 && (reinterpret_cast<std::uintptr_t>(v.entry) & 3) != 2;
+}
+
 }  // namespace maple_test

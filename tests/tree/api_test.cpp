@@ -555,7 +555,7 @@ TYPED_TEST(RawApi, NodesComeFromTheGivenResourceAndAreReturned) {
     EXPECT_GT(mr.allocations, 0u);
     EXPECT_GT(mr.outstanding, 0u);
     EXPECT_GE(mr.bytes, t.stats().nodes * sizeof(void *) * TypeParam::slots);
-    for (std::uint64_t i = 0; i < 2000; i += 2) t.erase(i * 4);
+    for (std::uint64_t i = 0; i < 2000; i += 2) ASSERT_FALSE(t.erase(i * 4));
     EXPECT_TRUE(valid(t));
   }
   EXPECT_EQ(mr.outstanding, 0u);
@@ -768,8 +768,11 @@ TEST(TypedTree, UnsignedValueEntries) {
   ASSERT_FALSE(t.insert(41, 41, 5ul));
   EXPECT_EQ(t.find(21)->value, maple::max_value_entry);
   EXPECT_EQ(t.find_rev(29)->value, 0u);
-  EXPECT_EQ(t.erase(12), std::optional<unsigned long>(0));
-  EXPECT_EQ(t.erase(12), std::nullopt);
+  std::optional<unsigned long> was;
+  EXPECT_FALSE(t.erase(12, &was));
+  EXPECT_EQ(was, std::optional<unsigned long>(0));
+  EXPECT_FALSE(t.erase(12, &was));
+  EXPECT_EQ(was, std::nullopt);
   std::vector<unsigned long> vals;
   for (auto [first, last, v] : t) vals.push_back(v);
   EXPECT_EQ(vals, (std::vector<unsigned long>{maple::max_value_entry, 5}));

@@ -624,7 +624,8 @@ TEST(ExternalLockConcurrent, TwoWritersOnTheUserLockBesideLockFreeReaders) {
           m.store(first, last, e);
           break;
         case 2:
-          if (maple_test::erased(t, first) != m.erase(first)) fail.add("erase returned another entry");
+          if (maple_test::erased(t, first) != m.erase(first))
+            fail.add("erase returned another entry");
           break;
         case 3: {
           maple::write_guard w(t);

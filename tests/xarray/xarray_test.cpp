@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -608,6 +609,65 @@ TEST(XArrayFind, FromInsideAMultiIndexEntryMarkedAndUnmarked) {
   EXPECT_EQ(xa.find(i, ~std::uint64_t{0}, maple::xa_mark::mark1), nullptr);
   EXPECT_EQ(i, 21u);  // nothing found: unchanged
   xa.clear();
+}
+
+// ---- the shared names and moving ---------------------------------------------
+
+static_assert(std::is_same_v<decltype(std::declval<const maple::xarray &>().validate()),
+                             maple::check_report>);
+static_assert(std::is_nothrow_move_constructible_v<maple::xarray>);
+static_assert(std::is_nothrow_move_assignable_v<maple::xarray>);
+static_assert(std::is_nothrow_swappable_v<maple::xarray>);
+
+TEST(XArrayMove, MoveKeepsEntriesMarksAndLeavesAnEmptyUsableArray) {
+  static int x, y;
+  maple::xarray a(maple::xa_flags::alloc);
+  std::uint64_t id = 0;
+  for (int i = 0; i < 100; ++i) ASSERT_FALSE(a.alloc(&x, maple::xa_limit_32b, id));
+  ASSERT_FALSE(a.store_order(4096, 6, &y));
+  ASSERT_FALSE(a.set_mark(4096, maple::xa_mark::mark1));
+  maple::xarray b(std::move(a));
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is specified
+  EXPECT_TRUE(a.validate());
+  EXPECT_TRUE(a.is_alloc());  // keeps its own flags
+  EXPECT_EQ(b.load(99), &x);
+  EXPECT_EQ(b.load(4100), &y);
+  EXPECT_TRUE(b.get_mark(4100, maple::xa_mark::mark1));
+  EXPECT_TRUE(b.marked(maple::xa_mark::mark1));
+  EXPECT_TRUE(b.validate());
+  ASSERT_FALSE(a.alloc(&y, maple::xa_limit_32b, id));  // usable: IDs start again
+  EXPECT_EQ(id, 0u);
+  ASSERT_FALSE(b.alloc(&y, maple::xa_limit_32b, id));
+  EXPECT_EQ(id, 100u);
+
+  maple::xarray c;
+  ASSERT_FALSE(c.store(5, &x));
+  c = std::move(b);  // c's entry is freed
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(c.load(5), &x);  // from b's contents now
+  EXPECT_EQ(c.load(4096), &y);
+  EXPECT_TRUE(c.is_alloc());
+
+  swap(a, c);
+  EXPECT_EQ(a.load(4096), &y);
+  EXPECT_EQ(c.load(0), &y);
+  EXPECT_EQ(c.load(1), nullptr);
+  EXPECT_TRUE(a.validate());
+  EXPECT_TRUE(c.validate());
+  a.clear();
+  EXPECT_TRUE(a.empty());
+  EXPECT_FALSE(a.marked(maple::xa_mark::mark1));
+  EXPECT_TRUE(a.validate());
+  maple::rcu::barrier();
+}
+
+TEST(XArrayMove, IteratorArrow) {
+  static int x;
+  maple::xarray xa;
+  ASSERT_FALSE(xa.store(7, &x));
+  auto it = xa.entries().begin();
+  EXPECT_EQ(it->index, 7u);
+  EXPECT_EQ(it->entry, &x);
 }
 
 }  // namespace

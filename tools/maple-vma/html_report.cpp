@@ -28,7 +28,7 @@ void html_report::observe(replay_options &o) {
 namespace {
 
 html_report::point point_of(std::uint64_t x, const mm_record &m) {
-  maple::mm::address_space::tree_shape t = m.as->tree_stats();
+  maple::tree_stats t = m.as->stats().tree;
   return {x, static_cast<std::uint32_t>(m.as->map_count()), static_cast<std::uint32_t>(t.nodes),
           t.height};
 }
@@ -290,7 +290,7 @@ void html_report::page::call_bars() {
     if (!mp->used) continue;
     const mm_record &m = *mp;
     maple::mm::mm_stats st = m.as->stats();
-    maple::mm::address_space::tree_shape ts = m.as->tree_stats();
+    maple::tree_stats ts = m.as->stats().tree;
     std::string snaps;
     if (const mm_log *l = log_of(m)) {
       for (const snapshot &s : l->snaps) {
@@ -349,7 +349,7 @@ void html_report::page::section(const mm_record &m) {
 // The end figures (as --stats prints them), the charts and the calls table.
 void html_report::page::figures(const mm_record &m, const mm_log *l) {
   maple::mm::mm_stats st = m.as->stats();
-  maple::mm::address_space::tree_shape ts = m.as->tree_stats();
+  maple::tree_stats ts = m.as->stats().tree;
   o += "<table class=\"fig\"><tr><th>VMAs</th><th>splits</th><th>merges</th><th>tree height</th>"
        "<th>nodes</th><th>tree bytes</th></tr><tr>" +
        td("vmas", m.as->map_count()) + td("splits", st.splits) + td("merges", st.merges) +

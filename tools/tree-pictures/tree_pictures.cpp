@@ -145,13 +145,17 @@ void before_after(std::vector<picture> &out, const std::string &name, maple::bas
     auto at = std::find(after.begin(), after.end(), before[i]);
     if (at == after.end())
       b.filled.push_back(old_nodes[i]);
-    else if (contents<S>(*at) != old_words[i])
+    else if (contents<S>(*at) != old_words[i]) {
       a.changed.push_back(*at);
+      b.changed.push_back(old_nodes[i]);  // rewritten in place (a split's left half)
+    }
   }
   for (const void *n : after)
     if (std::find(before.begin(), before.end(), n) == before.end()) a.filled.push_back(n);
-  if (b.filled.empty() || a.filled.empty()) fail(name + ": " + what + " replaced no node");
-  b.title = "before " + what + ": the red nodes are replaced";
+  if (a.filled.empty() && a.changed.empty()) fail(name + ": " + what + " changed no node");
+  b.title = "before " + what + ": " +
+            (b.filled.empty() ? std::string("no node is replaced") : "the red nodes are replaced") +
+            (b.changed.empty() ? "" : ", the yellow ones are rewritten in place");
   a.title = "after " + what + ": the green nodes are new" +
             (a.changed.empty() ? "" : ", the yellow ones changed in place");
   out.push_back({name + "-before", dot_of(old, b)});

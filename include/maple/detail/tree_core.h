@@ -28,7 +28,7 @@ struct tree_core {
   std::atomic<bool> rcu{false};
   std::pmr::memory_resource *mr;
   mutable write_mutex lock;  // the writer lock unless ext is set
-  external_lock ext{};      // held == nullptr: none
+  external_lock ext{};       // held == nullptr: none
 
   bool tracks_gaps() const noexcept { return has_flag(flags, tree_flags::alloc); }
   bool rcu_mode() const noexcept { return rcu.load(std::memory_order_relaxed); }

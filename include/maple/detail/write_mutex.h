@@ -36,7 +36,8 @@ class write_mutex {
     // Marked 2 whenever this writer may sleep, so that the holder's unlock
     // wakes it; a writer that takes the word this way holds it as 2 (an
     // unlock with nobody asleep then costs one needless notify).
-    while (word_.exchange(2, std::memory_order_acquire) != 0) word_.wait(2, std::memory_order_relaxed);
+    while (word_.exchange(2, std::memory_order_acquire) != 0)
+      word_.wait(2, std::memory_order_relaxed);
   }
 
   std::atomic<unsigned> word_{0};
