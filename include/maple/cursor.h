@@ -267,6 +267,7 @@ class basic_write_cursor : public basic_cursor<Slots> {
   friend class basic_write_guard<Slots>;
   basic_write_cursor(tree_type &t, std::uint64_t first, std::uint64_t last) noexcept;
   void after_write() noexcept;
+  void store_from_reserve(void *entry) noexcept;
 
   detail::tree_core *wcore_;  // the tree written (the base keeps a const view)
   void *reserve_ = nullptr;   // reserved nodes, linked through their first word

@@ -348,11 +348,18 @@ class tree {
   raw_tree raw_;
 };
 
-/// A typed read cursor (maple::cursor over a tree<T>): the same state
-/// machine and rules (docs/cursor.md); entries come back as lookup_type.
-template <class T>
-class tree<T>::cursor {
+namespace detail {
+
+/// What every typed cursor reads, over the raw cursor `Raw` (maple::cursor
+/// or maple::write_cursor): the same state machine and rules
+/// (docs/cursor.md), entries coming back as the tree's lookup_type.
+template <class T, class Raw>
+class typed_cursor_reads {
+  using codec = entry_codec<T>;
+
  public:
+  using lookup_type = typename codec::lookup_type;
+
   std::uint64_t index() const noexcept { return c_.index(); }
   std::uint64_t last() const noexcept { return c_.last(); }
   cursor_state state() const noexcept { return c_.state(); }
@@ -381,42 +388,31 @@ class tree<T>::cursor {
     return c_.empty_area_rev(min, max, size);
   }
 
+ protected:
+  explicit typed_cursor_reads(Raw &&c) noexcept : c_(std::move(c)) {}
+  Raw c_;
+};
+
+}  // namespace detail
+
+/// A typed read cursor (maple::cursor over a tree<T>), from a
+/// tree<T>::read_guard.
+template <class T>
+class tree<T>::cursor : public detail::typed_cursor_reads<T, maple::cursor> {
  private:
   friend class read_guard;
-  explicit cursor(maple::cursor c) noexcept : c_(c) {}
-  maple::cursor c_;
+  explicit cursor(maple::cursor c) noexcept
+      : detail::typed_cursor_reads<T, maple::cursor>(std::move(c)) {}
 };
 
 /// A typed write cursor (maple::write_cursor over a tree<T>), from a
 /// tree<T>::write_guard: the reads of a cursor plus store, erase and
 /// preallocation.
 template <class T>
-class tree<T>::write_cursor {
+class tree<T>::write_cursor : public detail::typed_cursor_reads<T, maple::write_cursor> {
+  using detail::typed_cursor_reads<T, maple::write_cursor>::c_;
+
  public:
-  std::uint64_t index() const noexcept { return c_.index(); }
-  std::uint64_t last() const noexcept { return c_.last(); }
-  cursor_state state() const noexcept { return c_.state(); }
-  std::error_code error() const noexcept { return c_.error(); }
-  lookup_type entry() const noexcept { return codec::wrap(c_.entry()); }
-
-  void set(std::uint64_t index) noexcept { c_.set(index); }
-  void set_range(std::uint64_t first, std::uint64_t last) noexcept { c_.set_range(first, last); }
-  void reset() noexcept { c_.reset(); }
-  void pause() noexcept { c_.pause(); }
-
-  lookup_type walk() noexcept { return codec::wrap(c_.walk()); }
-  lookup_type find(std::uint64_t max = max_index) noexcept { return codec::wrap(c_.find(max)); }
-  lookup_type find_rev(std::uint64_t min = 0) noexcept { return codec::wrap(c_.find_rev(min)); }
-  lookup_type next(std::uint64_t max = max_index) noexcept { return codec::wrap(c_.next(max)); }
-  lookup_type prev(std::uint64_t min = 0) noexcept { return codec::wrap(c_.prev(min)); }
-  std::error_code empty_area(std::uint64_t min, std::uint64_t max, std::uint64_t size) noexcept {
-    return c_.empty_area(min, max, size);
-  }
-  std::error_code empty_area_rev(std::uint64_t min, std::uint64_t max,
-                                 std::uint64_t size) noexcept {
-    return c_.empty_area_rev(min, max, size);
-  }
-
   /// Stores value over [index(), last()]; errors: invalid_argument,
   /// no_memory (nothing changes then).
   std::error_code store(T value) noexcept {
@@ -446,8 +442,8 @@ class tree<T>::write_cursor {
 
  private:
   friend class write_guard;
-  explicit write_cursor(maple::write_cursor &&c) noexcept : c_(std::move(c)) {}
-  maple::write_cursor c_;
+  explicit write_cursor(maple::write_cursor &&c) noexcept
+      : detail::typed_cursor_reads<T, maple::write_cursor>(std::move(c)) {}
 };
 
 /// maple::read_guard over a tree<T>: an RCU read section; hands out typed

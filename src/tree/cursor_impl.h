@@ -692,12 +692,18 @@ void basic_write_cursor<S>::store_prealloc(void *entry) noexcept {
     if (rule)
       detail::cursor_rule_broken("store_prealloc", this->state_, this->index_, this->last_, rule);
   }
+  store_from_reserve(entry);
+}
+
+/// The store of store_prealloc() and store_reserved(). Cannot fail for lack
+/// of memory: every node comes from the reserve, and an exhausted reserve
+/// aborts (never corrupts).
+template <unsigned S>
+void basic_write_cursor<S>::store_from_reserve(void *entry) noexcept {
   detail::node_supply res;
   res.how = detail::node_supply::mode::reserve;
   res.reserve = reserve_;
   res.available = nreserve_;
-  // Cannot fail for lack of memory: every node comes from the reserve, and
-  // an exhausted reserve aborts (never corrupts).
   detail::writer<S>::store(*wcore_, this->index_, this->last_, entry, &res);
   reserve_ = res.reserve;
   nreserve_ = res.available;
@@ -807,15 +813,7 @@ void basic_write_cursor<S>::store_reserved(void *entry) noexcept {
       detail::cursor_rule_broken("store_reserved", this->state_, this->index_, this->last_,
                                  "store_reserved() with an invalid range or entry");
   }
-  detail::node_supply res;
-  res.how = detail::node_supply::mode::reserve;
-  res.reserve = reserve_;
-  res.available = nreserve_;
-  detail::writer<S>::store(*wcore_, this->index_, this->last_, entry, &res);
-  reserve_ = res.reserve;
-  nreserve_ = res.available;
-  pre_valid_ = false;
-  after_write();
+  store_from_reserve(entry);
 }
 
 template <unsigned S>
