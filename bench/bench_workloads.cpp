@@ -66,18 +66,8 @@ benchmark::IterationCount iters(double wanted) {
       1, static_cast<benchmark::IterationCount>(std::llround(wanted * g_scale)));
 }
 
-// Outside the timed regions: lets a peer finish deferred work (maple_rcu
-// waits for its retired nodes to be freed) so none of it lands in a batch.
-template <class P>
-void settle(const P &p) {
-  if constexpr (requires { p.settle(); }) p.settle();
-}
-
-template <class P>
-void fill_ascending(P &p, const Workload &w) {
-  for (std::size_t i = 0; i < w.n; ++i) p.store(w.ranges[i].first, w.ranges[i].last, w.value(i));
-  settle(p);
-}
+using mb::fill_ascending;
+using mb::settle;
 
 template <class P>
 std::size_t count_entries(const P &p) {

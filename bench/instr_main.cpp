@@ -75,16 +75,8 @@ struct result {
   bool ok = true;
 };
 
-template <class P>
-void settle(const P &p) {
-  if constexpr (requires { p.settle(); }) p.settle();
-}
-
-template <class P>
-void fill_ascending(P &p, const Workload &w) {
-  for (std::size_t i = 0; i < w.n; ++i) p.store(w.ranges[i].first, w.ranges[i].last, w.value(i));
-  settle(p);
-}
+using mb::fill_ascending;
+using mb::settle;
 
 template <class P>
 bool matches(const P &p, const Workload &w) {

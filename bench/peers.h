@@ -397,4 +397,21 @@ struct SortedArrayPeer {
   }
 };
 
+// ---------------------------------------------------------------------------
+// Helpers every benchmark driver shares.
+
+/// Outside the timed regions: lets a peer finish deferred work (maple_rcu
+/// waits for its retired nodes to be freed) so none of it lands in a batch.
+template <class P>
+void settle(const P &p) {
+  if constexpr (requires { p.settle(); }) p.settle();
+}
+
+/// Stores the workload's ranges in ascending order, then settles.
+template <class P>
+void fill_ascending(P &p, const Workload &w) {
+  for (std::size_t i = 0; i < w.n; ++i) p.store(w.ranges[i].first, w.ranges[i].last, w.value(i));
+  settle(p);
+}
+
 }  // namespace maple_bench
