@@ -109,7 +109,9 @@ struct gap_search {
 
   /// Masks of slots: bit i for slot i (S <= 64).
   using mask = std::uint64_t;
-  static constexpr mask upto(unsigned i) noexcept { return i >= 63 ? ~mask{0} : (mask{2} << i) - 1; }
+  static constexpr mask upto(unsigned i) noexcept {
+    return i >= 63 ? ~mask{0} : (mask{2} << i) - 1;
+  }
 
   /// Bit i set: child i's largest gap (i < A) holds `size`. Branch-free,
   /// so that the descent tests only the children that can hold a fit.
@@ -183,8 +185,7 @@ struct gap_search {
       const unsigned i = static_cast<unsigned>(std::countr_zero(m));
       std::uint64_t a = n->slot_min(i, lo);
       if (a > q.max) return false;
-      if (descend_lowest(load_acquire(n->slot[i]), a, n->slot_max(i, e, hi), q, start))
-        return true;
+      if (descend_lowest(load_acquire(n->slot[i]), a, n->slot_max(i, e, hi), q, start)) return true;
     }
     return false;
   }

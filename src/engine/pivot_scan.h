@@ -99,8 +99,9 @@ template <unsigned N>
     __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at));
     __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at + 1));
     __m256i d = _mm256_xor_si256(_mm256_sub_epi64(hi, lo), sign);
-    below |= static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(k, d))))
-             << at;
+    below |=
+        static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(k, d))))
+        << at;
   }
   return below;
 }

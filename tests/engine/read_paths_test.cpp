@@ -59,8 +59,15 @@ void check_pivot_forms() {
     const unsigned end = static_cast<unsigned>(rng() % (P + 1));
     std::uint64_t max = 0;
     auto p = random_pivots<P>(rng, end, max);
-    std::uint64_t probes[] = {0, 1, p[0], p[0] + 1, max, max - 1, rng() % (max + 1),
-                              end > 0 ? p[end - 1] : 0, end > 0 ? p[end - 1] + 1 : 0};
+    std::uint64_t probes[] = {0,
+                              1,
+                              p[0],
+                              p[0] + 1,
+                              max,
+                              max - 1,
+                              rng() % (max + 1),
+                              end > 0 ? p[end - 1] : 0,
+                              end > 0 ? p[end - 1] + 1 : 0};
     for (std::uint64_t index : probes) {
       if (index > max) continue;
       ASSERT_EQ(maple::detail::pivots_below_scan<P>(p.data(), index),

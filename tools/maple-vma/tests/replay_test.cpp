@@ -5,6 +5,7 @@
 // applied in an order their results allow; trace directories; the progress
 // bar.
 #include <fcntl.h>
+#include <poll.h>
 #include <gtest/gtest.h>
 #include <termios.h>
 #include <unistd.h>
@@ -871,10 +872,18 @@ TEST(ProgressBar, DrawsOnATerminalOnlyAndClearsAtTheEnd) {
     bar.set_timing(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
     bar.update(5);
   }  // cleared by the destructor
-  char buf[512];
-  ssize_t n = read(master, buf, sizeof buf);
-  ASSERT_GT(n, 0);
-  std::string out(buf, static_cast<std::size_t>(n));
+  // A pty may hand the writes over in several chunks: read until none comes
+  // for a while (one read() alone sometimes missed the final clear).
+  std::string out;
+  for (;;) {
+    pollfd pfd{master, POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) break;
+    char buf[512];
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.rfind("\rreplay ", 0), 0u) << out;
   EXPECT_NE(out.find(" 50%  5/10 lines"), std::string::npos) << out;
   EXPECT_EQ(out.find("3/10"), std::string::npos) << out;
