@@ -5,8 +5,8 @@
 // applied in an order their results allow; trace directories; the progress
 // bar.
 #include <fcntl.h>
-#include <poll.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 
