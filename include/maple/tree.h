@@ -401,8 +401,8 @@ template <class T>
 class tree<T>::cursor : public detail::typed_cursor_reads<T, maple::cursor> {
  private:
   friend class read_guard;
-  explicit cursor(maple::cursor c) noexcept
-      : detail::typed_cursor_reads<T, maple::cursor>(std::move(c)) {}
+  explicit cursor(const maple::cursor &c) noexcept
+      : detail::typed_cursor_reads<T, maple::cursor>(maple::cursor(c)) {}
 };
 
 /// A typed write cursor (maple::write_cursor over a tree<T>), from a

@@ -44,6 +44,8 @@ inline unsigned pivots_below_scan(const std::uint64_t *pivot, std::uint64_t inde
 }
 
 #if MAPLE_PIVOT_AVX2
+// x86-only by design: compiled for x86-64 alone, chosen at run time, with
+// the scalar forms above as the portable path.
 /// Whether this CPU runs the AVX2 forms. Read by the walks' dispatch; false
 /// until the library's static initialisers run (the scalar forms are
 /// always right).
