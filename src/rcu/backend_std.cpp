@@ -10,10 +10,15 @@
 //  * synchronize() advances gp to `target` and waits until every record is
 //    0 or >= target: readers that entered before the advance have left,
 //    readers that entered after it see whatever was unlinked before it;
-//  * defer() queues the callback; the queue is processed - one
-//    synchronize() for the whole batch, then every callback - by the
-//    deferring thread once the batch holds batch_weight objects, and by
-//    barrier(). There is no background thread.
+//  * defer() queues the callback and never waits: a writer may defer while
+//    another thread's reader waits for that writer (a test's baton, a
+//    user's handshake), so a grace-period wait there could deadlock. Once
+//    the queue holds batch_weight objects, the deferring thread moves it
+//    aside with a grace period started (its target) and, on later defers,
+//    polls that target without blocking; the batch runs on the first poll
+//    that finds every reader past it. barrier() is the only blocking path:
+//    one synchronize() for the waiting batch and the queue together. There
+//    is no background thread.
 //
 // Records of exited threads are recycled (never freed), so the registry
 // stays as large as the peak number of live reader threads. Callbacks are
@@ -63,7 +68,12 @@ struct state {
   std::mutex queue_lock;                    // guards queued and queued_weight
   detail::callback_head *queued = nullptr;  // newest first, linked by backend_words[0]
   std::size_t queued_weight = 0;
-  std::mutex processing;  // one batch at a time, so barrier() can wait for older batches
+
+  // One batch at a time waits for its grace period; barrier() holds this
+  // while it waits, so once it has the lock no older batch is still running.
+  std::mutex processing;
+  detail::callback_head *waiting = nullptr;  // under processing
+  std::uint64_t waiting_target = 0;          // the gp `waiting` needs every reader past
 };
 
 // Never destroyed: threads (and their thread_local destructors) may outlive
@@ -122,16 +132,44 @@ void release_record(void *) {
   detail::thread_registered();
 }
 
-void wait_for_reader(const reader_record &r, std::uint64_t target) noexcept {
-  for (unsigned spins = 0;; ++spins) {
-    std::uint64_t seen = r.gp_seen.load(std::memory_order_acquire);
-    if (seen == 0 || seen >= target) return;
-    if (spins >= 64) std::this_thread::yield();
-  }
+// Acquire: what the reader's section read happens-before the caller's frees.
+bool reader_past(const reader_record &r, std::uint64_t target) noexcept {
+  std::uint64_t seen = r.gp_seen.load(std::memory_order_acquire);
+  return seen == 0 || seen >= target;
 }
 
-void run_batch(detail::callback_head *batch) noexcept {
-  detail::backend_synchronize();
+// Advances gp and returns the value every reader must be at or past (or
+// outside its section) before what was unlinked until now may be freed.
+std::uint64_t start_grace_period() noexcept {
+#ifndef MAPLE_RCU_TSAN
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+  return global().gp.fetch_add(1, std::memory_order_seq_cst) + 1;
+}
+
+// The scan runs without the registry lock (a reader may be waiting to
+// register a thread it started): records are never freed and only
+// prepended, and the `next` links of those already listed never change.
+// Threads that register later read a gp >= target: nothing to wait for.
+const reader_record *first_record() noexcept {
+  state &s = global();
+  std::lock_guard lock(s.registry_lock);
+  return s.records;
+}
+
+bool grace_period_over(std::uint64_t target) noexcept {
+  for (const reader_record *r = first_record(); r != nullptr; r = r->next)
+    if (!reader_past(*r, target)) return false;
+  return true;
+}
+
+void wait_for_grace_period(std::uint64_t target) noexcept {
+  for (const reader_record *r = first_record(); r != nullptr; r = r->next)
+    for (unsigned spins = 0; !reader_past(*r, target); ++spins)
+      if (spins >= 64) std::this_thread::yield();
+}
+
+void run_callbacks(detail::callback_head *batch) noexcept {
   this_thread.running_callbacks = true;
   while (batch != nullptr) {
     auto *next = static_cast<detail::callback_head *>(batch->backend_words[0]);
@@ -141,17 +179,29 @@ void run_batch(detail::callback_head *batch) noexcept {
   this_thread.running_callbacks = false;
 }
 
-// Takes whatever is queued and runs it after one grace period.
-void process_queue() noexcept {
+detail::callback_head *take_queue() noexcept {
   state &s = global();
-  std::lock_guard busy(s.processing);
-  detail::callback_head *batch = nullptr;
-  {
-    std::lock_guard lock(s.queue_lock);
-    batch = std::exchange(s.queued, nullptr);
-    s.queued_weight = 0;
+  std::lock_guard lock(s.queue_lock);
+  s.queued_weight = 0;
+  return std::exchange(s.queued, nullptr);
+}
+
+// The non-blocking step a full queue triggers: runs the waiting batch if
+// its grace period is over, then, if none is waiting, moves the queue aside
+// with a new grace period started. Skipped while another thread processes.
+void poll_queue() noexcept {
+  state &s = global();
+  std::unique_lock busy(s.processing, std::try_to_lock);
+  if (!busy.owns_lock()) return;
+  if (s.waiting != nullptr) {
+    if (!grace_period_over(s.waiting_target)) return;
+    run_callbacks(std::exchange(s.waiting, nullptr));
   }
-  run_batch(batch);
+  s.waiting = take_queue();
+  if (s.waiting == nullptr) return;
+  s.waiting_target = start_grace_period();
+  // Often no reader is inside a section: then the batch can go at once.
+  if (grace_period_over(s.waiting_target)) run_callbacks(std::exchange(s.waiting, nullptr));
 }
 
 }  // namespace
@@ -185,23 +235,7 @@ read_guard::~read_guard() { detail::read_unlock(); }
 
 namespace detail {
 
-void backend_synchronize() noexcept {
-  state &s = global();
-#ifndef MAPLE_RCU_TSAN
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-  std::uint64_t target = s.gp.fetch_add(1, std::memory_order_seq_cst) + 1;
-  // The scan waits without the lock (a reader may be waiting to register a
-  // thread it started): records are never freed and only prepended, and the
-  // `next` links of those already listed never change. Threads registering
-  // after this point read a gp >= target, so they need no waiting for.
-  const reader_record *first = nullptr;
-  {
-    std::lock_guard lock(s.registry_lock);
-    first = s.records;
-  }
-  for (const reader_record *r = first; r != nullptr; r = r->next) wait_for_reader(*r, target);
-}
+void backend_synchronize() noexcept { wait_for_grace_period(start_grace_period()); }
 
 void backend_call(callback_head *h, void (*fn)(callback_head *), std::size_t weight) noexcept {
   h->fn = fn;
@@ -214,14 +248,21 @@ void backend_call(callback_head *h, void (*fn)(callback_head *), std::size_t wei
     s.queued_weight += weight;
     full = s.queued_weight >= batch_weight;
   }
-  // A callback that defers leaves its work to the next batch.
-  if (full && !this_thread.running_callbacks) process_queue();
+  // A callback that defers leaves its work to the next poll (this thread
+  // holds `processing` while it runs callbacks).
+  if (full && !this_thread.running_callbacks) poll_queue();
 }
 
 void backend_barrier() noexcept {
-  // Batches taken earlier hold `processing` until they have run, so once we
-  // hold it, everything deferred before this call has run or is queued.
-  process_queue();
+  // A poll that took a batch holds `processing` until it has run, so once
+  // we hold it, everything deferred before this call is waiting or queued.
+  state &s = global();
+  std::lock_guard busy(s.processing);
+  detail::callback_head *older = std::exchange(s.waiting, nullptr);
+  detail::callback_head *newer = take_queue();
+  wait_for_grace_period(start_grace_period());
+  run_callbacks(older);
+  run_callbacks(newer);
 }
 
 // Callbacks run on the threads that defer, submit or wait: nothing to pin.

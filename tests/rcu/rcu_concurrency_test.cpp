@@ -97,6 +97,41 @@ TEST(RcuConcurrency, SynchronizeWaitsForAPreExistingReader) {
   EXPECT_FALSE(synchronized_while_reading.load());
 }
 
+// defer() never waits for a grace period: a reader may hold its section
+// until the deferring writer has done something (a handshake, a test's
+// baton). Enough objects to fill several of the std backend's batches, far
+// below the pending bound (which is the one documented wait).
+TEST(RcuConcurrency, DeferNeverWaitsForAReaderThatWaitsForTheWriter) {
+  constexpr int objects = 5000;
+  ASSERT_LT(static_cast<std::size_t>(objects), rcu::pending_limit());
+  rcu::barrier();
+  std::latch entered(1);
+  std::latch writer_done(1);
+  std::atomic<bool> freed{false};
+  std::thread reader([&] {
+    rcu::read_guard g;
+    entered.count_down();
+    writer_done.wait();
+  });
+  entered.wait();
+  auto writer = std::async(std::launch::async, [&] {
+    for (int i = 0; i < objects; ++i) {
+      auto *o = new object;
+      o->freed = &freed;
+      rcu::defer(free_object, o);
+    }
+  });
+  const bool finished = finishes(writer, std::chrono::seconds(30));
+  const bool freed_while_reading = freed.load();
+  writer_done.count_down();  // let the reader go either way, so the test ends
+  reader.join();
+  writer.wait();
+  rcu::barrier();
+  EXPECT_TRUE(finished) << "defer() waited for a reader (backend " << rcu::backend_name() << ")";
+  EXPECT_FALSE(freed_while_reading) << "an object deferred during the section was freed in it";
+  EXPECT_EQ(rcu::stats().pending, 0U);
+}
+
 // A reader that, inside its section, starts a thread which registers (its
 // first guard) and waits for it: synchronize() running meanwhile must not
 // block that registration (it would wait for the reader forever).

@@ -373,13 +373,6 @@ void interleave(unsigned stop_after, bool forward, bool alloc, std::string &erro
 }
 
 TEST(RcuDeadNodes, EveryStepOfAnIterationBesideALeafReplacement) {
-  // Under the std backend (the tsan stage) this test has spun for minutes
-  // since the retire path moved onto recycled retire_list chunks: not yet
-  // understood (a grace-period wait inside a write while the reader holds
-  // its section is the suspect). Skipped there until it is; the urcu
-  // backend runs it in every other stage.
-  if (std::string(maple::rcu::backend_name()) == "std")
-    GTEST_SKIP() << "spins under the std RCU backend: under investigation";
   for (bool alloc : {false, true}) {
     for (bool forward : {true, false}) {
       const std::uint64_t dead0 = maple::detail::dead_steps.load();
