@@ -31,6 +31,7 @@
 #include <memory_resource>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -249,12 +250,23 @@ class address_space {
   /// accounting): used to seed a model from a /proc/PID/maps snapshot.
   /// Errors: EINVAL (unaligned, empty), EEXIST (overlaps a VMA), ENOMEM.
   std::error_code insert_vma(const vma_info &v);
+  /// Places every VMA of `vmas` into this empty space at once (one bulk
+  /// build of the tree; a whole maps snapshot costs about what one
+  /// insert_vma() does per VMA, several times less). `vmas` must be sorted
+  /// by start and must not overlap, as the lines of a maps file are.
+  /// Errors: EEXIST (the space is not empty), EINVAL (an unaligned or empty
+  /// VMA, or unsorted or overlapping input), ENOMEM; nothing changes then.
+  std::error_code seed(std::span<const vma_info> vmas);
   /// Current layout (brk fields follow brk()).
   layout get_layout() const;
   /// Changes the layout fields (not the VMAs).
   void set_layout(const layout &l);
   /// Removes every VMA (exit_mmap's unmap of everything); the layout stays.
   void clear();
+  /// Gives back to the memory resource the spare tree nodes and VMA objects
+  /// a space keeps between calls (so that most calls allocate nothing):
+  /// for memory pressure, or before measuring what the next call needs.
+  void shrink_caches();
   /// Lock-free lookups (lock_vma_under_rcu(), fault()'s first try) are on
   /// by default, so VMAs and tree nodes removed by a call are freed only
   /// after an RCU grace period. A space whose every lookup runs under the

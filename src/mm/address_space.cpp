@@ -32,6 +32,12 @@ void address_space::clear() {
   m.map_count = 0;
 }
 
+void address_space::shrink_caches() {
+  impl &m = *p_;
+  impl::writer w(m);
+  m.drop_caches();
+}
+
 std::error_code address_space::insert_vma(const vma_info &v) {
   impl &m = *p_;
   impl::writer w(m);
@@ -46,6 +52,48 @@ std::error_code address_space::insert_vma(const vma_info &v) {
   ++m.map_count;
   ++m.st.vmas_created;
   if (v.anon_vma >= m.next_anon_vma) m.next_anon_vma = v.anon_vma + 1;
+  return {};
+}
+
+std::error_code address_space::seed(std::span<const vma_info> vmas) {
+  impl &m = *p_;
+  impl::writer w(m);
+  if (m.map_count != 0) return std::make_error_code(std::errc::file_exists);
+  std::uint64_t floor = 0;
+  for (const vma_info &v : vmas) {
+    if ((v.start & page_mask) || (v.end & page_mask) || v.start >= v.end || v.start < floor)
+      return einval();
+    floor = v.end;
+  }
+  // Everything that can fail first: the VMA objects and the range list,
+  // then the tree in one build (which fails as a whole).
+  std::vector<vma_object *> made;
+  std::vector<range_entry> ranges;
+  auto undo = [&] {
+    for (vma_object *o : made) m.free_vma(o);
+    return enomem();
+  };
+  try {
+    made.reserve(vmas.size());
+    ranges.reserve(vmas.size());
+  } catch (const std::bad_alloc &) {
+    return enomem();
+  }
+  for (const vma_info &v : vmas) {
+    vma_object *o = m.new_vma(v);
+    if (!o) return undo();
+    made.push_back(o);
+    ranges.push_back({v.start, v.end - 1, o});
+  }
+  for (vma_object *o : made) m.attach(o);
+  if (std::error_code ec = m.mt.bulk_load(ranges)) {
+    undo();
+    return detail::to_errno(ec);
+  }
+  m.map_count = made.size();
+  m.st.vmas_created += made.size();
+  for (const vma_info &v : vmas)
+    if (v.anon_vma >= m.next_anon_vma) m.next_anon_vma = v.anon_vma + 1;
   return {};
 }
 

@@ -127,7 +127,7 @@ struct address_space::impl {
   void vma_write_lock(vma_object *v) const;
 
   // ---- state ------------------------------------------------------------------
-  // VMA objects come from here (the tree's resource, or new/delete).
+  // VMA objects come from here (the tree's resource; nullptr: new/delete).
   std::pmr::memory_resource *vma_mr;
   maple::raw_tree mt;
   layout lay;
@@ -209,6 +209,16 @@ struct address_space::impl {
 
   /// A new, unattached VMA from vma_mr (nullptr when out of memory).
   vma_object *new_vma(const vma_info &v) noexcept;
+  /// Spare VMA objects a change took and did not use, kept for the next
+  /// change (the kernel's VMA slab cache): most calls then allocate none.
+  /// They hold an empty vma_info.
+  static constexpr unsigned vma_cache_size = 8;
+  vma_object *vma_cache[vma_cache_size] = {};
+  unsigned vma_cached = 0;
+  /// An unused spare back to the cache, or freed when the cache is full.
+  void recycle_spare(vma_object *v) noexcept;
+  /// Frees the node cache and the VMA cache (mmap write lock held).
+  void drop_caches() noexcept;
   /// Frees a VMA never published (or no longer reachable by any reader).
   void free_vma(vma_object *v) noexcept;
   /// Detaches v (write-locked, no reader left) and frees it after a grace
@@ -243,11 +253,13 @@ struct address_space::impl {
 
   /// do_vmi_munmap on [start, end) (aligned, non-empty): one store of
   /// nothing over the range; VMAs cut at either end shrink in place (a hole
-  /// inside one VMA gives its upper part a new VMA). `positioned`: the call's
-  /// cursor stands on the range holding start already (neighbours() said
-  /// the range is not empty). On success *prev / *next (when given) are the
-  /// VMAs on either side of the hole made.
-  std::error_code unmap(std::uint64_t start, std::uint64_t end, bool positioned = false,
+  /// inside one VMA gives its upper part a new VMA). `replacing`: a MAP_FIXED
+  /// mmap over VMAs, which stores its own VMA over [start, end) next, from
+  /// nodes reserved already (as __mmap_region does): the range is not
+  /// emptied first, and the call's cursor stands on the range holding start
+  /// (neighbours() said the range is not empty). On success *prev / *next
+  /// (when given) are the VMAs on either side of the hole made.
+  std::error_code unmap(std::uint64_t start, std::uint64_t end, bool replacing = false,
                         vma_object **prev = nullptr, vma_object **next = nullptr);
   /// VMAs intersecting [v.start, end) counted from v (the first of them)
   /// with the call's cursor; 1 without a step when v reaches end.

@@ -19,17 +19,24 @@ bool held_for_write(const void *ctx) noexcept {
   return static_cast<const detail::mmap_lock *>(ctx)->held_for_write();
 }
 
+// `mr` null: plain new and delete (std::pmr::new_delete_resource would
+// take the aligned operator new, a memalign, for every VMA).
+void release_vma_memory(std::pmr::memory_resource *mr, void *mem) noexcept {
+  if (mr == nullptr)
+    ::operator delete(mem);
+  else
+    mr->deallocate(mem, sizeof(vma_object), alignof(vma_object));
+}
+
 void free_vma_object(void *mr, void *p) noexcept {
-  auto *v = static_cast<vma_object *>(p);
-  v->~vma_object();
-  static_cast<std::pmr::memory_resource *>(mr)->deallocate(v, sizeof(vma_object),
-                                                           alignof(vma_object));
+  static_cast<vma_object *>(p)->~vma_object();
+  release_vma_memory(static_cast<std::pmr::memory_resource *>(mr), p);
 }
 
 }  // namespace
 
 address_space::impl::impl(const layout &l, std::pmr::memory_resource *mr)
-    : vma_mr(mr ? mr : std::pmr::new_delete_resource()),
+    : vma_mr(mr),
       mt(tree_flags::alloc | tree_flags::rcu, mr),
       lay(l),
       retired(free_vma_object, vma_mr) {
@@ -42,16 +49,21 @@ address_space::impl::~impl() {
   // No reader may run now: VMAs and (RCU mode switched off, as exit_mmap
   // does) tree nodes are freed at once.
   writer w(*this);
-  {  // the node cache goes back to the tree's resource
-    maple::write_guard g(mt);
-    maple::write_cursor c = g.cursor();
-    c.adopt_reserve(node_cache);
-  }
+  drop_caches();
   mt.set_rcu_mode(false);
   std::vector<vma_object *> all;
   for (range_entry r : mt) all.push_back(static_cast<vma_object *>(r.entry));
   mt.clear();
   for (vma_object *v : all) free_vma(v);
+}
+
+void address_space::impl::drop_caches() noexcept {
+  {  // the cached nodes join a cursor's reserve, which frees them
+    maple::write_guard g(mt);
+    maple::write_cursor c = g.cursor();
+    c.adopt_reserve(node_cache);
+  }
+  while (vma_cached) free_vma(vma_cache[--vma_cached]);
 }
 
 // ---- locking ------------------------------------------------------------------
@@ -124,17 +136,26 @@ vma_object *address_space::impl::find_intersection(std::uint64_t start,
 // ---- VMA life cycle -----------------------------------------------------------------
 
 vma_object *address_space::impl::new_vma(const vma_info &v) noexcept {
+  static_assert(alignof(vma_object) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   void *mem = nullptr;
   try {
-    mem = vma_mr->allocate(sizeof(vma_object), alignof(vma_object));
+    mem = vma_mr ? vma_mr->allocate(sizeof(vma_object), alignof(vma_object))
+                 : ::operator new(sizeof(vma_object));
     return new (mem) vma_object{v, {}, {}};
   } catch (const std::bad_alloc &) {
-    if (mem) vma_mr->deallocate(mem, sizeof(vma_object), alignof(vma_object));
+    if (mem) release_vma_memory(vma_mr, mem);
     return nullptr;
   }
 }
 
 void address_space::impl::free_vma(vma_object *v) noexcept { free_vma_object(vma_mr, v); }
+
+void address_space::impl::recycle_spare(vma_object *v) noexcept {
+  if (vma_cached < vma_cache_size)
+    vma_cache[vma_cached++] = v;
+  else
+    free_vma(v);
+}
 
 void address_space::impl::attach(vma_object *v) noexcept {
   // A new VMA is write-locked for the rest of this write section, so no
@@ -168,7 +189,7 @@ address_space::impl::change::change(impl &mi) : m(mi), guard(mi.mt), cur(guard.c
 }
 
 address_space::impl::change::~change() {
-  for (unsigned i = 0; i < nspare; ++i) m.free_vma(spare[i]);
+  for (unsigned i = 0; i < nspare; ++i) m.recycle_spare(spare[i]);
   // Unused nodes stay cached for the next change, up to the bound of two
   // stores (a MAP_FIXED over VMAs); a larger reserve gives the rest back.
   cur.stash_reserve(m.node_cache, cur.reserve_bound(2));
@@ -177,7 +198,7 @@ address_space::impl::change::~change() {
 
 std::error_code address_space::impl::take_vmas(unsigned n) {
   while (ch->nspare < n) {
-    vma_object *v = new_vma(vma_info{});
+    vma_object *v = vma_cached ? vma_cache[--vma_cached] : new_vma(vma_info{});
     if (!v) return detail::enomem();
     ch->spare[ch->nspare++] = v;
   }
@@ -451,14 +472,14 @@ std::size_t address_space::impl::count_from(vma_object *v, std::uint64_t end) no
   return n;
 }
 
-std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t end, bool positioned,
+std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t end, bool replacing,
                                            vma_object **prev, vma_object **next) {
-  // One walk (none when positioned), then steps: the VMAs in the range,
-  // and the ones beside it when the caller asks.
+  // One walk (none when replacing), then steps: the VMAs in the range, and
+  // the ones beside it when the caller asks.
   if (start >= end) return {};  // mremap of a zero-length shared range
   maple::write_cursor &c = ch->cur;
   void *e = nullptr;
-  if (positioned) {
+  if (replacing) {
     e = c.entry();
   } else {
     c.set(start);
@@ -516,7 +537,7 @@ std::error_code address_space::impl::unmap(std::uint64_t start, std::uint64_t en
     last->v.start = end;
   }
   if (head) v->v.end = start;
-  put(start, end - 1, nullptr);
+  if (!replacing) put(start, end - 1, nullptr);
   if (upper) {
     put(end, upper->v.end - 1, upper);
     ++map_count;

@@ -1302,6 +1302,73 @@ TEST_F(MmScenario, MapsShortAddressesAndSpecialNames) {
   EXPECT_EQ(errc_of(as.insert_vma(v)), std::errc::file_exists);
 }
 
+// seed() places a whole sorted VMA list at once: the same space as
+// insert_vma() one by one, and bad input or a non-empty space changes
+// nothing.
+TEST_F(MmScenario, SeedEqualsInsertingOneByOne) {
+  std::vector<vma_info> vmas;
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    vma_info v;
+    v.start = 0x400000 + i * 3 * pg;
+    v.end = v.start + (1 + i % 2) * pg;
+    v.flags = vm::read | vm::mayread | (i % 3 ? vm::write | vm::maywrite : 0);
+    v.pgoff = v.start / pg;
+    v.anon_vma = i % 5 ? 0 : 1000 + i;
+    vmas.push_back(v);
+  }
+  address_space one;
+  for (const vma_info &v : vmas) ASSERT_FALSE(one.insert_vma(v));
+  ASSERT_FALSE(as.seed(vmas));
+  check();
+  EXPECT_EQ(as.maps(), one.maps());
+  EXPECT_EQ(as.map_count(), vmas.size());
+  EXPECT_EQ(as.vmas(), one.vmas());
+  // Calls on a seeded space behave as on the other (anon_vma ids go on
+  // after the seeded ones: a fault's new id is the same on both).
+  for (address_space *s : {&as, &one}) {
+    ASSERT_FALSE(s->munmap(vmas[7].start, pg));
+    ASSERT_FALSE(s->mprotect(vmas[11].start, pg, prot_read));  // half of a writable VMA: a split
+    ASSERT_FALSE(s->touch(vmas[1].start, pg));
+  }
+  EXPECT_EQ(as.maps(), one.maps());
+  EXPECT_EQ(as.vmas(), one.vmas());
+  // Not empty any more.
+  EXPECT_EQ(errc_of(as.seed(vmas)), std::errc::file_exists);
+}
+
+TEST_F(MmScenario, SeedRefusesBadInputAndChangesNothing) {
+  vma_info a, b;
+  a.start = 0x400000;
+  a.end = a.start + 2 * pg;
+  a.flags = vm::read | vm::mayread;
+  b = a;
+  b.start = a.end;
+  b.end = b.start + pg;
+  auto refused = [this](std::vector<vma_info> v) {
+    EXPECT_EQ(errc_of(as.seed(v)), std::errc::invalid_argument);
+    EXPECT_EQ(as.map_count(), 0u);
+    EXPECT_TRUE(as.vmas().empty());
+  };
+  refused({b, a});  // unsorted
+  vma_info overlapping = b;
+  overlapping.start = a.end - pg;
+  refused({a, overlapping});
+  vma_info unaligned = b;
+  unaligned.end += 1;
+  refused({a, unaligned});
+  vma_info empty = b;
+  empty.end = empty.start;
+  refused({a, empty});
+  // Adjacent VMAs are taken as they are (maps lists them so, unmerged).
+  ASSERT_FALSE(as.seed(std::vector<vma_info>{a, b}));
+  EXPECT_EQ(as.map_count(), 2u);
+  check();
+  // Nothing to seed is not an error.
+  address_space other;
+  EXPECT_FALSE(other.seed({}));
+  EXPECT_EQ(other.map_count(), 0u);
+}
+
 // ---- parse_maps_line / format_maps_line -------------------------------------------------
 
 std::vector<std::filesystem::path> trace_maps_files() {

@@ -156,8 +156,13 @@ struct replayer::impl {
   // not applied yet, and those applied ahead of their result line.
   std::vector<std::pair<std::size_t, std::size_t>> started;  // (start line, event)
   std::size_t next_started = 0;
-  std::set<std::size_t> in_flight, applied_early;
+  std::vector<std::size_t> in_flight;  // event indices, ascending (completion order)
+  std::vector<bool> applied_early;     // by event index
   bool applying_early = false;
+  // r.st_.calls' counter of the last call name (traces repeat a name many
+  // times over): found again with one string compare instead of a lookup.
+  std::map<std::string, std::uint64_t>::iterator last_call_count;
+  bool have_last_call_count = false;
 
   impl(replayer &rr, snapshot_set s, replay_options o)
       : r(rr), snaps(std::move(s)), opt(std::move(o)) {}
@@ -306,6 +311,8 @@ struct replayer::impl {
     mmns::layout lay = m.as->get_layout();
     std::map<std::string, mmns::file_ref> files;  // one file per path
     std::optional<mmns::maps_line> heap;
+    std::vector<mmns::vma_info> vmas;
+    std::vector<std::string> lines;  // each VMA's maps line, for messages
     for (const std::string &l : split_lines(text)) {
       mmns::maps_line ml;
       std::string why;
@@ -350,9 +357,14 @@ struct replayer::impl {
         lay.start_stack = ml.end - 8;
       }
       if (ml.name == "[heap]") heap = ml;
-      if (std::error_code ec = m.as->insert_vma(v)) {
-        r.divs_.push_back({e.line, "seed: cannot insert '" + l + "': " + errname(ec)});
-      }
+      vmas.push_back(std::move(v));
+      lines.push_back(l);
+    }
+    // At once when it can be; else one by one, to tell which line failed.
+    if (m.as->map_count() != 0 || m.as->seed(vmas)) {
+      for (std::size_t i = 0; i < vmas.size(); ++i)
+        if (std::error_code ec = m.as->insert_vma(vmas[i]))
+          r.divs_.push_back({e.line, "seed: cannot insert '" + lines[i] + "': " + errname(ec)});
     }
     // The break: the brk results seen so far, else the [heap] line.
     if (m.first_brk) {
@@ -495,7 +507,7 @@ struct replayer::impl {
 
   void syscall(const event &e) {
     ++r.st_.syscalls;
-    ++r.st_.calls[e.name];
+    ++call_count(e.name);
     std::shared_ptr<process> pp = task(e);
     process &p = *pp;
     // Creation and exec come first: they change which mm the task uses.
@@ -528,6 +540,14 @@ struct replayer::impl {
     ++r.st_.applied;
     if (!e.call.error.empty()) return diverge(e, e.call.error);
     apply_vma_call(p, m, e);
+  }
+
+  std::uint64_t &call_count(const std::string &name) {
+    if (!have_last_call_count || last_call_count->first != name) {
+      last_call_count = r.st_.calls.try_emplace(name, 0).first;
+      have_last_call_count = true;
+    }
+    return last_call_count->second;
   }
 
   void on_create(const event &e) {
@@ -837,8 +857,15 @@ struct replayer::impl {
   void track_in_flight(std::size_t i) {
     std::size_t line = (*events)[i].line;
     for (; next_started < started.size() && started[next_started].first < line; ++next_started)
-      if (started[next_started].second > i) in_flight.insert(started[next_started].second);
-    in_flight.erase(i);
+      if (std::size_t j = started[next_started].second; j > i)
+        in_flight.insert(std::lower_bound(in_flight.begin(), in_flight.end(), j), j);
+    leave_in_flight(i);
+  }
+
+  void leave_in_flight(std::size_t i) {
+    if (auto it = std::lower_bound(in_flight.begin(), in_flight.end(), i);
+        it != in_flight.end() && *it == i)
+      in_flight.erase(it);
   }
 
   // A split call that can be another call's peer: one that changed VMAs
@@ -853,42 +880,59 @@ struct replayer::impl {
   // set holds only calls that may_be_peer), of another task of m.
   std::vector<std::size_t> in_flight_peers(const mm_record &m, const event &e) const {
     std::vector<std::size_t> v;
-    for (std::size_t j : in_flight) {
-      const event &o = (*events)[j];
-      if (o.tid == e.tid) continue;
-      auto it = tasks.find(o.tid);
-      if (it != tasks.end() && it->second->mm == &m) v.push_back(j);
-    }
+    for (std::size_t j : in_flight)
+      if (is_peer(m, e, (*events)[j])) v.push_back(j);
     return v;
+  }
+
+  // In-flight call o is a peer of e on m: another task's, of the same mm.
+  bool is_peer(const mm_record &m, const event &e, const event &o) const {
+    if (o.tid == e.tid) return false;
+    auto it = tasks.find(o.tid);
+    return it != tasks.end() && it->second->mm == &m;
   }
 
   struct span {
     std::uint64_t lo = 0, hi = 0;
   };
-  static bool overlap(const std::vector<span> &a, const std::vector<span> &b) {
+  // A call's spans: one, or two for mremap (no allocation: this is asked
+  // for every VMA call while other threads' calls are in flight).
+  struct span_list {
+    span s[2];
+    unsigned n = 0;
+    const span *begin() const noexcept { return s; }
+    const span *end() const noexcept { return s + n; }
+  };
+  template <class A, class B>
+  static bool overlap(const A &a, const B &b) {
     for (const span &x : a)
       for (const span &y : b)
         if (x.lo < y.hi && y.lo < x.hi) return true;
     return false;
   }
 
-  // The address ranges a call reads or changes (brk: the heap).
-  static std::vector<span> spans_of(const event &e, const mmns::layout &l) {
+  // The address ranges a call reads or changes (brk: the heap, from the
+  // layout of the space it applies to).
+  static span_list spans_of(const event &e, const mmns::address_space &as) {
     const vma_call &c = e.call;
     switch (c.kind) {
-      case call_kind::mmap: return {{ret(e), page_end(ret(e), c.len)}};
+      case call_kind::mmap: return {{{ret(e), page_end(ret(e), c.len)}}, 1};
       case call_kind::mremap:
-        return {{c.addr, page_end(c.addr, std::max(c.len, c.new_len))},
-                {ret(e), page_end(ret(e), c.new_len)}};
-      case call_kind::brk: return {{l.start_brk, page_end(std::max({l.brk, c.addr, ret(e)}), 0)}};
-      default: return {{c.addr, page_end(c.addr, c.len)}};
+        return {{{c.addr, page_end(c.addr, std::max(c.len, c.new_len))},
+                 {ret(e), page_end(ret(e), c.new_len)}},
+                2};
+      case call_kind::brk: {
+        mmns::layout l = as.get_layout();
+        return {{{l.start_brk, page_end(std::max({l.brk, c.addr, ret(e)}), 0)}}, 1};
+      }
+      default: return {{{c.addr, page_end(c.addr, c.len)}}, 1};
     }
   }
 
   // What a call's outcome depends on: its spans widened to the VMA before
   // and the VMA after each (a merge partner, or what limits a growth: brk
   // and in-place mremap look at the next VMA and its stack guard gap).
-  static std::vector<span> window(const mmns::address_space &as, const std::vector<span> &spans) {
+  static std::vector<span> window(const mmns::address_space &as, const span_list &spans) {
     std::vector<span> w;
     for (const span &s : spans) {
       std::uint64_t lo = s.lo, hi = s.hi;
@@ -956,10 +1000,9 @@ struct replayer::impl {
   // m's space they depend on.
   trial try_order(process &p, mm_record &m, const event &e,
                   const std::vector<std::size_t> &before) {
-    mmns::layout l = m.as->get_layout();
-    std::vector<span> w = window(*m.as, spans_of(e, l));
+    std::vector<span> w = window(*m.as, spans_of(e, *m.as));
     for (std::size_t j : before)
-      for (const span &s : window(*m.as, spans_of((*events)[j], l))) w.push_back(s);
+      for (const span &s : window(*m.as, spans_of((*events)[j], *m.as))) w.push_back(s);
     mmns::address_space &s = scratch(*m.as, w);
     bool brk_known = m.brk_known;
     trial t;
@@ -978,13 +1021,12 @@ struct replayer::impl {
   std::vector<std::size_t> near_peers(const mm_record &m, const event &e) const {
     std::vector<std::size_t> peers = in_flight_peers(m, e), near;
     if (peers.empty()) return near;
-    mmns::layout l = m.as->get_layout();
-    std::vector<span> w = window(*m.as, spans_of(e, l));
+    std::vector<span> w = window(*m.as, spans_of(e, *m.as));
     std::vector<bool> in(peers.size(), false);
     for (bool grew = true; grew;) {
       grew = false;
       for (std::size_t i = 0; i < peers.size(); ++i) {
-        std::vector<span> s = spans_of((*events)[peers[i]], l);
+        span_list s = spans_of((*events)[peers[i]], *m.as);
         if (in[i] || !overlap(s, w)) continue;
         in[i] = grew = true;
         for (const span &x : window(*m.as, s)) w.push_back(x);
@@ -1002,13 +1044,16 @@ struct replayer::impl {
   // (near_peers). Merges change no result, so they start no trial: this
   // keeps the trials off the common path of threaded traces.
   bool may_need_peers(const mm_record &m, const event &e) const {
-    std::vector<std::size_t> peers = in_flight_peers(m, e);
-    if (peers.empty()) return false;
-    if (e.call.kind == call_kind::brk || e.call.kind == call_kind::mremap) return true;
-    mmns::layout l = m.as->get_layout();
-    std::vector<span> own = spans_of(e, l);
-    for (std::size_t j : peers)
-      if (overlap(spans_of((*events)[j], l), own)) return true;
+    if (in_flight.empty()) return false;
+    const bool grows = e.call.kind == call_kind::brk || e.call.kind == call_kind::mremap;
+    span_list own;
+    for (std::size_t j : in_flight) {
+      const event &o = (*events)[j];
+      if (!is_peer(m, e, o)) continue;
+      if (grows) return true;
+      if (own.n == 0) own = spans_of(e, *m.as);
+      if (overlap(spans_of(o, *m.as), own)) return true;
+    }
     return false;
   }
 
@@ -1052,8 +1097,8 @@ struct replayer::impl {
 
   // Applies in-flight call j now, ahead of its result line, once.
   void apply_early(std::size_t j, const event &before) {
-    in_flight.erase(j);
-    applied_early.insert(j);
+    leave_in_flight(j);
+    applied_early[j] = true;
     r.reorders_.push_back({(*events)[j].line, before.line});
     applying_early = true;
     syscall((*events)[j]);
@@ -1081,6 +1126,7 @@ struct replayer::impl {
     // File lifetime is in the trace when it shows the calls that end a
     // name (a recorder's trace: docs/mm.md "File identity").
     lifetime_traced = names_changed || (opens && closes);
+    applied_early.assign(evs.size(), false);
     if (!std::is_sorted(started.begin(), started.end())) std::sort(started.begin(), started.end());
   }
 };
@@ -1103,7 +1149,7 @@ void replayer::run(const std::vector<event> &events) {
     m.track_in_flight(i);
     switch (e.t) {
       case event::type::syscall:
-        if (!m.applied_early.count(i)) m.syscall(e);  // else applied ahead of its line
+        if (!m.applied_early[i]) m.syscall(e);  // else applied ahead of its line
         break;
       case event::type::signal: break;
       case event::type::exited:
