@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstdint>
 #include <shared_mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -33,9 +35,40 @@ inline constexpr std::uint64_t prot_bits(unsigned prot) noexcept {
 }
 
 /// Same open file description (or both anonymous).
-inline bool same_file(const vma_info &a, const vma_info &b) noexcept {
-  return !a.file == !b.file && (!a.file || a.file->id == b.file->id);
+inline bool same_file(const file *a, const file *b) noexcept {
+  return !a == !b && (!a || a->id == b->id);
 }
+inline bool same_file(const vma_info &a, const vma_info &b) noexcept {
+  return same_file(a.file.get(), b.file.get());
+}
+
+/// What vma_modify gives a range: flags, the anon name, the NUMA policy.
+/// A view (the name is not copied): it must not outlive what it points at.
+struct vma_attrs {
+  std::uint64_t flags = 0;
+  std::string_view anon_name;
+  std::uint32_t policy = 0;
+  static vma_attrs of(const vma_info &v) noexcept { return {v.flags, v.anon_name, v.policy}; }
+};
+
+/// What merging compares of a proposed range (is_mergeable_vma and the
+/// anon_vma rules), read from a vma_info or from a VMA's part with new
+/// attributes, without copying the VMA's strings and file reference.
+struct merge_view {
+  std::uint64_t start = 0, end = 0, pgoff = 0, flags = 0;
+  const file *f = nullptr;
+  std::string_view anon_name;
+  std::uint32_t policy = 0;
+  std::uint64_t anon_vma = 0;
+  bool forked = false;
+  bool special_name = false;  ///< a special mapping's name ("[vdso]"...)
+  static merge_view of(const vma_info &p) noexcept {
+    return {p.start,     p.end,    p.pgoff,    p.flags,  p.file.get(),
+            p.anon_name, p.policy, p.anon_vma, p.forked, !p.special_name.empty()};
+  }
+  /// Never merged: VM_SPECIAL flags or a special name.
+  bool special() const noexcept { return (flags & vm::special) != 0 || special_name; }
+};
 
 inline std::error_code err(std::errc e) noexcept { return std::make_error_code(e); }
 inline std::error_code einval() noexcept { return err(std::errc::invalid_argument); }
@@ -227,9 +260,9 @@ struct address_space::impl {
 
   /// Mergeability of a proposed range with neighbour n (is_mergeable_vma +
   /// anon_vma compatibility), ignoring pgoff contiguity and adjacency.
-  static bool mergeable(const vma_object &n, const vma_info &p) noexcept;
-  static bool can_merge_after(const vma_object *prev, const vma_info &p) noexcept;
-  static bool can_merge_before(const vma_object *next, const vma_info &p) noexcept;
+  static bool mergeable(const vma_object &n, const detail::merge_view &p) noexcept;
+  static bool can_merge_after(const vma_object *prev, const detail::merge_view &p) noexcept;
+  static bool can_merge_before(const vma_object *next, const detail::merge_view &p) noexcept;
   static bool anon_vmas_compatible(const vma_object &a, const vma_object &b) noexcept;
 
   /// The VMAs on either side of [start, end) when nothing is mapped there
@@ -246,10 +279,14 @@ struct address_space::impl {
   /// neighbour when possible, splitting otherwise (one store, plus exact-fit
   /// relabels of the split-off parts).
   std::error_code modify(vma_object *v, std::uint64_t start, std::uint64_t end,
-                         const vma_info &attrs);
-  /// Applies modify's split case (the checks done, the nodes prepared).
-  void split_modify(vma_object *v, std::uint64_t start, std::uint64_t end, const vma_info &attrs,
-                    bool lo, bool hi) noexcept;
+                         const detail::vma_attrs &attrs);
+  /// Applies modify's split case (the checks done; the nodes, the parts'
+  /// copies of v and the new name made).
+  void split_modify(vma_object *v, std::uint64_t start, std::uint64_t end,
+                    const detail::vma_attrs &attrs, std::string &&name, bool lo, bool hi) noexcept;
+  /// v (write-locked) takes attrs; `name` holds attrs' anon name already
+  /// when it differs from v's (a move cannot fail).
+  static void set_attrs(vma_object *v, const detail::vma_attrs &attrs, std::string &&name) noexcept;
 
   /// do_vmi_munmap on [start, end) (aligned, non-empty): one store of
   /// nothing over the range; VMAs cut at either end shrink in place (a hole

@@ -277,7 +277,8 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
   // do_brk_flags extends the brk VMA (the one ending at the old break, not
   // below start_brk) when it can, and never merges with a VMA above.
   vma_object *brkvma = m.vma_prev(olda);
-  if (brkvma && brkvma->v.end > l.start_brk && impl::can_merge_after(brkvma, p)) {
+  if (brkvma && brkvma->v.end > l.start_brk &&
+      impl::can_merge_after(brkvma, detail::merge_view::of(p))) {
     if (m.prepare()) return l.brk;
     m.vma_write_lock(brkvma);
     brkvma->v.end = newa;

@@ -11,6 +11,7 @@ using detail::enomem;
 using detail::err;
 using detail::page_align;
 using detail::page_mask;
+using detail::vma_attrs;
 using detail::vma_object;
 
 using detail::prot_bits;
@@ -82,7 +83,7 @@ std::error_code address_space::mprotect(std::uint64_t addr, std::uint64_t len, u
                  !v->v.anon_vma) {
         newflags &= ~vm::account;  // nothing faulted yet: nothing to charge
       }
-      vma_info attrs = v->v;
+      vma_attrs attrs = vma_attrs::of(v->v);
       attrs.flags = newflags;
       if (std::error_code ec = m.modify(v, nstart, tmp, attrs)) return ec;
     }
@@ -173,7 +174,7 @@ std::error_code address_space::madvise(std::uint64_t addr, std::uint64_t len, in
     }
     if (f == v->v.flags) return std::error_code{};
     if (v->v.flags & vm::sealed) return err(std::errc::operation_not_permitted);
-    vma_info attrs = v->v;
+    vma_attrs attrs = vma_attrs::of(v->v);
     attrs.flags = f;
     return m.modify(v, s, e, attrs);
   });
@@ -196,7 +197,7 @@ std::error_code lock_range(address_space::impl &m, std::uint64_t addr, std::uint
     std::uint64_t s = std::max(start, v->v.start), e = std::min(end, v->v.end);
     std::uint64_t f = (v->v.flags & ~vm::locked_mask) | add;
     if (f != v->v.flags && !(v->v.flags & vm::special) && v->v.special_name.empty()) {
-      vma_info attrs = v->v;
+      vma_attrs attrs = vma_attrs::of(v->v);
       attrs.flags = f;
       if (std::error_code ec = m.modify(v, s, e, attrs)) return ec;
     }
@@ -239,8 +240,8 @@ std::error_code address_space::set_anon_name(std::uint64_t addr, std::uint64_t l
     // madvise_vma_anon_name: files other than anonymous shmem refuse.
     if (v->v.file && !v->v.file->anon_shmem) return err(std::errc::bad_file_descriptor);
     if (v->v.anon_name == name) return std::error_code{};
-    vma_info attrs = v->v;
-    attrs.anon_name = std::string(name);
+    vma_attrs attrs = vma_attrs::of(v->v);
+    attrs.anon_name = name;
     return m.modify(v, s, e, attrs);
   });
 }

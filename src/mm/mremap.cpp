@@ -10,6 +10,7 @@ using detail::enomem;
 using detail::err;
 using detail::page_align;
 using detail::page_mask;
+using detail::vma_attrs;
 using detail::vma_object;
 
 namespace {
@@ -34,7 +35,7 @@ std::error_code move_vma(address_space::impl &m, vma_object *v, std::uint64_t ol
     // The old range stays mapped, emptied, and not locked any more.
     vma_object *o = m.load(old_addr);
     if (o && (o->v.flags & vm::locked_mask)) {
-      vma_info attrs = o->v;
+      vma_attrs attrs = vma_attrs::of(o->v);
       attrs.flags &= ~vm::locked_mask;
       std::uint64_t e = std::min(o->v.end, old_addr + old_len);
       if (std::error_code ec = m.modify(o, old_addr, e, attrs)) return ec;

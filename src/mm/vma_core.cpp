@@ -12,6 +12,8 @@
 
 namespace maple::mm {
 
+using detail::merge_view;
+using detail::vma_attrs;
 using detail::vma_object;
 
 namespace {
@@ -151,6 +153,7 @@ vma_object *address_space::impl::new_vma(const vma_info &v) noexcept {
 void address_space::impl::free_vma(vma_object *v) noexcept { free_vma_object(vma_mr, v); }
 
 void address_space::impl::recycle_spare(vma_object *v) noexcept {
+  v->v = vma_info{};  // a spare may hold a copy made for a split not done
   if (vma_cached < vma_cache_size)
     vma_cache[vma_cached++] = v;
   else
@@ -236,13 +239,13 @@ void address_space::impl::put(std::uint64_t first, std::uint64_t last, void *ent
 
 // ---- merging -------------------------------------------------------------------------
 
-bool address_space::impl::mergeable(const vma_object &n, const vma_info &p) noexcept {
+bool address_space::impl::mergeable(const vma_object &n, const merge_view &p) noexcept {
   const vma_info &q = n.v;
   if (((q.flags ^ p.flags) & ~vm::softdirty) != 0) return false;
   // The same open file description: compared by identity, not object.
-  if (!detail::same_file(q, p)) return false;
+  if (!detail::same_file(q.file.get(), p.f)) return false;
   if (q.policy != p.policy || q.anon_name != p.anon_name) return false;
-  if (!q.special_name.empty() || !p.special_name.empty()) return false;
+  if (!q.special_name.empty() || p.special_name) return false;
   // anon_vma: the side that has one must not share it with a parent
   // (a chain inherited through fork); two must be the same one.
   if (q.anon_vma && p.anon_vma) return q.anon_vma == p.anon_vma;
@@ -251,12 +254,12 @@ bool address_space::impl::mergeable(const vma_object &n, const vma_info &p) noex
   return true;
 }
 
-bool address_space::impl::can_merge_after(const vma_object *prev, const vma_info &p) noexcept {
+bool address_space::impl::can_merge_after(const vma_object *prev, const merge_view &p) noexcept {
   return prev && prev->v.end == p.start && mergeable(*prev, p) &&
          prev->v.pgoff + detail::pages(prev->v.end - prev->v.start) == p.pgoff;
 }
 
-bool address_space::impl::can_merge_before(const vma_object *next, const vma_info &p) noexcept {
+bool address_space::impl::can_merge_before(const vma_object *next, const merge_view &p) noexcept {
   return next && next->v.start == p.end && mergeable(*next, p) &&
          next->v.pgoff == p.pgoff + detail::pages(p.end - p.start);
 }
@@ -290,9 +293,10 @@ std::error_code address_space::impl::map_new_range(const vma_info &p) {
 
 std::error_code address_space::impl::map_new_range(const vma_info &p, vma_object *prev,
                                                    vma_object *next) {
-  bool special = (p.flags & vm::special) != 0 || !p.special_name.empty();
-  bool left = !special && can_merge_after(prev, p);
-  bool right = !special && can_merge_before(next, p);
+  const merge_view key = merge_view::of(p);
+  bool special = key.special();
+  bool left = !special && can_merge_after(prev, key);
+  bool right = !special && can_merge_before(next, key);
   if (left && right && !anon_vmas_compatible(*prev, *next)) right = false;
   // Everything that can fail first: the VMA object, the store's nodes.
   vma_object *into = left ? prev : right ? next : nullptr;
@@ -330,9 +334,9 @@ std::error_code address_space::impl::map_new_range(const vma_info &p, vma_object
 }
 
 std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, std::uint64_t end,
-                                            const vma_info &attrs) {
+                                            const vma_attrs &attrs) {
   // The proposed range: v's part [start, end) with the new attributes.
-  vma_info p = v->v;
+  merge_view p = merge_view::of(v->v);
   p.start = start;
   p.end = end;
   p.pgoff = v->v.pgoff + detail::pages(start - v->v.start);
@@ -340,7 +344,7 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
   p.anon_name = attrs.anon_name;
   p.policy = attrs.policy;
   bool left_side = start == v->v.start, right_side = end == v->v.end;
-  bool special = (p.flags & vm::special) != 0 || !p.special_name.empty();
+  bool special = p.special();
   vma_object *prev = nullptr, *next = nullptr;
   bool left = false, right = false;
   if (!special && (left_side || right_side)) {
@@ -402,6 +406,14 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
     ++st.merges;
     return {};
   }
+  // A new anon name is copied now, while failing is still allowed; the
+  // VMA takes it by a move that cannot fail.
+  std::string name;
+  try {
+    if (v->v.anon_name != attrs.anon_name) name.assign(attrs.anon_name);
+  } catch (const std::bad_alloc &) {
+    return detail::enomem();
+  }
   bool lo = start > v->v.start, hi = end < v->v.end;
   if (lo || hi) {
     if (!v->v.special_name.empty()) return detail::einval();  // special mappings refuse (may_split)
@@ -410,41 +422,54 @@ std::error_code address_space::impl::modify(vma_object *v, std::uint64_t start, 
     // after the first (the first split then stays, as in the kernel).
     bool second_fails = lo && hi && map_count + 1 >= lay.max_map_count;
     if (second_fails) hi = false;
-    if (std::error_code ec = take_vmas(unsigned{lo} + unsigned{hi})) return ec;
+    // The parts split off are copies of v (its strings too): made while
+    // failing is still allowed, like the nodes.
+    const unsigned parts = unsigned{lo} + unsigned{hi};
+    if (std::error_code ec = take_vmas(parts)) return ec;
+    try {
+      for (unsigned i = 1; i <= parts; ++i) ch->spare[ch->nspare - i]->v = v->v;
+    } catch (const std::bad_alloc &) {
+      return detail::enomem();
+    }
     if (std::error_code ec = prepare()) return ec;
-    split_modify(v, start, end, attrs, lo, hi);
+    split_modify(v, start, end, attrs, std::move(name), lo, hi);
     if (second_fails) return detail::enomem();
     return {};
   }
   vma_write_lock(v);
-  v->v.flags = attrs.flags;
-  v->v.anon_name = attrs.anon_name;
-  v->v.policy = attrs.policy;
+  set_attrs(v, attrs, std::move(name));
   return {};
 }
 
+void address_space::impl::set_attrs(vma_object *v, const vma_attrs &attrs,
+                                    std::string &&name) noexcept {
+  v->v.flags = attrs.flags;
+  v->v.policy = attrs.policy;
+  if (v->v.anon_name != attrs.anon_name) v->v.anon_name = std::move(name);
+}
+
 void address_space::impl::split_modify(vma_object *v, std::uint64_t start, std::uint64_t end,
-                                       const vma_info &attrs, bool lo, bool hi) noexcept {
+                                       const vma_attrs &attrs, std::string &&name, bool lo,
+                                       bool hi) noexcept {
   // __split_vma at start (the new VMA is the part below) and at end (the
   // new VMA is the part above); v keeps [start, end). One store of v over
   // its new range cuts the tree's range; the parts beside it still name v
-  // and are relabelled with their new VMAs (exact fits: no node).
+  // and are relabelled with their new VMAs (exact fits: no node). The
+  // spares on top are copies of v already (modify).
   vma_write_lock(v);
-  const vma_info old = v->v;
+  const std::uint64_t old_start = v->v.start, old_end = v->v.end, old_pgoff = v->v.pgoff;
   vma_object *below = nullptr, *above = nullptr;
   if (lo) {
-    vma_info b = old;
-    b.end = start;
-    below = spare_vma(b);
+    below = ch->spare[--ch->nspare];
+    below->v.end = start;
     attach(below);
     v->v.start = start;
-    v->v.pgoff = old.pgoff + detail::pages(start - old.start);
+    v->v.pgoff = old_pgoff + detail::pages(start - old_start);
   }
   if (hi) {
-    vma_info a = old;
-    a.start = end;
-    a.pgoff = old.pgoff + detail::pages(end - old.start);
-    above = spare_vma(a);
+    above = ch->spare[--ch->nspare];
+    above->v.start = end;
+    above->v.pgoff = old_pgoff + detail::pages(end - old_start);
     attach(above);
     v->v.end = end;
   }
@@ -455,10 +480,8 @@ void address_space::impl::split_modify(vma_object *v, std::uint64_t start, std::
   map_count += n;
   st.splits += n;
   st.vmas_created += n;
-  if (!hi && end < old.end) return;  // the second split refused (map limit)
-  v->v.flags = attrs.flags;
-  v->v.anon_name = attrs.anon_name;
-  v->v.policy = attrs.policy;
+  if (!hi && end < old_end) return;  // the second split refused (map limit)
+  set_attrs(v, attrs, std::move(name));
 }
 
 // ---- munmap ------------------------------------------------------------------------------
