@@ -128,7 +128,7 @@ class basic_cursor {
 
   const detail::tree_core *core_;  // the tree's engine state
   std::uint64_t index_ = 0, last_ = 0;
-  void *node_ = nullptr;             // leaf (state active)
+  const void *node_ = nullptr;       // leaf (state active)
   std::uint64_t min_ = 0, max_ = 0;  // the leaf's bounds
   unsigned offset_ = 0, end_ = 0;    // slot within the leaf, data end
   cursor_state state_ = cursor_state::start;

@@ -48,7 +48,9 @@ inline constexpr word root_parent = 0x1;
 inline constexpr bool is_node_word(word w) noexcept { return (w & 3) == 2; }
 
 /// Relaxed/acquire accessors: readers may run beside a writer in RCU mode,
-/// so every word a reader can see is read and published atomically.
+/// so every word a reader can see is read and published atomically. The
+/// const_cast only satisfies std::atomic_ref, which C++20 gives no const
+/// form; a load writes nothing.
 template <class T>
 inline T load_acquire(const T &x) noexcept {
   return std::atomic_ref<T>(const_cast<T &>(x)).load(std::memory_order_acquire);

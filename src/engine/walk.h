@@ -40,7 +40,7 @@ struct walker {
 
   /// A position in a leaf: the leaf, its bounds and data end, and a slot.
   struct leaf_pos {
-    node_t *leaf = nullptr;
+    const node_t *leaf = nullptr;  // readers never write through it
     std::uint64_t min = 0, max = 0;
     unsigned end = 0, off = 0;
     void *hit = nullptr;  // the entry a scan stopped on (read once: it may change)

@@ -155,9 +155,13 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
   if (m.map_count > m.lay.max_map_count) return enomem();
   std::uint64_t where = 0;
   if (std::error_code ec = m.get_unmapped_area(f, addr, alen, flags, where)) return ec;
-  if ((flags & map_fixed_noreplace) && m.find_intersection(where, where + alen)) {
-    return err(std::errc::file_exists);
-  }
+  // One walk of the call's cursor finds what lies in the range and the
+  // VMAs beside it: MAP_FIXED_NOREPLACE's check, the unmap and the merge.
+  const std::uint64_t end = where + alen;
+  impl::change c(m);
+  vma_object *prev = nullptr, *next = nullptr;
+  const bool empty = m.neighbours(where, end, prev, next);
+  if ((flags & map_fixed_noreplace) && !empty) return err(std::errc::file_exists);
   std::uint64_t vmf = detail::prot_bits(prot);
   if (flags & map_growsdown) vmf |= vm::growsdown;
   if (flags & map_locked) vmf |= vm::locked;
@@ -199,12 +203,9 @@ std::error_code address_space::mmap(std::uint64_t addr, std::uint64_t len, unsig
   if ((flags & map_noreserve) && !m.lay.overcommit_never) vmf |= vm::noreserve;
   if ((vmf & (vm::noreserve | vm::shared | vm::write)) == vm::write) vmf |= vm::account;
   // __mmap_region: unmap what the range covers (MAP_FIXED), then merge or
-  // place a new VMA with one store. Over existing VMAs that is two stores:
-  // nodes and VMAs for both are reserved first, so a failure changes nothing.
-  std::uint64_t end = where + alen;
-  impl::change c(m);
-  vma_object *prev = nullptr, *next = nullptr;
-  bool empty = m.neighbours(where, end, prev, next);
+  // place a new VMA with one store. Over existing VMAs the unmap may need a
+  // store of its own (a hole inside one VMA): nodes and VMAs for both are
+  // reserved first, so a failure changes nothing.
   if (!empty) {
     if (std::error_code ec = m.reserve(2, 2)) return ec;
     if (std::error_code ec = m.unmap(where, end, true, &prev, &next)) return ec;
@@ -262,10 +263,12 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
     l.brk = new_brk;
     return l.brk;
   }
-  // Grow: keep a page plus the stack guard gap below the next VMA.
-  if (vma_object *next = m.find_vma(olda); next && newa + page_size > m.vm_start_gap(next)) {
-    return l.brk;
-  }
+  // Grow: nothing may lie in [olda, newa), and a page plus the stack guard
+  // gap must stay free below the next VMA. One walk finds both neighbours
+  // (the brk VMA is the one before).
+  vma_object *brkvma = nullptr, *next = nullptr;
+  if (!m.neighbours(olda, newa, brkvma, next)) return l.brk;
+  if (next && newa + page_size > m.vm_start_gap(next)) return l.brk;
   std::uint64_t where = 0;
   if (m.get_unmapped_area(nullptr, olda, newa - olda, map_fixed, where)) return l.brk;
   if (m.map_count > l.max_map_count) return l.brk;
@@ -276,7 +279,6 @@ std::uint64_t address_space::brk(std::uint64_t new_brk) {
   p.pgoff = olda >> page_shift;
   // do_brk_flags extends the brk VMA (the one ending at the old break, not
   // below start_brk) when it can, and never merges with a VMA above.
-  vma_object *brkvma = m.vma_prev(olda);
   if (brkvma && brkvma->v.end > l.start_brk &&
       impl::can_merge_after(brkvma, detail::merge_view::of(p))) {
     if (m.prepare()) return l.brk;

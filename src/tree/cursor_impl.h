@@ -286,7 +286,7 @@ void *basic_cursor<S>::step_forward(std::uint64_t max, bool stop_on_empty) noexc
   using Wk = detail::walker<S>;
   const bool inclusive = state_ == cursor_state::overflow;
   typename Wk::leaf_pos p;
-  p.leaf = static_cast<detail::node<S> *>(node_);
+  p.leaf = static_cast<const detail::node<S> *>(node_);
   p.min = min_;
   p.max = max_;
   p.end = end_;
@@ -338,7 +338,7 @@ template <unsigned S>
 void *basic_cursor<S>::step_backward(std::uint64_t min, bool stop_on_empty) noexcept {
   using Wk = detail::walker<S>;
   typename Wk::leaf_pos p;
-  p.leaf = static_cast<detail::node<S> *>(node_);
+  p.leaf = static_cast<const detail::node<S> *>(node_);
   p.min = min_;
   p.max = max_;
   p.end = end_;

@@ -351,7 +351,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::next_leaf() n
   if (at_end_) return *this;
   if (leaf_ == nullptr) return to_end();  // the root entry
   typename Wk::leaf_pos p;
-  p.leaf = const_cast<node_t *>(static_cast<const node_t *>(leaf_));
+  p.leaf = static_cast<const node_t *>(leaf_);
   p.min = leaf_min_;
   p.max = leaf_max_;
   p.end = end_;
@@ -395,7 +395,7 @@ typename basic_raw_tree<S>::iterator &basic_raw_tree<S>::iterator::operator--() 
     return *this;
   }
   if (leaf_ == nullptr || cur_.first == 0) return to_end();  // nothing before [0, ...]
-  p.leaf = static_cast<detail::node<S> *>(const_cast<void *>(leaf_));
+  p.leaf = static_cast<const detail::node<S> *>(leaf_);
   p.min = leaf_min_;
   p.max = leaf_max_;
   p.end = end_;
