@@ -312,12 +312,15 @@ struct replayer::impl {
     std::map<std::string, mmns::file_ref> files;  // one file per path
     std::optional<mmns::maps_line> heap;
     std::vector<mmns::vma_info> vmas;
-    std::vector<std::string> lines;  // each VMA's maps line, for messages
-    for (const std::string &l : split_lines(text)) {
+    std::vector<std::string_view> lines;  // each VMA's maps line, for messages
+    for (std::size_t pos = 0, nl = 0; pos < text.size(); pos = nl + 1) {
+      nl = std::min(text.find('\n', pos), text.size());
+      const std::string_view l(text.data() + pos, nl - pos);
       mmns::maps_line ml;
       std::string why;
       if (mmns::parse_maps_line(l, ml, &why)) {
-        r.divs_.push_back({e.line, "seed: bad maps line '" + l + "': " + why});
+        r.divs_.push_back(
+            {e.line, std::string("seed: bad maps line '").append(l).append("': ").append(why)});
         continue;
       }
       if (ml.name == "[vsyscall]") {
@@ -364,7 +367,10 @@ struct replayer::impl {
     if (m.as->map_count() != 0 || m.as->seed(vmas)) {
       for (std::size_t i = 0; i < vmas.size(); ++i)
         if (std::error_code ec = m.as->insert_vma(vmas[i]))
-          r.divs_.push_back({e.line, "seed: cannot insert '" + lines[i] + "': " + errname(ec)});
+          r.divs_.push_back({e.line, std::string("seed: cannot insert '")
+                                         .append(lines[i])
+                                         .append("': ")
+                                         .append(errname(ec))});
     }
     // The break: the brk results seen so far, else the [heap] line.
     if (m.first_brk) {
