@@ -62,10 +62,12 @@ count() {
   }
   local ir iters calls
   ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out")
-  # syscalls_per_s is a rate; iterations * time gives the count back.
+  # syscalls_per_s is a rate over the CPU time (kIsRate without
+  # UseRealTime): rate * cpu_time gives the count back (cpu_time is per
+  # iteration).
   iters=$(/usr/bin/python3 -c 'import json,sys
 b=json.load(open(sys.argv[1]))["benchmarks"][0]
-print(b["iterations"], round(b["syscalls_per_s"]*b["real_time"]*b["iterations"]/{"ms":1e3,"us":1e6,"ns":1e9}[b["time_unit"]]))' "$work/json")
+print(b["iterations"], round(b["syscalls_per_s"]*b["cpu_time"]*b["iterations"]/{"ms":1e3,"us":1e6,"ns":1e9}[b["time_unit"]]))' "$work/json")
   read -r iters calls <<<"$iters"
   echo "$ir $calls"
 }

@@ -534,9 +534,13 @@ struct writer {
       return false;  // rebalance / root shapes
     const word tail_w = s1 < end ? n->slot[end] : nw[c - 1].w;
     if (tail_w == 0 && l.max != max_index) return false;  // must take the next leaf
+    // Gap records are the sizes of the empty ranges: a write that removes,
+    // shrinks or writes none leaves every one of them as it is.
+    bool gaps_change = e == 0;
+    for (unsigned s = s0; s <= s1 && !gaps_change; ++s) gaps_change = n->slot[s] == 0;
     if (E::rcu_mode(o.t)) {
-      count_kind(write_kind::node_store);  // a whole new leaf, published in one store
-      copy_and_splice(o, s0, s1, nw, c);   // may throw std::bad_alloc: nothing changed
+      count_kind(write_kind::node_store);              // a whole new leaf, published in one store
+      copy_and_splice(o, s0, s1, nw, c, gaps_change);  // may throw std::bad_alloc: nothing changed
       return true;
     }
     if (count == old_count)
@@ -547,7 +551,7 @@ struct writer {
       count_kind(write_kind::node_store);
     if (!o.dry()) {
       splice_leaf(n, s0, s1, end, l.max, nw, c);
-      if (o.gaps()) G::propagate(n, true, l.min, l.max);
+      if (o.gaps() && gaps_change) G::propagate(n, true, l.min, l.max);
     }
     return true;
   }
@@ -562,7 +566,8 @@ struct writer {
   /// between the two stores can step from the old last slot to a slot
   /// starting past the leaf's maximum, or see the new range by load() and
   /// the old one by a lookup right after.
-  static void copy_and_splice(op &o, unsigned s0, unsigned s1, const item *nw, unsigned c) {
+  static void copy_and_splice(op &o, unsigned s0, unsigned s1, const item *nw, unsigned c,
+                              bool gaps_change) {
     const unsigned d = o.h - 1;
     const level &l = o.L[d];
     node_t *n = new_node(o, true);
@@ -577,7 +582,7 @@ struct writer {
       const level &p = o.L[d - 1];
       commit_parents(o, n, p.n, p.slot);
       store_release(p.n->slot[p.slot], o.ref(n, true));
-      if (o.gaps()) G::propagate(n, true, l.min, l.max);
+      if (o.gaps() && gaps_change) G::propagate(n, true, l.min, l.max);
     }
     o.reclaim.retire(l.n);
   }
@@ -646,8 +651,9 @@ struct writer {
       if (prev_empty || next_empty || ends_leaf || o.h == 1) return false;
     }
     if (!o.dry()) {
+      const bool gaps_change = e == 0 || n->slot[s] == 0;  // read before the store
       store_release(n->slot[s], e);
-      if (o.gaps()) G::propagate(n, true, l.min, l.max);
+      if (o.gaps() && gaps_change) G::propagate(n, true, l.min, l.max);
     }
     count_kind(write_kind::exact_fit);
     return true;

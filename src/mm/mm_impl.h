@@ -192,7 +192,14 @@ struct address_space::impl {
     impl &m;
     maple::write_guard guard;
     maple::write_cursor cur;
-    bool sequence = false;  // cur holds a reserve for several stores (reserve())
+    // Stores cur's reserve was made for by reserve() and not yet begun:
+    // prepare() takes one each instead of topping the reserve up.
+    unsigned reserved_stores = 0;
+    // reserve() covers at most this many stores before the first. Each
+    // store's bound assumes the stores before it made the tree a level
+    // taller, so k stores need about 4k^2 nodes (mprotect over 2,000 VMAs:
+    // 16 million); past the first 8, prepare() tops up before each store.
+    static constexpr unsigned max_reserved_stores = 8;
     static constexpr unsigned max_spare = 6;
     vma_object *spare[max_spare] = {};
     unsigned nspare = 0;
@@ -205,8 +212,9 @@ struct address_space::impl {
   maple::write_cursor::node_stash node_cache;
 
   /// For a call made of several structural stores: reserves nodes for
-  /// `stores` of them and at least `vmas` spare VMAs, before any change;
-  /// later prepare() calls of the call are then free.
+  /// `stores` of them (at most change::max_reserved_stores) and at least
+  /// `vmas` spare VMAs, before any change; that many later prepare() calls
+  /// of the call are then free.
   std::error_code reserve(unsigned stores, unsigned vmas);
   /// At least n spare VMA objects (ENOMEM otherwise; nothing changed).
   std::error_code take_vmas(unsigned n);

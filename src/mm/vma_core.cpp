@@ -221,13 +221,17 @@ std::error_code address_space::impl::reserve(unsigned stores, unsigned vmas) {
   } catch (const std::bad_alloc &) {
     return detail::enomem();
   }
-  if (ch->cur.reserve_upto(stores)) return detail::enomem();
-  ch->sequence = true;
+  const unsigned n = std::min(stores, change::max_reserved_stores);
+  if (ch->cur.reserve_upto(n)) return detail::enomem();
+  ch->reserved_stores = n;
   return {};
 }
 
 std::error_code address_space::impl::prepare() {
-  if (ch->sequence) return {};
+  if (ch->reserved_stores != 0) {
+    --ch->reserved_stores;
+    return {};
+  }
   if (ch->cur.reserve_upto(1)) return detail::enomem();
   return {};
 }

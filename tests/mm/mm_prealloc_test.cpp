@@ -282,6 +282,37 @@ TEST_P(MmFaultSweep, EveryCallFailsCleanly) {
 INSTANTIATE_TEST_SUITE_P(Modes, MmFaultSweep, ::testing::Values(false, true),
                          [](const auto &i) { return i.param ? "lockless" : "plain"; });
 
+// ---- what a call over many VMAs reserves --------------------------------------------------
+
+// A call over k VMAs reserves nodes for its stores before the first one.
+// The bound assumed that every store could make the tree a level taller,
+// so it grew with k squared: mprotect over 2,000 VMAs asked for about 16
+// million nodes (4 GiB) and failed with ENOMEM. The reserve now covers a
+// bounded number of stores and tops up as the call goes on.
+TEST(MmReserve, CallOverThousandsOfVmasAllocatesLinearly) {
+  maple::failing_resource mr;
+  address_space as(layout{}, &mr);
+  as.set_lockless_lookups(false);
+  constexpr int n = 2000;
+  std::uint64_t a = 0;
+  for (int i = 0; i < n; ++i) {
+    unsigned prot = i % 2 ? rw : prot_read;  // alternate: no merging
+    ASSERT_FALSE(as.mmap(X + i * pg, pg, prot, anon_fixed, {}, 0, a));
+  }
+  ASSERT_EQ(as.map_count(), static_cast<std::size_t>(n));
+  const std::size_t before = mr.allocations();
+  // Everything read-only: every VMA merges into the one before it.
+  ASSERT_FALSE(as.mprotect(X, n * pg, prot_read));
+  const std::size_t used = mr.allocations() - before;
+  EXPECT_EQ(as.map_count(), 1u);
+  EXPECT_TRUE(as.validate().ok) << as.validate().message;
+  // Far fewer than one node per VMA (the merges shrink the tree).
+  EXPECT_LT(used, static_cast<std::size_t>(n)) << "allocations for one mprotect";
+  // The one VMA left goes with one call.
+  ASSERT_FALSE(as.munmap(X, n * pg));
+  EXPECT_EQ(as.map_count(), 0u);
+}
+
 // ---- root-to-leaf walks per call ------------------------------------------------------------
 
 std::uint64_t walks() { return maple::detail::thread_walks(); }
