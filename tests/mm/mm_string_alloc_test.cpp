@@ -13,6 +13,7 @@
 #include <maple/mm.h>
 
 #include "mm_support.h"
+#include "new_hook.h"
 
 #include <gtest/gtest.h>
 
@@ -24,35 +25,15 @@
 
 namespace {
 
-// Armed on the testing thread only: the k-th operator new from now fails.
+// Armed on the testing thread only: the k-th operator new from now fails
+// (new_hook.h).
 thread_local std::size_t fail_at = 0;  // 0: off
 thread_local std::size_t seen = 0;
 
-void *counted_new(std::size_t n) {
-  if (fail_at != 0 && ++seen == fail_at) throw std::bad_alloc();
-  void *p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
+bool kth_fails(std::size_t) noexcept { return fail_at == 0 || ++seen != fail_at; }
+const bool hooked = (maple_test::new_hook.store(kth_fails), true);
 
 }  // namespace
-
-// The plain forms only (the library's aligned allocations are its tree
-// nodes, which come from the space's resource in the other sweep).
-void *operator new(std::size_t n) { return counted_new(n); }
-void *operator new[](std::size_t n) { return counted_new(n); }
-void *operator new(std::size_t n, const std::nothrow_t &) noexcept {
-  try {
-    return counted_new(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void *operator new[](std::size_t n, const std::nothrow_t &t) noexcept { return operator new(n, t); }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 

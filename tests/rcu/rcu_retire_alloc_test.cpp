@@ -17,38 +17,22 @@
 #include <new>
 #include <vector>
 
+#include "new_hook.h"
 #include "rcu/test_hooks.h"
 
 namespace {
 
+// Counted through the replaced operator new (new_hook.h), on every thread.
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> news{0};
 
-void *counted_new(std::size_t n) {
+bool count_new(std::size_t) noexcept {
   if (counting.load(std::memory_order_relaxed)) news.fetch_add(1, std::memory_order_relaxed);
-  void *p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
+  return true;
 }
+const bool hooked = (maple_test::new_hook.store(count_new), true);
 
 }  // namespace
-
-// Aligned forms are left to the library (none of the code measured uses
-// them); all the plain forms count.
-void *operator new(std::size_t n) { return counted_new(n); }
-void *operator new[](std::size_t n) { return counted_new(n); }
-void *operator new(std::size_t n, const std::nothrow_t &) noexcept {
-  try {
-    return counted_new(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void *operator new[](std::size_t n, const std::nothrow_t &t) noexcept { return operator new(n, t); }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -132,6 +116,17 @@ TEST(RcuRetireAlloc, TreeWritesInRcuModeAllocateNothingInSteadyState) {
   }
   maple::rcu::barrier();  // the tree's last nodes, before the pool goes
   EXPECT_EQ(pool.in_use(), 0U);
+}
+
+// The counter sees allocations at all (else the tests above and below
+// would pass with no replaced operator new).
+TEST(RcuRetireAlloc, CounterCountsOperatorNew) {
+  news = 0;
+  counting = true;
+  std::vector<int> *volatile p = new std::vector<int>(3);  // the vector and its buffer (kept)
+  counting = false;
+  delete p;
+  EXPECT_EQ(news.load(), 2U);
 }
 
 TEST(RcuRetireAlloc, RetireListBatchesAllocateNothingInSteadyState) {
