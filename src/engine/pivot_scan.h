@@ -54,23 +54,35 @@ inline const bool cpu_has_avx2 = [] {
   return __builtin_cpu_supports("avx2") != 0;
 }();
 
+/// Bit i of the four: x[i] < key as unsigned numbers, key given with its
+/// sign bit flipped (AVX2 compares signed: flipping the sign bit of both
+/// sides gives the unsigned order).
+[[gnu::target("avx2")]] inline unsigned lanes_below(__m256i x, __m256i key_flipped) noexcept {
+  const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
+  __m256i lt = _mm256_cmpgt_epi64(key_flipped, _mm256_xor_si256(x, sign));
+  return static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(lt)));
+}
+
+/// key with its sign bit flipped, in every lane (lanes_below's key).
+[[gnu::target("avx2")]] inline __m256i flipped_key(std::uint64_t key) noexcept {
+  return _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(key)),
+                          _mm256_set1_epi64x(INT64_MIN));
+}
+
 /// Bit i set: w[i] < key (i < N), four words per compare (the last load
-/// overlaps the one before it, so nothing past w[N - 1] is read). AVX2
-/// compares signed: flipping the sign bit of both sides gives the unsigned
-/// order. Each 8-byte aligned lane is read whole, as a scalar load would be
-/// (a writer beside it in RCU mode changes single words).
+/// overlaps the one before it, so nothing past w[N - 1] is read). Each
+/// 8-byte aligned lane is read whole, as a scalar load would be (a writer
+/// beside it in RCU mode changes single words).
 template <unsigned N>
 [[gnu::target("avx2")]] inline unsigned words_below_avx2(const std::uint64_t *w,
                                                          std::uint64_t key) noexcept {
   static_assert(N >= 4 && N <= 32, "one vector of words at least");
-  const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
-  const __m256i k = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(key)), sign);
+  const __m256i k = flipped_key(key);
   unsigned below = 0;
   for (unsigned i = 0; i < N; i += 4) {
     const unsigned at = i + 4 <= N ? i : N - 4;
     __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at));
-    __m256i lt = _mm256_cmpgt_epi64(k, _mm256_xor_si256(v, sign));
-    below |= static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(lt))) << at;
+    below |= lanes_below(v, k) << at;
   }
   return below;
 }
@@ -93,17 +105,13 @@ template <unsigned N>
 [[gnu::target("avx2")]] inline unsigned steps_below_avx2(const std::uint64_t *w,
                                                          std::uint64_t key) noexcept {
   static_assert(N >= 4 && N <= 32, "one vector of words at least");
-  const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
-  const __m256i k = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(key)), sign);
+  const __m256i k = flipped_key(key);
   unsigned below = 0;
   for (unsigned i = 0; i < N; i += 4) {
     const unsigned at = i + 4 <= N ? i : N - 4;
     __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at));
     __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + at + 1));
-    __m256i d = _mm256_xor_si256(_mm256_sub_epi64(hi, lo), sign);
-    below |=
-        static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(k, d))))
-        << at;
+    below |= lanes_below(_mm256_sub_epi64(hi, lo), k) << at;
   }
   return below;
 }

@@ -44,6 +44,25 @@ inline read_sections &thread_read_sections() noexcept {
 
 inline constexpr unsigned before_start = ~0u;
 
+/// Tops a write cursor's node list (`list`, `count` nodes, linked through
+/// their first word) up to `target` nodes from t's resource. Out of memory:
+/// frees what it added, leaves the list as it was and returns false.
+template <unsigned S>
+bool fill_reserve(tree_core &t, void *&list, unsigned &count, std::size_t target) noexcept {
+  node_supply res;
+  res.reserve = list;
+  res.available = count;
+  try {
+    while (res.available < target) res.push(engine<S>::alloc_node(t));
+  } catch (...) {
+    while (res.available > count) engine<S>::free_node(t, static_cast<node<S> *>(res.pop()));
+    return false;
+  }
+  list = res.reserve;
+  count = res.available;
+  return true;
+}
+
 }  // namespace detail
 
 // ---- guards -----------------------------------------------------------------
@@ -655,17 +674,11 @@ std::error_code basic_write_cursor<S>::preallocate(void *entry) noexcept {
   detail::node_supply dry;
   dry.how = detail::node_supply::mode::dry;
   detail::writer<S>::store(*wcore_, this->index_, this->last_, entry, &dry);
-  detail::node_supply res;
-  try {
-    for (unsigned i = 0; i < dry.used; ++i) res.push(E::alloc_node(*wcore_));
-  } catch (...) {
-    while (res.available) E::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
+  if (!detail::fill_reserve<S>(*wcore_, reserve_, nreserve_, dry.used)) {  // from empty
     this->err_ = errc::no_memory;
     this->state_ = cursor_state::error;
     return this->err_;
   }
-  reserve_ = res.reserve;
-  nreserve_ = res.available;
   pre_first_ = this->index_;
   pre_last_ = this->last_;
   pre_entry_ = entry;
@@ -728,41 +741,17 @@ std::size_t basic_write_cursor<S>::reserve_bound(unsigned stores) const noexcept
 template <unsigned S>
 std::error_code basic_write_cursor<S>::reserve(unsigned stores) noexcept {
   detail::assert_external_lock_held(*wcore_, "write_cursor::reserve()");
-  using E = detail::engine<S>;
-  const std::size_t need = reserve_bound(stores);
-  detail::node_supply res;
-  res.reserve = reserve_;
-  res.available = nreserve_;
-  unsigned had = nreserve_;
-  try {
-    for (std::size_t i = 0; i < need; ++i) res.push(E::alloc_node(*wcore_));
-  } catch (...) {
-    while (res.available > had) E::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
-    return errc::no_memory;
-  }
-  reserve_ = res.reserve;
-  nreserve_ = res.available;
+  const std::size_t target = nreserve_ + reserve_bound(stores);
+  if (!detail::fill_reserve<S>(*wcore_, reserve_, nreserve_, target)) return errc::no_memory;
   return {};
 }
 
 template <unsigned S>
 std::error_code basic_write_cursor<S>::reserve_upto(unsigned stores) noexcept {
   detail::assert_external_lock_held(*wcore_, "write_cursor::reserve_upto()");
-  using E = detail::engine<S>;
   const std::size_t need = reserve_bound(stores);
-  if (nreserve_ >= need) return {};
-  detail::node_supply res;
-  res.reserve = reserve_;
-  res.available = nreserve_;
-  const unsigned had = nreserve_;
-  try {
-    while (res.available < need) res.push(E::alloc_node(*wcore_));
-  } catch (...) {
-    while (res.available > had) E::free_node(*wcore_, static_cast<detail::node<S> *>(res.pop()));
-    return errc::no_memory;
-  }
-  reserve_ = res.reserve;
-  nreserve_ = res.available;
+  if (nreserve_ >= need) return {};  // the usual case when a node cache feeds it
+  if (!detail::fill_reserve<S>(*wcore_, reserve_, nreserve_, need)) return errc::no_memory;
   return {};
 }
 

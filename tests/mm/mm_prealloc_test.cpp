@@ -110,6 +110,12 @@ std::vector<call_kind> call_kinds() {
     seed(as);
     ASSERT_FALSE(as.mlock(mid, 2 * pg));
   };
+  auto with_heap = [](address_space &as) {  // an empty heap above the VMAs
+    seed(as);
+    layout l = as.get_layout();
+    l.start_brk = l.brk = 0x10000000;
+    as.set_layout(l);
+  };
   return {
       {"mmap_gap", seed,
        [](address_space &as) {
@@ -179,25 +185,16 @@ std::vector<call_kind> call_kinds() {
          std::uint64_t a = 0;
          return as.mremap(mid, pg, pg, mremap_maymove | mremap_dontunmap, 0, a);
        }},
-      {"brk_grow",
-       [](address_space &as) {
-         seed(as);
-         layout l = as.get_layout();
-         l.start_brk = l.brk = 0x10000000;
-         as.set_layout(l);
-       },
+      {"brk_grow", with_heap,
        [](address_space &as) {
          std::uint64_t want = as.get_layout().brk + 3 * pg;
          return as.brk(want) == want ? std::error_code{}
                                      : std::make_error_code(std::errc::not_enough_memory);
        }},
       {"brk_shrink",
-       [](address_space &as) {
-         seed(as);
-         layout l = as.get_layout();
-         l.start_brk = l.brk = 0x10000000;
-         as.set_layout(l);
-         as.brk(l.brk + 8 * pg);
+       [with_heap](address_space &as) {
+         with_heap(as);
+         as.brk(as.get_layout().brk + 8 * pg);
        },
        [](address_space &as) {
          std::uint64_t want = as.get_layout().start_brk + 2 * pg;
